@@ -1,0 +1,110 @@
+// Package atomicfile writes files so that readers and crashes only ever see
+// the old content or the new, never a mix: the data goes to a temporary file
+// in the same directory, is synced, and is renamed over the target, and the
+// directory is synced so the rename itself survives a power cut.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// File is a pending atomic write. Write to it, then Commit; Abort (safe to
+// defer after Commit) removes the temporary file.
+type File struct {
+	*os.File
+	target string
+	perm   os.FileMode
+	done   bool
+}
+
+// Create starts an atomic write of path with permissions perm.
+func Create(path string, perm os.FileMode) (*File, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &File{File: f, target: path, perm: perm}, nil
+}
+
+// Commit syncs the data, sets the mode, renames the file into place and
+// syncs the directory.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("atomicfile: already finished")
+	}
+	f.done = true
+	name := f.File.Name()
+	err := f.File.Chmod(f.perm)
+	if err == nil {
+		err = f.File.Sync()
+	}
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(name, f.target)
+	}
+	if err != nil {
+		os.Remove(name)
+		return fmt.Errorf("write %s: %w", f.target, err)
+	}
+	return SyncDir(filepath.Dir(f.target))
+}
+
+// Abort discards the write. It does nothing after Commit.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.File.Close()
+	os.Remove(f.File.Name())
+}
+
+// WriteFile atomically replaces path with data.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	f, err := Create(path, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// WriteFrom atomically replaces path with everything read from r.
+func WriteFrom(path string, r io.Reader, perm os.FileMode) (int64, error) {
+	f, err := Create(path, perm)
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer f.Abort()
+	n, err := io.Copy(f, r)
+	if err != nil {
+		return n, fmt.Errorf("write %s: %w", path, err)
+	}
+	return n, f.Commit()
+}
+
+// SyncDir fsyncs a directory so that renames and creations in it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package repo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// ManifestFormat is the manifest.json format version this code writes and reads.
+const ManifestFormat = 1
+
+// maxManifestSize bounds manifest.json: it is read before anything is verified.
+const maxManifestSize = 16 << 20
+
+// maxEntries bounds the number of files and scripts in one fix.
+const maxEntries = 200_000
+
+// Mode is a Unix permission mode that encodes as an octal string ("0755")
+// in JSON, which is how people read modes.
+type Mode uint32
+
+// MarshalJSON writes the mode as a four-digit octal string.
+func (m Mode) MarshalJSON() ([]byte, error) {
+	return json.Marshal(fmt.Sprintf("%04o", uint32(m)))
+}
+
+// UnmarshalJSON reads an octal string.
+func (m *Mode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("mode must be an octal string such as \"0644\"")
+	}
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n&^0o777 != 0 {
+		return fmt.Errorf("mode %q: want an octal permission such as \"0644\" (no setuid, setgid or sticky bits)", s)
+	}
+	*m = Mode(n)
+	return nil
+}
+
+// Bug is one bug a fix resolves.
+type Bug struct {
+	ID          string   `json:"id"`
+	Summary     string   `json:"summary"`
+	Description string   `json:"description,omitempty"`
+	Files       []string `json:"files,omitempty"`
+}
+
+// FileEntry describes one payload file of a fix.
+type FileEntry struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	Mode   Mode   `json:"mode"`
+	SHA256 string `json:"sha256"`
+}
+
+// Manifest is manifest.json, the first entry of every .fix archive: the
+// fix.toml fields plus what the packer derived.
+type Manifest struct {
+	Format      int         `json:"format"`
+	Product     string      `json:"product"`
+	Version     Version     `json:"version"`
+	Base        Version     `json:"base"`
+	Requires    Version     `json:"requires"`
+	Summary     string      `json:"summary"`
+	Description string      `json:"description,omitempty"`
+	Bugs        []Bug       `json:"bugs"`
+	Delete      []string    `json:"delete,omitempty"`
+	Files       []FileEntry `json:"files"`
+	Scripts     []FileEntry `json:"scripts"`
+}
+
+// Marshal encodes the manifest deterministically (sorted, indented).
+func (m *Manifest) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseManifest decodes and validates manifest.json. It is pure: the bytes
+// may come from a hostile archive, so every field is checked.
+func ParseManifest(data []byte) (*Manifest, error) {
+	if len(data) > maxManifestSize {
+		return nil, fmt.Errorf("manifest is %d bytes, more than the limit of %d", len(data), maxManifestSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("parse manifest: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("parse manifest: trailing data after the JSON object")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Validate checks the manifest's internal consistency.
+func (m *Manifest) Validate() error {
+	if m.Format != ManifestFormat {
+		return fmt.Errorf("manifest format %d is not supported (this hotfix reads format %d): upgrade hotfix", m.Format, ManifestFormat)
+	}
+	if err := ValidProductName(m.Product); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if m.Version.IsZero() || m.Base.IsZero() || m.Requires.IsZero() {
+		return fmt.Errorf("manifest: version, base and requires are required")
+	}
+	if err := checkFixVersion(m.Version); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if !m.Base.Equal(m.Version.Base()) {
+		return fmt.Errorf("manifest: base %s does not match version %s (want %s)", m.Base, m.Version, m.Version.Base())
+	}
+	if !m.Requires.Equal(m.Version.Requires()) {
+		return fmt.Errorf("manifest: fix %s must require %s, not %s", m.Version, m.Version.Requires(), m.Requires)
+	}
+	if m.Summary == "" {
+		return fmt.Errorf("manifest: empty summary")
+	}
+	if len(m.Files)+len(m.Scripts)+len(m.Delete) > maxEntries {
+		return fmt.Errorf("manifest: more than %d entries", maxEntries)
+	}
+	seen := map[string]bool{}
+	check := func(kind string, list []FileEntry) error {
+		if !sort.SliceIsSorted(list, func(i, j int) bool { return list[i].Path < list[j].Path }) {
+			return fmt.Errorf("manifest: %s are not sorted by path", kind)
+		}
+		for _, f := range list {
+			p, err := CleanRelPath(f.Path)
+			if err != nil {
+				return fmt.Errorf("manifest: %s: %w", kind, err)
+			}
+			if kind == "scripts" && containsSlash(p) {
+				return fmt.Errorf("manifest: script %q must be a plain file name", p)
+			}
+			key := kind + "/" + p
+			if seen[key] {
+				return fmt.Errorf("manifest: %s lists %q twice", kind, p)
+			}
+			seen[key] = true
+			if f.Size < 0 {
+				return fmt.Errorf("manifest: %s %q has negative size", kind, p)
+			}
+			if !isHexSHA256(f.SHA256) {
+				return fmt.Errorf("manifest: %s %q has no valid sha256", kind, p)
+			}
+		}
+		return nil
+	}
+	if err := check("files", m.Files); err != nil {
+		return err
+	}
+	if err := check("scripts", m.Scripts); err != nil {
+		return err
+	}
+	for _, d := range m.Delete {
+		p, err := CleanRelPath(d)
+		if err != nil {
+			return fmt.Errorf("manifest: delete: %w", err)
+		}
+		if seen["files/"+p] {
+			return fmt.Errorf("manifest: %q is both shipped and deleted", p)
+		}
+	}
+	ids := map[string]bool{}
+	for _, b := range m.Bugs {
+		if b.ID == "" {
+			return fmt.Errorf("manifest: bug without id")
+		}
+		if ids[b.ID] {
+			return fmt.Errorf("manifest: bug %q listed twice", b.ID)
+		}
+		ids[b.ID] = true
+	}
+	return nil
+}
+
+// checkFixVersion insists on B.N with N ≥ 1 and a base of at least one part.
+func checkFixVersion(v Version) error {
+	if len(v.parts) < 2 {
+		return fmt.Errorf("fix version %s needs a base and a fix number, such as 6.14.2.1", v)
+	}
+	if v.Seq() < 1 {
+		return fmt.Errorf("fix version %s: the fix number must be 1 or more", v)
+	}
+	return nil
+}
+
+func containsSlash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+func isHexSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,59 @@
+package repo
+
+import (
+	"fmt"
+	"path"
+	"strings"
+)
+
+// ValidProductName checks a product name: lowercase letters, digits, and
+// '.', '-', '_' after the first character. Product names become directory
+// and file names on every host, so they are kept portable.
+func ValidProductName(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty product name")
+	}
+	if len(s) > 64 {
+		return fmt.Errorf("product name %q is longer than 64 characters", s)
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '-' || c == '_'):
+		default:
+			return fmt.Errorf("product name %q: use lowercase letters, digits, '.', '-' and '_' (starting with a letter or digit)", s)
+		}
+	}
+	return nil
+}
+
+// ArchiveName is the file name of a fix archive: PRODUCT-VERSION.fix.
+func ArchiveName(product string, v Version) string {
+	return product + "-" + v.String() + ".fix"
+}
+
+// CleanRelPath checks a path relative to the product's install root (or
+// inside an archive) and returns its canonical slash form. It refuses what
+// could reach outside the root or mean two things on different systems.
+func CleanRelPath(p string) (string, error) {
+	switch {
+	case p == "":
+		return "", fmt.Errorf("empty path")
+	case strings.HasPrefix(p, "/"):
+		return "", fmt.Errorf("absolute path %q: paths are relative to the product's install root", p)
+	case strings.ContainsAny(p, "\\\x00"):
+		return "", fmt.Errorf("path %q contains a backslash or NUL byte", p)
+	case len(p) > 4096:
+		return "", fmt.Errorf("path longer than 4096 bytes")
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return "", fmt.Errorf("path %q climbs out with '..'", p)
+		}
+	}
+	c := path.Clean(p)
+	if c == "." || c != p {
+		return "", fmt.Errorf("path %q is not in canonical form (want %q)", p, c)
+	}
+	return c, nil
+}

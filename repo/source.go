@@ -1,0 +1,294 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hotfix-project/hotfix/internal/tomlpos"
+	"github.com/pelletier/go-toml/v2"
+)
+
+// SourceFile is the name of the fix description in a fix source directory.
+const SourceFile = "fix.toml"
+
+// maxSourceTOML bounds fix.toml; a description longer than this is a mistake.
+const maxSourceTOML = 4 << 20
+
+// SourceError is one problem in a fix source, located by file and line.
+type SourceError struct {
+	File string // path of the offending file
+	Line int    // 1-based; 0 when the problem has no line
+	Err  error
+}
+
+func (e *SourceError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// sourceTOML is fix.toml as written by the vendor.
+type sourceTOML struct {
+	Product     string    `toml:"product"`
+	Version     string    `toml:"version"`
+	Summary     string    `toml:"summary"`
+	Description string    `toml:"description"`
+	Delete      []string  `toml:"delete"`
+	Bug         []bugTOML `toml:"bug"`
+}
+
+type bugTOML struct {
+	ID          string   `toml:"id"`
+	Summary     string   `toml:"summary"`
+	Description string   `toml:"description"`
+	Files       []string `toml:"files"`
+}
+
+// Source is a validated fix source directory, ready to pack. Its Manifest
+// has every field but the file digests, which packing computes.
+type Source struct {
+	Dir      string
+	Manifest Manifest
+}
+
+// ParseSourceTOML decodes and validates fix.toml bytes. name is used in
+// error messages. It is pure; LoadSource adds the checks against files/.
+func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
+	if len(data) > maxSourceTOML {
+		return nil, &SourceError{File: name, Err: fmt.Errorf("larger than %d bytes", maxSourceTOML)}
+	}
+	var st sourceTOML
+	dec := toml.NewDecoder(strings.NewReader(string(data))).DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return nil, tomlError(name, err)
+	}
+	var problems []error
+	add := func(table string, idx int, key string, format string, args ...any) {
+		problems = append(problems, &SourceError{File: name, Line: tomlpos.Line(data, table, idx, key), Err: fmt.Errorf(format, args...)})
+	}
+	m := Manifest{Format: ManifestFormat, Product: st.Product, Summary: strings.TrimSpace(st.Summary), Description: st.Description}
+	if err := ValidProductName(st.Product); err != nil {
+		add("", 0, "product", "product: %v", err)
+	}
+	if v, err := ParseVersion(st.Version); err != nil {
+		add("", 0, "version", "version: %v", err)
+	} else if err := checkFixVersion(v); err != nil {
+		add("", 0, "version", "version: %v", err)
+	} else {
+		m.Version, m.Base, m.Requires = v, v.Base(), v.Requires()
+	}
+	if m.Summary == "" {
+		add("", 0, "summary", "summary: a one-line summary is required")
+	}
+	deleted := map[string]bool{}
+	for _, d := range st.Delete {
+		p, err := CleanRelPath(d)
+		if err != nil {
+			add("", 0, "delete", "delete: %v", err)
+			continue
+		}
+		if deleted[p] {
+			add("", 0, "delete", "delete: %q listed twice", p)
+		}
+		deleted[p] = true
+		m.Delete = append(m.Delete, p)
+	}
+	sort.Strings(m.Delete)
+	ids := map[string]int{}
+	for i, b := range st.Bug {
+		if strings.TrimSpace(b.ID) == "" {
+			add("bug", i, "", "bug %d: id is required", i+1)
+		} else if first, dup := ids[b.ID]; dup {
+			add("bug", i, "id", "bug id %q is used twice (first in bug %d)", b.ID, first+1)
+		} else {
+			ids[b.ID] = i
+		}
+		if strings.TrimSpace(b.Summary) == "" {
+			add("bug", i, "", "bug %q: summary is required", b.ID)
+		}
+		bug := Bug{ID: b.ID, Summary: strings.TrimSpace(b.Summary), Description: b.Description}
+		for _, f := range b.Files {
+			p, err := CleanRelPath(f)
+			if err != nil {
+				add("bug", i, "files", "bug %q: files: %v", b.ID, err)
+				continue
+			}
+			bug.Files = append(bug.Files, p)
+		}
+		m.Bugs = append(m.Bugs, bug)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return &m, nil
+}
+
+// tomlError turns go-toml's decode errors into a SourceError with a line.
+func tomlError(name string, err error) error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return &SourceError{File: name, Line: row, Err: fmt.Errorf("%s", de.Error())}
+	}
+	var se *toml.StrictMissingError
+	if errors.As(err, &se) {
+		var problems []error
+		for _, e := range se.Errors {
+			row, _ := e.Position()
+			problems = append(problems, &SourceError{File: name, Line: row,
+				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files)", strings.Join(e.Key(), "."))})
+		}
+		return errors.Join(problems...)
+	}
+	return &SourceError{File: name, Err: err}
+}
+
+// LoadSource reads and validates a fix source directory: fix.toml, files/
+// and scripts/. Every problem found is reported, each with its file (and
+// line where there is one), joined into one error.
+func LoadSource(dir string) (*Source, error) {
+	tomlPath := filepath.Join(dir, SourceFile)
+	data, err := os.ReadFile(tomlPath)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no %s: a fix source needs fix.toml, files/ and optionally scripts/", dir, SourceFile)
+		}
+		return nil, fmt.Errorf("read fix source: %w", err)
+	}
+	m, err := ParseSourceTOML(tomlPath, data)
+	if err != nil {
+		return nil, err
+	}
+	var problems []error
+	files, err := walkPayload(filepath.Join(dir, "files"), true)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	scripts, err := walkPayload(filepath.Join(dir, "scripts"), false)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	shipped := map[string]bool{}
+	for _, f := range files {
+		shipped[f.Path] = true
+	}
+	for i, d := range m.Delete {
+		if shipped[d] {
+			problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(data, "", 0, "delete"),
+				Err: fmt.Errorf("%q is both deleted and shipped in files/: keep one", m.Delete[i])})
+		}
+	}
+	for i, b := range m.Bugs {
+		for _, f := range b.Files {
+			if !shipped[f] && !contains(m.Delete, f) {
+				problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(data, "bug", i, "files"),
+					Err: fmt.Errorf("bug %q names %q, which the fix neither ships under files/ nor deletes", b.ID, f)})
+			}
+		}
+	}
+	for _, s := range scripts {
+		if err := checkScript(filepath.Join(dir, "scripts", s.Path), s.Mode); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(files) == 0 && len(m.Delete) == 0 && len(scripts) == 0 && len(problems) == 0 {
+		problems = append(problems, fmt.Errorf("%s: the fix ships no files, deletes nothing and runs no script", dir))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	m.Files, m.Scripts = files, scripts
+	return &Source{Dir: dir, Manifest: *m}, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// walkPayload lists the regular files under dir, sorted, refusing links,
+// devices and anything else that is not a plain file or directory. nested
+// allows subdirectories (files/ has them; scripts/ does not).
+func walkPayload(dir string, nested bool) ([]FileEntry, error) {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var out []FileEntry
+	var problems []error
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			if d.Type()&fs.ModeSymlink != 0 {
+				problems = append(problems, fmt.Errorf("%s: is a symbolic link: use a real directory", p))
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch mode := info.Mode(); {
+		case mode.IsDir():
+			if !nested {
+				problems = append(problems, fmt.Errorf("%s: scripts/ must not have subdirectories", p))
+				return fs.SkipDir
+			}
+			return nil
+		case mode&fs.ModeSymlink != 0:
+			problems = append(problems, fmt.Errorf("%s: is a symbolic link: ship the file it points to instead", p))
+			return nil
+		case !mode.IsRegular():
+			problems = append(problems, fmt.Errorf("%s: is not a regular file (%s): fixes ship only files", p, mode.Type()))
+			return nil
+		}
+		if _, err := CleanRelPath(rel); err != nil {
+			problems = append(problems, fmt.Errorf("%s: %v", p, err))
+			return nil
+		}
+		out = append(out, FileEntry{Path: rel, Size: info.Size(), Mode: Mode(info.Mode().Perm())})
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, fmt.Errorf("read %s: %w", dir, err))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// checkScript insists on an executable with a #! line, so that the
+// installer can run it directly on any server.
+func checkScript(path string, mode Mode) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	head := make([]byte, 2)
+	n, _ := f.Read(head)
+	if n < 2 || string(head) != "#!" {
+		return fmt.Errorf("%s: install scripts must start with a #! line", path)
+	}
+	if mode&0o100 == 0 {
+		return fmt.Errorf("%s: install script is not executable: chmod +x it", path)
+	}
+	return nil
+}
