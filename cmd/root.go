@@ -13,10 +13,10 @@ import (
 
 // Exit codes fixed by DESIGN.md.
 const (
-	ExitOK      = 0
-	ExitError   = 1
-	ExitUsage   = 2
-	ExitPending = 100
+	ExitOK       = 0
+	ExitError    = 1
+	ExitUsage    = 2
+	ExitPending  = 100
 	ExitTempFail = 75
 )
 
