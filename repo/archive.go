@@ -1,0 +1,334 @@
+package repo
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/xzsafe"
+)
+
+// Entry names inside a .fix archive.
+const (
+	ManifestName  = "manifest.json"
+	filesPrefix   = "files/"
+	scriptsPrefix = "scripts/"
+)
+
+// ErrArchive marks an archive that is broken or hostile; callers branch on
+// it to tell bad input from I/O trouble.
+var ErrArchive = errors.New("invalid fix archive")
+
+// ArchiveError names the entry of an archive that was refused and why.
+type ArchiveError struct {
+	Entry string // entry name, or "" for the stream as a whole
+	Err   error
+}
+
+func (e *ArchiveError) Error() string {
+	if e.Entry == "" {
+		return fmt.Sprintf("invalid fix archive: %v", e.Err)
+	}
+	return fmt.Sprintf("invalid fix archive: entry %q: %v", e.Entry, e.Err)
+}
+
+func (e *ArchiveError) Unwrap() []error { return []error{ErrArchive, e.Err} }
+
+func archiveErr(entry string, format string, args ...any) error {
+	return &ArchiveError{Entry: entry, Err: fmt.Errorf(format, args...)}
+}
+
+// Entry is one payload entry of an archive, already matched against the
+// manifest. Its Reader yields exactly Size bytes; the digest is checked
+// when the archive moves on.
+type Entry struct {
+	Kind string // "files" or "scripts"
+	FileEntry
+	Reader io.Reader
+}
+
+// ArchiveReader reads a .fix stream and verifies each entry against the
+// manifest it starts with: names, types, sizes, digests, no duplicates,
+// nothing missing, nothing extra.
+type ArchiveReader struct {
+	Manifest *Manifest
+	tr       *tar.Reader
+	want     map[string]FileEntry // by entry name, still expected
+	cur      *hashingReader
+	curName  string
+}
+
+// NewArchiveReader starts reading a .fix stream. The xz layer is bounded
+// (dictionary size) before anything is decompressed, and manifest.json
+// must be the first entry.
+func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
+	zr, err := xzsafe.NewReader(bufio.NewReaderSize(r, 64<<10), 0)
+	if err != nil {
+		return nil, &ArchiveError{Err: fmt.Errorf("xz: %w", err)}
+	}
+	tr := tar.NewReader(zr)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, &ArchiveError{Err: fmt.Errorf("read first entry: %w", noEOF(err))}
+	}
+	if hdr.Name != ManifestName || hdr.Typeflag != tar.TypeReg {
+		return nil, archiveErr(hdr.Name, "the first entry must be %s", ManifestName)
+	}
+	if hdr.Size > maxManifestSize {
+		return nil, archiveErr(hdr.Name, "%d bytes, more than the limit of %d", hdr.Size, maxManifestSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(tr, maxManifestSize))
+	if err != nil {
+		return nil, archiveErr(ManifestName, "%v", noEOF(err))
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, archiveErr(ManifestName, "%v", err)
+	}
+	want := make(map[string]FileEntry, len(m.Files)+len(m.Scripts))
+	for _, f := range m.Files {
+		want[filesPrefix+f.Path] = f
+	}
+	for _, s := range m.Scripts {
+		want[scriptsPrefix+s.Path] = s
+	}
+	return &ArchiveReader{Manifest: m, tr: tr, want: want}, nil
+}
+
+// Next returns the next payload entry, or io.EOF after the last one once
+// every manifest entry has been seen and verified.
+func (a *ArchiveReader) Next() (*Entry, error) {
+	if err := a.finishCurrent(); err != nil {
+		return nil, err
+	}
+	hdr, err := a.tr.Next()
+	if err == io.EOF {
+		if len(a.want) > 0 {
+			missing := make([]string, 0, len(a.want))
+			for name := range a.want {
+				missing = append(missing, name)
+			}
+			return nil, archiveErr(firstSorted(missing), "listed in the manifest but missing from the archive (%d missing)", len(missing))
+		}
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, &ArchiveError{Err: fmt.Errorf("read entry: %w", noEOF(err))}
+	}
+	name := hdr.Name
+	switch {
+	case strings.HasPrefix(name, "/"):
+		return nil, archiveErr(name, "absolute path")
+	case hasDotDot(name):
+		return nil, archiveErr(name, "path climbs out with '..'")
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg:
+	case tar.TypeSymlink, tar.TypeLink:
+		return nil, archiveErr(name, "is a link (to %q): fixes carry only regular files", hdr.Linkname)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return nil, archiveErr(name, "is a device or fifo: fixes carry only regular files")
+	default:
+		return nil, archiveErr(name, "entry type %q is not a regular file", hdr.Typeflag)
+	}
+	fe, ok := a.want[name]
+	if !ok {
+		if name == ManifestName || a.seenBefore(name) {
+			return nil, archiveErr(name, "duplicate entry")
+		}
+		return nil, archiveErr(name, "not listed in the manifest")
+	}
+	if hdr.Size != fe.Size {
+		return nil, archiveErr(name, "size %d differs from the manifest's %d", hdr.Size, fe.Size)
+	}
+	delete(a.want, name)
+	kind, _, _ := strings.Cut(name, "/")
+	a.cur = &hashingReader{r: a.tr, h: sha256.New(), want: fe.SHA256}
+	a.curName = name
+	return &Entry{Kind: kind, FileEntry: fe, Reader: a.cur}, nil
+}
+
+func (a *ArchiveReader) seenBefore(name string) bool {
+	for _, f := range a.Manifest.Files {
+		if filesPrefix+f.Path == name {
+			return true
+		}
+	}
+	for _, s := range a.Manifest.Scripts {
+		if scriptsPrefix+s.Path == name {
+			return true
+		}
+	}
+	return false
+}
+
+// finishCurrent drains the current entry and checks its digest.
+func (a *ArchiveReader) finishCurrent() error {
+	if a.cur == nil {
+		return nil
+	}
+	cur, name := a.cur, a.curName
+	a.cur = nil
+	if _, err := io.Copy(io.Discard, cur); err != nil {
+		return archiveErr(name, "%v", noEOF(err))
+	}
+	if got := hex.EncodeToString(cur.h.Sum(nil)); got != cur.want {
+		return archiveErr(name, "sha256 %s does not match the manifest's %s", got, cur.want)
+	}
+	return nil
+}
+
+type hashingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+func hasDotDot(name string) bool {
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func firstSorted(s []string) string {
+	min := s[0]
+	for _, x := range s[1:] {
+		if x < min {
+			min = x
+		}
+	}
+	return min
+}
+
+// VerifyArchive reads a whole archive from r and checks every entry
+// against its manifest, returning the manifest.
+func VerifyArchive(ctx context.Context, r io.Reader) (*Manifest, error) {
+	a, err := NewArchiveReader(r)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		_, err := a.Next()
+		if err == io.EOF {
+			return a.Manifest, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// VerifyArchiveFile is VerifyArchive on a file.
+func VerifyArchiveFile(ctx context.Context, path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := VerifyArchive(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ReadManifestFile reads only the manifest of an archive file: cheap, for
+// listing, but it proves nothing about the payload.
+func ReadManifestFile(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	a, err := NewArchiveReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return a.Manifest, nil
+}
+
+// Extract verifies an archive and unpacks it into dest (which must not
+// exist yet) as dest/files/… and dest/scripts/…. On any error dest is
+// removed again, so a caller never sees a half-verified tree.
+func Extract(ctx context.Context, r io.Reader, dest string) (m *Manifest, err error) {
+	a, err := NewArchiveReader(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dest, 0o700); err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dest)
+		}
+	}()
+	for _, sub := range []string{"files", "scripts"} {
+		if err := os.Mkdir(filepath.Join(dest, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := a.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		target := filepath.Join(dest, e.Kind, filepath.FromSlash(e.Path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(e.Mode)|0o600)
+		if err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+		_, err = io.Copy(f, e.Reader)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, archiveErr(e.Kind+"/"+e.Path, "%v", noEOF(err))
+		}
+	}
+	if err := atomicfile.SyncDir(dest); err != nil {
+		return nil, err
+	}
+	return a.Manifest, nil
+}

@@ -1,0 +1,288 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+)
+
+// Signer makes detached armored OpenPGP signatures for the generator.
+// *sign.Signer implements it.
+type Signer interface {
+	SignDetached(data []byte) ([]byte, error)
+	ArmoredPublic() ([]byte, error)
+	Fingerprint() string
+}
+
+// DefaultExpires is how long a built index stays valid.
+const DefaultExpires = 30 * 24 * time.Hour
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// ChainError reports a channel that would not form one gap-free chain,
+// or a published version whose content changed.
+type ChainError struct {
+	Product string
+	Base    Version
+	Missing []string // versions absent from the chain
+	Changed []string // versions whose archive differs from the published one
+	Other   string
+}
+
+func (e *ChainError) Error() string {
+	var parts []string
+	if len(e.Missing) > 0 {
+		parts = append(parts, fmt.Sprintf("chain has a gap: %s missing (add them too, or remove the later fixes)", strings.Join(e.Missing, ", ")))
+	}
+	if len(e.Changed) > 0 {
+		parts = append(parts, fmt.Sprintf("%s already published with different content: a published version never changes; publish the change as the next fix version", strings.Join(e.Changed, ", ")))
+	}
+	if e.Other != "" {
+		parts = append(parts, e.Other)
+	}
+	return fmt.Sprintf("%s %s: %s", e.Product, e.Base, strings.Join(parts, "; "))
+}
+
+// AddOptions tune Add.
+type AddOptions struct {
+	Logger *slog.Logger
+}
+
+// AddResult says what Add did with each archive.
+type AddResult struct {
+	Added     []string // repository-relative paths of new archives
+	Unchanged []string // identical archives already present
+}
+
+// Add verifies archives and puts them into the repository under
+// PRODUCT/BASE/. It refuses gaps (the archives added together may close
+// one) and changed content for a version already present; an identical
+// archive is left alone. Nothing is written unless every archive passes,
+// and archives are placed in chain order, each atomically, so even an
+// interrupted add leaves a gap-free repository.
+func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
+	log := logger(opts.Logger)
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
+	}
+	type incoming struct {
+		path  string
+		entry *catalogEntry
+		m     *Manifest
+	}
+	in := make([]incoming, len(archives))
+	err := parallel(ctx, len(archives), func(i int) error {
+		e, m, err := describeArchive(ctx, archives[i], true)
+		in[i] = incoming{archives[i], e, m}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Group by channel and check each against what is there already.
+	byChannel := map[string][]incoming{}
+	for _, a := range in {
+		key := filepath.Join(a.m.Product, a.m.Base.String())
+		byChannel[key] = append(byChannel[key], a)
+	}
+	keys := make([]string, 0, len(byChannel))
+	for k := range byChannel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	res := &AddResult{}
+	type plan struct {
+		dir  string
+		cat  *catalog
+		todo []incoming
+	}
+	var plans []plan
+	for _, key := range keys {
+		list := byChannel[key]
+		m0 := list[0].m
+		dir := filepath.Join(root, key)
+		existing, cat, _, err := scanChannel(ctx, channel{Product: m0.Product, Base: m0.Base, Dir: dir}, log)
+		if err != nil {
+			return nil, err
+		}
+		present := map[string]bool{}
+		highest := 0
+		for _, e := range existing {
+			present[e.Version.String()] = true
+			highest = max(highest, e.Version.Seq())
+		}
+		ce := &ChainError{Product: m0.Product, Base: m0.Base}
+		seen := map[string]*catalogEntry{}
+		var todo []incoming
+		for _, a := range list {
+			v := a.m.Version.String()
+			if prev, ok := seen[v]; ok {
+				if prev.SHA256 != a.entry.SHA256 {
+					ce.Other = fmt.Sprintf("two different archives given for %s", v)
+				}
+				continue
+			}
+			seen[v] = a.entry
+			if old, ok := existingByVersion(existing, a.m.Version); ok {
+				if old.SHA256 != a.entry.SHA256 {
+					ce.Changed = append(ce.Changed, v)
+				} else {
+					res.Unchanged = append(res.Unchanged, filepath.Join(key, ArchiveName(a.m.Product, a.m.Version)))
+				}
+				continue
+			}
+			present[v] = true
+			highest = max(highest, a.m.Version.Seq())
+			todo = append(todo, a)
+		}
+		ce.Missing = missingVersions(m0.Base, present, highest)
+		if len(ce.Missing) > 0 || len(ce.Changed) > 0 || ce.Other != "" {
+			return nil, ce
+		}
+		sort.Slice(todo, func(i, j int) bool { return todo[i].m.Version.Compare(todo[j].m.Version) < 0 })
+		plans = append(plans, plan{dir: dir, cat: cat, todo: todo})
+	}
+	for _, p := range plans {
+		if len(p.todo) == 0 {
+			continue
+		}
+		if err := os.MkdirAll(p.dir, 0o755); err != nil {
+			return nil, fmt.Errorf("add: %w", err)
+		}
+		for _, a := range p.todo {
+			name := ArchiveName(a.m.Product, a.m.Version)
+			if err := copyInto(ctx, a.path, filepath.Join(p.dir, name)); err != nil {
+				return nil, err
+			}
+			info, err := os.Stat(filepath.Join(p.dir, name))
+			if err != nil {
+				return nil, err
+			}
+			a.entry.Size, a.entry.MTimeNS = info.Size(), info.ModTime().UnixNano()
+			p.cat.Archives[name] = a.entry
+			rel, _ := filepath.Rel(root, filepath.Join(p.dir, name))
+			res.Added = append(res.Added, rel)
+			log.Info("added", "archive", rel)
+		}
+		if err := p.cat.save(p.dir); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func existingByVersion(list []*catalogEntry, v Version) (*catalogEntry, bool) {
+	for _, e := range list {
+		if e.Version.Equal(v) {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// copyInto copies src to dst atomically.
+func copyInto(ctx context.Context, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := atomicfile.Create(dst, 0o644)
+	if err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
+	defer f.Abort()
+	if _, err := io.Copy(f, &ctxReader{ctx, in}); err != nil {
+		return fmt.Errorf("add %s: %w", dst, err)
+	}
+	return f.Commit()
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// scanChannel describes every archive in a channel directory, reusing the
+// catalog for files that have not changed and hashing the rest on every
+// core. It returns the entries sorted by version and the updated catalog.
+func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogEntry, *catalog, int, error) {
+	cat := loadCatalog(ch.Dir)
+	dirents, err := os.ReadDir(ch.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, cat, 0, nil
+	}
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var names []string
+	var infos []fs.FileInfo
+	for _, d := range dirents {
+		if !strings.HasSuffix(d.Name(), ".fix") || strings.HasPrefix(d.Name(), ".") {
+			continue
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, nil, 0, fmt.Errorf("%s: not a regular file", filepath.Join(ch.Dir, d.Name()))
+		}
+		names = append(names, d.Name())
+		infos = append(infos, info)
+	}
+	entries := make([]*catalogEntry, len(names))
+	var stale []int
+	for i, name := range names {
+		if e := cat.Archives[name]; e.fresh(infos[i]) {
+			entries[i] = e
+		} else {
+			stale = append(stale, i)
+		}
+	}
+	if len(stale) > 0 {
+		log.Debug("hashing archives", "channel", ch.Dir, "count", len(stale))
+	}
+	err = parallel(ctx, len(stale), func(k int) error {
+		i := stale[k]
+		e, _, err := describeArchive(ctx, filepath.Join(ch.Dir, names[i]), false)
+		entries[i] = e
+		return err
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	fresh := map[string]*catalogEntry{}
+	for i, e := range entries {
+		fresh[names[i]] = e
+		if e.Product != ch.Product || !e.Version.Base().Equal(ch.Base) || names[i] != ArchiveName(e.Product, e.Version) {
+			return nil, nil, 0, fmt.Errorf("%s holds %s %s: it belongs in %s/%s/%s", filepath.Join(ch.Dir, names[i]),
+				e.Product, e.Version, e.Product, e.Version.Base(), ArchiveName(e.Product, e.Version))
+		}
+	}
+	cat.Archives = fresh
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Version.Compare(entries[j].Version) < 0 })
+	return entries, cat, len(stale), nil
+}

@@ -1,0 +1,204 @@
+package repo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// IndexFormat is the channel index format version.
+const IndexFormat = 1
+
+// Names of the signed metadata files.
+const (
+	IndexName     = "index.json"
+	RepoIndexName = "repo.json"
+	SigSuffix     = ".asc"
+)
+
+// MaxIndexSize is the default bound on an index a client will read.
+const MaxIndexSize = 8 << 20
+
+// BugRef is the part of a bug the index carries.
+type BugRef struct {
+	ID      string `json:"id"`
+	Summary string `json:"summary"`
+}
+
+// IndexFix is one fix in a channel index.
+type IndexFix struct {
+	Version  Version  `json:"version"`
+	Requires Version  `json:"requires"`
+	File     string   `json:"file"`
+	Size     int64    `json:"size"`
+	SHA256   string   `json:"sha256"`
+	Summary  string   `json:"summary"`
+	Bugs     []BugRef `json:"bugs"`
+	RPM      *RPMRef  `json:"rpm,omitempty"`
+}
+
+// RPMRef points at the RPM package of a fix, when the vendor ships one.
+type RPMRef struct {
+	File   string `json:"file"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Index is a channel index: PRODUCT/BASE/index.json.
+type Index struct {
+	Format    int        `json:"format"`
+	Product   string     `json:"product"`
+	Base      Version    `json:"base"`
+	Serial    int64      `json:"serial"`
+	Generated time.Time  `json:"generated"`
+	Expires   time.Time  `json:"expires"`
+	Fixes     []IndexFix `json:"fixes"`
+}
+
+// Marshal encodes the index deterministically.
+func (ix *Index) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(ix, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseIndex decodes and validates a channel index. It is pure and checks
+// structure only: signatures, expiry and serials are the caller's trust
+// decisions.
+func ParseIndex(data []byte) (*Index, error) {
+	var ix Index
+	if err := strictJSON(data, &ix); err != nil {
+		return nil, fmt.Errorf("parse index: %w", err)
+	}
+	if err := ix.Validate(); err != nil {
+		return nil, err
+	}
+	return &ix, nil
+}
+
+// Validate checks that the index describes one gap-free chain.
+func (ix *Index) Validate() error {
+	if ix.Format != IndexFormat {
+		return fmt.Errorf("index format %d is not supported (this hotfix reads %d): upgrade hotfix", ix.Format, IndexFormat)
+	}
+	if err := ValidProductName(ix.Product); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	if ix.Base.IsZero() {
+		return fmt.Errorf("index: no base")
+	}
+	if ix.Serial < 1 {
+		return fmt.Errorf("index: serial %d must be 1 or more", ix.Serial)
+	}
+	if ix.Expires.IsZero() || ix.Generated.IsZero() || !ix.Expires.After(ix.Generated) {
+		return fmt.Errorf("index: expires (%s) must come after generated (%s)", ix.Expires, ix.Generated)
+	}
+	for i, f := range ix.Fixes {
+		want := ix.Base.Fix(i + 1)
+		if !f.Version.Equal(want) {
+			return fmt.Errorf("index of %s %s: fix %d is %s, expected %s (chains have no gaps)", ix.Product, ix.Base, i+1, f.Version, want)
+		}
+		if !f.Requires.Equal(f.Version.Requires()) {
+			return fmt.Errorf("index: fix %s requires %s, expected %s", f.Version, f.Requires, f.Version.Requires())
+		}
+		if err := checkIndexFile(f.File, f.Size, f.SHA256); err != nil {
+			return fmt.Errorf("index: fix %s: %w", f.Version, err)
+		}
+		if f.RPM != nil {
+			if err := checkIndexFile(f.RPM.File, f.RPM.Size, f.RPM.SHA256); err != nil {
+				return fmt.Errorf("index: fix %s rpm: %w", f.Version, err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkIndexFile(name string, size int64, sum string) error {
+	if name == "" || name != cleanBase(name) {
+		return fmt.Errorf("file name %q must be a plain file name", name)
+	}
+	if size < 0 {
+		return fmt.Errorf("negative size")
+	}
+	if !isHexSHA256(sum) {
+		return fmt.Errorf("invalid sha256 %q", sum)
+	}
+	return nil
+}
+
+func cleanBase(name string) string {
+	if name == "." || name == ".." || name[0] == '.' || bytes.ContainsAny([]byte(name), "/\\\x00") {
+		return ""
+	}
+	return name
+}
+
+// Fix returns the entry for version v.
+func (ix *Index) Fix(v Version) (*IndexFix, bool) {
+	for i := range ix.Fixes {
+		if ix.Fixes[i].Version.Equal(v) {
+			return &ix.Fixes[i], true
+		}
+	}
+	return nil, false
+}
+
+// RepoIndex is repo.json: the products and channels of a repository.
+type RepoIndex struct {
+	Format    int           `json:"format"`
+	Generated time.Time     `json:"generated"`
+	Expires   time.Time     `json:"expires"`
+	Products  []RepoProduct `json:"products"`
+}
+
+// RepoProduct lists one product's channels.
+type RepoProduct struct {
+	Name     string        `json:"name"`
+	Channels []RepoChannel `json:"channels"`
+}
+
+// RepoChannel summarises one channel.
+type RepoChannel struct {
+	Base   Version  `json:"base"`
+	Serial int64    `json:"serial"`
+	Latest *Version `json:"latest"`
+	Fixes  int      `json:"fixes"`
+}
+
+// ParseRepoIndex decodes repo.json.
+func ParseRepoIndex(data []byte) (*RepoIndex, error) {
+	var ri RepoIndex
+	if err := strictJSON(data, &ri); err != nil {
+		return nil, fmt.Errorf("parse repo.json: %w", err)
+	}
+	if ri.Format != IndexFormat {
+		return nil, fmt.Errorf("repo.json format %d is not supported", ri.Format)
+	}
+	return &ri, nil
+}
+
+// Marshal encodes repo.json deterministically.
+func (ri *RepoIndex) Marshal() ([]byte, error) {
+	sort.Slice(ri.Products, func(i, j int) bool { return ri.Products[i].Name < ri.Products[j].Name })
+	b, err := json.MarshalIndent(ri, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("trailing data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package repo
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/ulikunitz/xz"
+)
+
+// packDictSize is the xz dictionary hotfix pack writes: large enough for
+// good ratios on typical fixes, small enough that every reader's bound
+// (xzsafe.DefaultMaxDict) accepts it with room to spare.
+const packDictSize = 8 << 20
+
+// PackOptions tune Pack.
+type PackOptions struct {
+	// Epoch is the modification time written for every entry. The zero
+	// value means SOURCE_DATE_EPOCH, or the Unix epoch when unset, so that
+	// the same source always gives the same bytes.
+	Epoch  time.Time
+	Logger *slog.Logger
+}
+
+// SourceDateEpoch returns SOURCE_DATE_EPOCH as a time, or the Unix epoch.
+func SourceDateEpoch() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// Pack validates the fix source in srcDir and writes PRODUCT-VERSION.fix
+// into outDir, returning its path and manifest. It streams: memory stays
+// flat whatever the payload size. The archive appears only when complete.
+func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string, *Manifest, error) {
+	src, err := LoadSource(srcDir)
+	if err != nil {
+		return "", nil, err
+	}
+	epoch := opts.Epoch
+	if epoch.IsZero() {
+		if epoch, err = SourceDateEpoch(); err != nil {
+			return "", nil, err
+		}
+	}
+	m := src.Manifest
+	if err := hashEntries(ctx, filepath.Join(srcDir, "files"), m.Files); err != nil {
+		return "", nil, err
+	}
+	if err := hashEntries(ctx, filepath.Join(srcDir, "scripts"), m.Scripts); err != nil {
+		return "", nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("pack: %w", err)
+	}
+	out := filepath.Join(outDir, ArchiveName(m.Product, m.Version))
+	f, err := atomicfile.Create(out, 0o644)
+	if err != nil {
+		return "", nil, fmt.Errorf("pack: %w", err)
+	}
+	defer f.Abort()
+	if err := writeArchive(ctx, f, srcDir, &m, epoch); err != nil {
+		return "", nil, fmt.Errorf("pack %s: %w", out, err)
+	}
+	if err := f.Commit(); err != nil {
+		return "", nil, fmt.Errorf("pack: %w", err)
+	}
+	return out, &m, nil
+}
+
+// hashEntries fills in the sha256 of every entry, on every core.
+func hashEntries(ctx context.Context, dir string, entries []FileEntry) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(entries))
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				sum, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+				if err == nil && n != entries[i].Size {
+					err = fmt.Errorf("%s changed while packing", entries[i].Path)
+				}
+				entries[i].SHA256, errs[i] = sum, err
+			}
+		}()
+	}
+	for i := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeArchive writes the tar.xz stream: manifest.json, then files/…, then
+// scripts/…, each in sorted order with fixed owners and times.
+func writeArchive(ctx context.Context, w io.Writer, srcDir string, m *Manifest, epoch time.Time) error {
+	xw, err := xz.WriterConfig{DictCap: packDictSize}.NewWriter(w)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(xw)
+	manifest, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(tarHeader(ManifestName, int64(len(manifest)), 0o644, epoch)); err != nil {
+		return err
+	}
+	if _, err := tw.Write(manifest); err != nil {
+		return err
+	}
+	copyEntries := func(prefix, dir string, entries []FileEntry) error {
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := tw.WriteHeader(tarHeader(prefix+e.Path, e.Size, int64(e.Mode), epoch)); err != nil {
+				return err
+			}
+			if err := copyVerified(tw, filepath.Join(dir, filepath.FromSlash(e.Path)), e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := copyEntries(filesPrefix, filepath.Join(srcDir, "files"), m.Files); err != nil {
+		return err
+	}
+	if err := copyEntries(scriptsPrefix, filepath.Join(srcDir, "scripts"), m.Scripts); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return xw.Close()
+}
+
+// copyVerified copies a source file into the archive and insists that it
+// still has the size and digest recorded in the manifest: a file edited
+// during packing must not produce an archive that contradicts itself.
+func copyVerified(w io.Writer, path string, e FileEntry) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(f, e.Size))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
+		return fmt.Errorf("%s changed while packing: pack again", path)
+	}
+	return nil
+}
+
+func tarHeader(name string, size, mode int64, epoch time.Time) *tar.Header {
+	return &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Size:     size,
+		Mode:     mode,
+		ModTime:  epoch,
+		Format:   tar.FormatPAX,
+	}
+}

@@ -1,0 +1,161 @@
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CheckSignature verifies a detached signature over data; the caller binds
+// it to a trusted keyring.
+type CheckSignature func(data, sig []byte) error
+
+// VerifyOptions tune VerifyRepo.
+type VerifyOptions struct {
+	Check CheckSignature
+	Now   time.Time // zero means time.Now()
+}
+
+// Problem is one thing wrong with a repository.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s: %v", p.Path, p.Err) }
+
+// VerifyRepo checks a published repository as a client would: the
+// signatures of repo.json and every index, expiry, the chain, and every
+// archive's size and sha256. It returns every problem found, not just the
+// first.
+func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem, error) {
+	if opts.Check == nil {
+		return nil, errors.New("verify: a keyring is required")
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var problems []Problem
+	add := func(path string, err error) {
+		rel, rerr := filepath.Rel(root, path)
+		if rerr != nil {
+			rel = path
+		}
+		problems = append(problems, Problem{Path: rel, Err: err})
+	}
+	readSigned := func(path string) ([]byte, bool) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			add(path, fmt.Errorf("missing: run \"hotfix repo build\""))
+			return nil, false
+		}
+		sig, err := os.ReadFile(path + SigSuffix)
+		if err != nil {
+			add(path+SigSuffix, fmt.Errorf("missing signature: run \"hotfix repo build\""))
+			return nil, false
+		}
+		if err := opts.Check(data, sig); err != nil {
+			add(path+SigSuffix, err)
+			return nil, false
+		}
+		return data, true
+	}
+	if data, ok := readSigned(filepath.Join(root, RepoIndexName)); ok {
+		if ri, err := ParseRepoIndex(data); err != nil {
+			add(filepath.Join(root, RepoIndexName), err)
+		} else if now.After(ri.Expires) {
+			add(filepath.Join(root, RepoIndexName), fmt.Errorf("expired on %s: run \"hotfix repo build\"", ri.Expires.Format(time.RFC3339)))
+		}
+	}
+	channels, err := listChannels(root)
+	if err != nil {
+		return nil, err
+	}
+	type job struct {
+		path string
+		fix  IndexFix
+	}
+	var jobs []job
+	for _, ch := range channels {
+		indexPath := filepath.Join(ch.Dir, IndexName)
+		data, ok := readSigned(indexPath)
+		if !ok {
+			continue
+		}
+		ix, err := ParseIndex(data)
+		if err != nil {
+			add(indexPath, err)
+			continue
+		}
+		if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
+			add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
+		}
+		if now.After(ix.Expires) {
+			add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
+		}
+		indexed := map[string]bool{}
+		for _, f := range ix.Fixes {
+			indexed[f.File] = true
+			jobs = append(jobs, job{filepath.Join(ch.Dir, f.File), f})
+			if f.RPM != nil {
+				indexed[f.RPM.File] = true
+				jobs = append(jobs, job{filepath.Join(ch.Dir, f.RPM.File), IndexFix{Version: f.Version, File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256}})
+			}
+		}
+		dirents, _ := os.ReadDir(ch.Dir)
+		for _, d := range dirents {
+			n := d.Name()
+			if (strings.HasSuffix(n, ".fix") || strings.HasSuffix(n, ".rpm")) && !strings.HasPrefix(n, ".") && !indexed[n] {
+				add(filepath.Join(ch.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
+			}
+		}
+	}
+	errs := make([]error, len(jobs))
+	perr := parallel(ctx, len(jobs), func(i int) error {
+		errs[i] = checkFile(jobs[i].path, jobs[i].fix.Size, jobs[i].fix.SHA256)
+		return nil
+	})
+	if perr != nil {
+		return nil, perr
+	}
+	for i, err := range errs {
+		if err != nil {
+			add(jobs[i].path, err)
+		}
+	}
+	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Path < problems[j].Path })
+	return problems, nil
+}
+
+// checkFile compares a file's size and sha256 with what an index says.
+func checkFile(path string, size int64, sum string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("listed in the index but unreadable: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if info.Size() != size {
+		return fmt.Errorf("size %d, the index says %d", info.Size(), size)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+		return fmt.Errorf("sha256 %s, the index says %s", got, sum)
+	}
+	return nil
+}
