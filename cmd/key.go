@@ -1,7 +1,212 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/sign"
+	"github.com/spf13/cobra"
+)
+
+// passphraseEnv holds the passphrase for secret keys; an environment
+// variable rather than a flag so it never shows in ps or shell history.
+const passphraseEnv = "HOTFIX_KEY_PASSPHRASE"
+
+type keyGenerateOptions struct {
+	UID     string
+	Secret  string
+	Public  string
+	RSABits int
+}
 
 func newKeyCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{Use: "key", Short: "(not yet implemented)", Hidden: true}
+	c := &cobra.Command{
+		Use:   "key",
+		Short: "Manage the repository signing key",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			return usagef("unknown command %q for 'hotfix key': try 'hotfix key generate'", args[0])
+		},
+	}
+	c.AddCommand(newKeyGenerateCmd(g))
+	return c
+}
+
+func newKeyGenerateCmd(g *globalOptions) *cobra.Command {
+	opts := &keyGenerateOptions{}
+	c := &cobra.Command{
+		Use:   "generate --uid 'Name <email>' --secret FILE --public FILE",
+		Short: "Generate a new OpenPGP signing key for a repository",
+		Long: `Generate makes a new OpenPGP signing key (Ed25519 by default, RSA with --rsa)
+and writes its secret part to --secret (mode 0600) and its public part to
+--public. Neither file may exist yet: an existing key is never overwritten.
+
+If ` + passphraseEnv + ` is set, the secret key is encrypted with it; the
+same variable unlocks the key when signing.
+
+Hand the public key to every client out of band: it goes into their
+trusted_keys directory. Keep the secret key offline and backed up.`,
+		Example: `  HOTFIX_KEY_PASSPHRASE=... hotfix key generate --uid 'Example Releases <releases@example.com>' \
+      --secret ~/keys/hotfix.sec.asc --public ./repo/keys/hotfix.pub.asc`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runKeyGenerate(g, opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.UID, "uid", "", `user id of the key, "Name <email>" (required)`)
+	f.StringVar(&opts.Secret, "secret", "", "file to write the secret key to, mode 0600 (required, must not exist)")
+	f.StringVar(&opts.Public, "public", "", "file to write the public key to, mode 0644 (required, must not exist)")
+	f.IntVar(&opts.RSABits, "rsa", 0, "make an RSA key of this many bits (2048, 3072 or 4096) instead of Ed25519")
+	return c
+}
+
+func runKeyGenerate(g *globalOptions, opts *keyGenerateOptions) error {
+	switch {
+	case opts.UID == "":
+		return usagef(`--uid is required, e.g. --uid "Example Releases <releases@example.com>"`)
+	case opts.Secret == "":
+		return usagef("--secret FILE is required")
+	case opts.Public == "":
+		return usagef("--public FILE is required")
+	case opts.RSABits != 0 && !sign.ValidRSABits(opts.RSABits):
+		return usagef("--rsa %d: supported sizes are 2048, 3072 and 4096", opts.RSABits)
+	}
+	if _, _, err := sign.ParseUID(opts.UID); err != nil {
+		return &usageError{fmt.Errorf("--uid: %w", err)}
+	}
+	if sameFile(opts.Secret, opts.Public) {
+		return usagef("--secret and --public name the same file %s", opts.Secret)
+	}
+	for _, p := range []struct{ what, path string }{{"secret", opts.Secret}, {"public", opts.Public}} {
+		if _, err := os.Lstat(p.path); err == nil {
+			return fmt.Errorf("%s key file %s already exists: refusing to overwrite it (move it away or choose another name)", p.what, p.path)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s key file: %w", p.what, err)
+		}
+	}
+
+	passphrase := []byte(os.Getenv(passphraseEnv))
+	g.logger.Debug("generating key", "uid", opts.UID, "rsa_bits", opts.RSABits, "encrypted", len(passphrase) > 0)
+	key, err := sign.GenerateKey(opts.UID, sign.KeyOptions{RSABits: opts.RSABits, Passphrase: passphrase})
+	if err != nil {
+		return err
+	}
+	sec, err := key.ArmoredSecret()
+	if err != nil {
+		return err
+	}
+	pub, err := key.ArmoredPublic()
+	if err != nil {
+		return err
+	}
+	if err := writeNewFile(opts.Secret, sec, 0o600); err != nil {
+		return fmt.Errorf("write secret key: %w", err)
+	}
+	if err := writeNewFile(opts.Public, pub, 0o644); err != nil {
+		// The secret key is ours, seconds old, and useless without its
+		// public half on record: do not leave it behind.
+		os.Remove(opts.Secret)
+		return fmt.Errorf("write public key: %w", err)
+	}
+
+	algo := "ed25519"
+	if opts.RSABits != 0 {
+		algo = fmt.Sprintf("rsa%d", opts.RSABits)
+	}
+	if g.JSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{
+			"fingerprint": key.Fingerprint(),
+			"algorithm":   algo,
+			"uid":         opts.UID,
+			"secret":      opts.Secret,
+			"public":      opts.Public,
+			"encrypted":   len(passphrase) > 0,
+		})
+	}
+	if g.Quiet {
+		fmt.Fprintln(g.stdout, key.Fingerprint())
+		return nil
+	}
+	protection := "encrypted with " + passphraseEnv
+	if len(passphrase) == 0 {
+		protection = "NOT encrypted: set " + passphraseEnv + " to protect a key"
+	}
+	fmt.Fprintf(g.stdout, "generated %s key %s\n", algo, key.Fingerprint())
+	fmt.Fprintf(g.stdout, "  uid:        %s\n", opts.UID)
+	fmt.Fprintf(g.stdout, "  secret key: %s (mode 0600, %s; keep it private and backed up)\n", opts.Secret, protection)
+	fmt.Fprintf(g.stdout, "  public key: %s\n", opts.Public)
+	fmt.Fprintf(g.stdout, "hint: hand %s to every client out of band: it goes into their trusted_keys directory\n", opts.Public)
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
+}
+
+// writeNewFile writes data to path, which must not exist, so that path
+// either does not appear or appears complete: the data goes to a synced
+// temporary file that is then hard-linked into place, and a link, unlike a
+// rename, never replaces an existing file.
+func writeNewFile(path string, data []byte, perm os.FileMode) error {
+	f, err := atomicfile.Create(path, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer f.Abort() // removes the temporary name; the link keeps the data
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists: refusing to overwrite it", path)
+		}
+		// Some file systems (vfat, some FUSE) have no hard links: fall
+		// back to exclusive creation, still never replacing a file.
+		return writeExclusive(path, data, perm)
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+func writeExclusive(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s already exists: refusing to overwrite it", path)
+		}
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
