@@ -27,15 +27,15 @@ const catalogName = ".catalog.json"
 
 // catalogEntry is what the generator knows about one archive file.
 type catalogEntry struct {
-	Size     int64    `json:"size"`
-	MTimeNS  int64    `json:"mtime_ns"`
-	SHA256   string   `json:"sha256"`
-	Product  string   `json:"product"`
-	Version  Version  `json:"version"`
-	Summary  string   `json:"summary"`
-	Desc     string   `json:"description,omitempty"`
-	Bugs     []Bug    `json:"bugs"`
-	Verified bool     `json:"verified"` // payload checked entry by entry (repo add)
+	Size     int64   `json:"size"`
+	MTimeNS  int64   `json:"mtime_ns"`
+	SHA256   string  `json:"sha256"`
+	Product  string  `json:"product"`
+	Version  Version `json:"version"`
+	Summary  string  `json:"summary"`
+	Desc     string  `json:"description,omitempty"`
+	Bugs     []Bug   `json:"bugs"`
+	Verified bool    `json:"verified"` // payload checked entry by entry (repo add)
 }
 
 type catalog struct {

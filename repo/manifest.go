@@ -215,3 +215,6 @@ func isHexSHA256(s string) bool {
 	}
 	return true
 }
+
+// String shows the mode like ls does, for people.
+func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }

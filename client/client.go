@@ -1,0 +1,235 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+// Client checks, downloads and installs the fixes of one configured
+// product on this server.
+type Client struct {
+	Cfg     *Config
+	Log     *slog.Logger
+	Now     func() time.Time
+	Fetcher *Fetcher
+	keyring *sign.Keyring
+}
+
+// New prepares a client: it loads the trusted keys now, so that a missing
+// key directory is reported before any network traffic.
+func New(cfg *Config, log *slog.Logger) (*Client, error) {
+	log = logOrDiscard(log)
+	f, err := NewFetcher(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Cfg: cfg, Log: log, Now: time.Now, Fetcher: f}, nil
+}
+
+func (c *Client) trusted() (*sign.Keyring, error) {
+	if c.keyring != nil {
+		return c.keyring, nil
+	}
+	kr, err := sign.LoadKeyring(c.Cfg.TrustedKeys)
+	if err != nil {
+		return nil, fmt.Errorf("trusted keys: %w: put the vendor's public key (from the repository's keys/ folder, checked out of band) into %s", err, c.Cfg.TrustedKeys)
+	}
+	c.keyring = kr
+	return kr, nil
+}
+
+// Base reads the installed base from version_file (or version).
+func (c *Client) Base() (repo.Version, error) {
+	s, err := c.Cfg.ReadBase()
+	if err != nil {
+		return repo.Version{}, err
+	}
+	v, err := repo.ParseVersion(s)
+	if err != nil {
+		return repo.Version{}, fmt.Errorf("installed base in %s: %w", c.Cfg.VersionFile, err)
+	}
+	return v, nil
+}
+
+// loadState reads the state and aligns it with the installed base,
+// recording superseded fixes after a full patch. Callers that hold the
+// transaction lock pass save=true to persist the change.
+func (c *Client) loadState(save bool) (*State, repo.Version, error) {
+	base, err := c.Base()
+	if err != nil {
+		return nil, base, err
+	}
+	st, err := LoadState(c.Cfg.StateDir)
+	if err != nil {
+		return nil, base, err
+	}
+	old := st.Base
+	hadFixes := len(st.Installed)
+	if st.syncBase(c.Cfg.Product, base, c.Now().UTC()) && save {
+		if err := st.Save(c.Cfg.StateDir); err != nil {
+			return nil, base, err
+		}
+		if !old.IsZero() {
+			c.audit("superseded", nil, "ok", fmt.Sprintf("base changed from %s to %s; %d fixes of %s superseded", old, base, hadFixes, old))
+		}
+	}
+	return st, base, nil
+}
+
+func (c *Client) audit(action string, versions []repo.Version, outcome, detail string) {
+	var vs []string
+	for _, v := range versions {
+		vs = append(vs, v.String())
+	}
+	if err := Audit(c.Cfg.LogDir, AuditRecord{Action: action, Versions: vs, Outcome: outcome, Detail: detail}); err != nil {
+		c.Log.Error("audit log", "err", err)
+	}
+}
+
+// CheckResult is what Check found.
+type CheckResult struct {
+	Product   string
+	Base      repo.Version
+	Installed repo.Version // newest installed version (the base when none)
+	Index     *repo.Index
+	Pending   []repo.IndexFix
+}
+
+// indexCacheDir holds the last verified index of a channel.
+func (c *Client) channelCache(base repo.Version) string {
+	return filepath.Join(c.Cfg.CacheDir, c.Cfg.Product, base.String())
+}
+
+type etags struct {
+	Index string `json:"index"`
+	Sig   string `json:"sig"`
+}
+
+// Check fetches and verifies the channel index of the installed base and
+// lists the pending chain. An unchanged index costs two conditional
+// requests and no body.
+func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
+	res, err := c.check(ctx)
+	rec := CheckRecord{At: c.Now().UTC()}
+	switch {
+	case err != nil:
+		rec.Outcome = "error: " + err.Error()
+	case len(res.Pending) == 0:
+		rec.Outcome, rec.Serial = "up to date", res.Index.Serial
+	default:
+		rec.Outcome, rec.Serial, rec.Pending = fmt.Sprintf("%d pending", len(res.Pending)), res.Index.Serial, len(res.Pending)
+	}
+	uerr := updateSeen(ctx, c.Cfg.StateDir, c.Cfg.LockDir, func(s *Seen) {
+		s.LastCheck = &rec
+		if err == nil {
+			key := channelKey(res.Product, res.Base)
+			s.Serials[key] = max(s.Serials[key], res.Index.Serial)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if uerr != nil {
+		return nil, fmt.Errorf("record check: %w", uerr)
+	}
+	return res, nil
+}
+
+func (c *Client) check(ctx context.Context) (*CheckResult, error) {
+	st, base, err := c.loadState(false)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := c.fetchIndex(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	latest := base
+	if st.Base.Equal(base) && st.Product == c.Cfg.Product {
+		latest = st.Latest()
+	}
+	return &CheckResult{Product: c.Cfg.Product, Base: base, Installed: latest, Index: ix, Pending: Pending(ix, latest)}, nil
+}
+
+// fetchIndex returns the verified index of base, from the network with
+// conditional requests, falling back on nothing: a cached copy is used
+// only when the server says it is unchanged, and is verified again.
+func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index, error) {
+	kr, err := c.trusted()
+	if err != nil {
+		return nil, err
+	}
+	seen, err := loadSeen(c.Cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	dir := c.channelCache(base)
+	var tags etags
+	if b, err := os.ReadFile(filepath.Join(dir, "etags.json")); err == nil {
+		json.Unmarshal(b, &tags)
+	}
+	cachedIndex, ierr := os.ReadFile(filepath.Join(dir, repo.IndexName))
+	cachedSig, serr := os.ReadFile(filepath.Join(dir, repo.IndexName+repo.SigSuffix))
+	if ierr != nil || serr != nil {
+		tags = etags{}
+	}
+	rel := c.Cfg.Product + "/" + base.String() + "/" + repo.IndexName
+	limit := c.Cfg.Network.MaxIndexSize
+	if limit <= 0 {
+		limit = repo.MaxIndexSize
+	}
+	data, itag, same, err := c.Fetcher.Small(ctx, rel, limit, tags.Index)
+	if err != nil {
+		return nil, fmt.Errorf("fetch index for %s %s: %w", c.Cfg.Product, base, err)
+	}
+	if same {
+		data = cachedIndex
+	} else {
+		tags.Sig = "" // a new index needs its new signature
+	}
+	sig, stag, sameSig, err := c.Fetcher.Small(ctx, rel+repo.SigSuffix, 64<<10, tags.Sig)
+	if err != nil {
+		return nil, fmt.Errorf("fetch index signature for %s %s: %w", c.Cfg.Product, base, err)
+	}
+	if sameSig {
+		sig = cachedSig
+	}
+	ix, err := VerifyIndex(data, sig, IndexCheck{
+		Keyring: kr, Product: c.Cfg.Product, Base: base, Now: c.Now(),
+		LastSerial: seen.Serials[channelKey(c.Cfg.Product, base)], MaxSize: limit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !same || !sameSig {
+		if err := c.cacheIndex(dir, data, sig, etags{itag, stag}); err != nil {
+			c.Log.Warn("cache index", "err", err)
+		}
+	}
+	return ix, nil
+}
+
+func (c *Client) cacheIndex(dir string, data, sig []byte, tags etags) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tb, _ := json.Marshal(tags)
+	// The etags go last and are dropped first: a crash in between costs a
+	// full fetch next time, never a wrong 304.
+	os.Remove(filepath.Join(dir, "etags.json"))
+	if err := writeFileAtomic(filepath.Join(dir, repo.IndexName), data); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, repo.IndexName+repo.SigSuffix), sig); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "etags.json"), tb)
+}

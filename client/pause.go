@@ -1,0 +1,137 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// pauseName marks a paused client inside state_dir; a file, so that the
+// pause survives reboots.
+const pauseName = "paused.json"
+
+// ErrPaused means scheduled runs and installs are held off (exit 75).
+var ErrPaused = errors.New("paused")
+
+// PauseInfo says who paused hotfix, when, why and until when.
+type PauseInfo struct {
+	By     string     `json:"by"`
+	Since  time.Time  `json:"since"`
+	Reason string     `json:"reason"`
+	Until  *time.Time `json:"until"`
+}
+
+// PausedError is returned by install and scheduled runs while paused.
+type PausedError struct{ Info PauseInfo }
+
+func (e *PausedError) Error() string {
+	s := fmt.Sprintf("hotfix is paused by %s since %s", e.Info.By, e.Info.Since.Local().Format("2006-01-02 15:04"))
+	if e.Info.Reason != "" {
+		s += fmt.Sprintf(" (%s)", e.Info.Reason)
+	}
+	if e.Info.Until != nil {
+		s += fmt.Sprintf(" until %s", e.Info.Until.Local().Format("2006-01-02 15:04"))
+	}
+	return s + `: run "hotfix resume" when the full patch is done`
+}
+
+func (e *PausedError) Unwrap() error { return ErrPaused }
+
+// ReadPause returns the pause in force at now, or nil. A pause whose
+// --for time has run out counts as lifted.
+func ReadPause(stateDir string, now time.Time) (*PauseInfo, error) {
+	data, err := os.ReadFile(filepath.Join(stateDir, pauseName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p PauseInfo
+	if err := json.Unmarshal(data, &p); err != nil {
+		// A damaged marker still means somebody paused: stay paused.
+		return &PauseInfo{By: "unknown", Reason: "damaged pause marker " + filepath.Join(stateDir, pauseName)}, nil
+	}
+	if p.Until != nil && !now.Before(*p.Until) {
+		return nil, nil
+	}
+	return &p, nil
+}
+
+// Pause writes the pause marker.
+func Pause(stateDir string, p PauseInfo) error {
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(stateDir, pauseName), data)
+}
+
+// Resume lifts a pause; it reports whether there was one.
+func Resume(stateDir string) (bool, error) {
+	err := os.Remove(filepath.Join(stateDir, pauseName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// checkPaused returns a *PausedError while paused.
+func (c *Client) checkPaused() error {
+	p, err := ReadPause(c.Cfg.StateDir, c.Now())
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		return &PausedError{Info: *p}
+	}
+	return nil
+}
+
+// Pause holds off scheduled runs and installs; a running install goes on.
+// With wait > 0 it first
+// waits that long for a running install (the transaction lock) and
+// pauses while holding the lock, so no install starts in between; if the
+// install does not finish in time it returns the lock error (exit 75)
+// without pausing. forDur > 0 lifts the pause by itself.
+func (c *Client) Pause(ctx context.Context, wait, forDur time.Duration, reason string) (*PauseInfo, error) {
+	if wait > 0 {
+		lk, err := c.lock(ctx, "hotfix pause --wait", wait)
+		if err != nil {
+			return nil, err
+		}
+		defer lk.Release()
+	}
+	now := c.Now().UTC()
+	info := PauseInfo{By: currentUser(), Since: now, Reason: reason}
+	if forDur > 0 {
+		until := now.Add(forDur)
+		info.Until = &until
+	}
+	if err := Pause(c.Cfg.StateDir, info); err != nil {
+		return nil, err
+	}
+	detail := reason
+	if info.Until != nil {
+		detail += " (until " + info.Until.Format(time.RFC3339) + ")"
+	}
+	c.audit("pause", nil, "ok", detail)
+	return &info, nil
+}
+
+// Resume lifts a pause and records it.
+func (c *Client) Resume() (bool, error) {
+	was, err := Resume(c.Cfg.StateDir)
+	if err == nil && was {
+		c.audit("resume", nil, "ok", "")
+	}
+	return was, err
+}

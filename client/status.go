@@ -1,0 +1,138 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// Status is what `hotfix status` reports; its JSON form is a stable
+// interface for monitoring (DESIGN.md).
+type Status struct {
+	Product   string          `json:"product"`
+	Base      string          `json:"base"`
+	Installed []StatusFix     `json:"installed"`
+	Pending   int             `json:"pending"`
+	Paused    *PauseInfo      `json:"paused"`
+	LastCheck *StatusCheck    `json:"last_check"`
+	Lock      *StatusLock     `json:"lock"`
+	Journal   string          `json:"-"` // an interrupted transaction, if any
+	Recorded  []SupersededFix `json:"-"`
+}
+
+// StatusFix is one installed fix in Status.
+type StatusFix struct {
+	Version     string    `json:"version"`
+	InstalledAt time.Time `json:"installed_at"`
+	By          string    `json:"by"`
+}
+
+// StatusCheck is the last check in Status.
+type StatusCheck struct {
+	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome"`
+}
+
+// StatusLock is the holder of the transaction lock in Status.
+type StatusLock struct {
+	PID   int       `json:"pid"`
+	Since time.Time `json:"since"`
+}
+
+// Status gathers the local state without touching the network.
+func (c *Client) Status() (*Status, error) {
+	base, err := c.Base()
+	if err != nil {
+		return nil, err
+	}
+	st, err := LoadState(c.Cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	out := &Status{Product: c.Cfg.Product, Base: base.String(), Installed: []StatusFix{}}
+	if st.Product == c.Cfg.Product && st.Base.Equal(base) {
+		for _, f := range st.Installed {
+			out.Installed = append(out.Installed, StatusFix{Version: f.Version.String(), InstalledAt: f.InstalledAt, By: f.By})
+		}
+	}
+	out.Recorded = st.Superseded
+	seen, err := loadSeen(c.Cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if lc := seen.LastCheck; lc != nil {
+		out.LastCheck = &StatusCheck{At: lc.At, Outcome: lc.Outcome}
+		out.Pending = lc.Pending
+	}
+	// Pending as of the last check, less what was installed since.
+	if ix := c.cachedIndex(base); ix != nil {
+		latest := base
+		if n := len(st.Installed); n > 0 && st.Base.Equal(base) {
+			latest = st.Installed[n-1].Version
+		}
+		out.Pending = len(Pending(ix, latest))
+	}
+	if out.Paused, err = ReadPause(c.Cfg.StateDir, c.Now()); err != nil {
+		return nil, err
+	}
+	if h, err := lockfile.ReadHolder(filepath.Join(c.Cfg.LockDir, TransactionLock)); err == nil && h != nil {
+		out.Lock = &StatusLock{PID: h.PID, Since: h.Since}
+	}
+	if _, err := os.Stat(filepath.Join(c.Cfg.StateDir, txnDirName)); err == nil {
+		out.Journal = filepath.Join(c.Cfg.StateDir, txnDirName)
+	}
+	return out, nil
+}
+
+// cachedIndex is the last verified index of base, parsed but not
+// re-verified: good enough for counting, never for installing.
+func (c *Client) cachedIndex(base repo.Version) *repo.Index {
+	data, err := os.ReadFile(filepath.Join(c.channelCache(base), repo.IndexName))
+	if err != nil {
+		return nil
+	}
+	ix, err := repo.ParseIndex(data)
+	if err != nil {
+		return nil
+	}
+	return ix
+}
+
+// FixInfo is what `hotfix info` shows.
+type FixInfo struct {
+	Manifest  *repo.Manifest
+	Installed *InstalledFix
+	Index     *repo.IndexFix
+}
+
+// Info describes one fix: from its archive when it is in the cache (full
+// detail), else from the verified index.
+func (c *Client) Info(v repo.Version) (*FixInfo, error) {
+	base := v.Base()
+	out := &FixInfo{}
+	st, err := LoadState(c.Cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	for i := range st.Installed {
+		if st.Installed[i].Version.Equal(v) {
+			out.Installed = &st.Installed[i]
+		}
+	}
+	if ix := c.cachedIndex(base); ix != nil {
+		if f, ok := ix.Fix(v); ok {
+			out.Index = f
+			if m, err := repo.ReadManifestFile(filepath.Join(c.channelCache(base), f.File)); err == nil {
+				out.Manifest = m
+			}
+		}
+	}
+	if out.Index == nil && out.Installed == nil {
+		return nil, fmt.Errorf("fix %s is unknown here: run \"hotfix check\" first (it reads the index of base %s)", v, base)
+	}
+	return out, nil
+}

@@ -1,0 +1,88 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+// Conditions callers branch on; each is wrapped in a TrustError that says
+// what happened and what to do.
+var (
+	ErrExpired  = errors.New("index expired")
+	ErrReplayed = errors.New("index serial went backwards")
+	ErrTooLarge = errors.New("larger than allowed")
+	ErrMismatch = errors.New("content does not match the signed index")
+)
+
+// TrustError is a refusal to trust repository data.
+type TrustError struct {
+	What string // e.g. "index for acme 2.4.1"
+	Err  error
+	Hint string // the remedy
+}
+
+func (e *TrustError) Error() string {
+	s := fmt.Sprintf("%s: %v", e.What, e.Err)
+	if e.Hint != "" {
+		s += ": " + e.Hint
+	}
+	return s
+}
+
+func (e *TrustError) Unwrap() error { return e.Err }
+
+// IndexCheck is what VerifyIndex needs to know besides the bytes.
+type IndexCheck struct {
+	Keyring    *sign.Keyring
+	Product    string
+	Base       repo.Version
+	Now        time.Time
+	LastSerial int64 // highest serial seen before for this channel
+	MaxSize    int64
+}
+
+// VerifyIndex decides whether index bytes and their detached signature
+// can be trusted. It is pure: no I/O, no clock but c.Now. Only an index
+// it returns may be acted upon.
+func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
+	what := fmt.Sprintf("index for %s %s", c.Product, c.Base)
+	if c.MaxSize > 0 && int64(len(data)) > c.MaxSize {
+		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
+			Hint: "raise [network] max_index_size if the vendor really publishes indexes this large"}
+	}
+	if _, err := c.Keyring.Verify(data, sig, c.Now); err != nil {
+		return nil, &TrustError{What: what, Err: err}
+	}
+	ix, err := repo.ParseIndex(data)
+	if err != nil {
+		return nil, &TrustError{What: what, Err: err, Hint: "the vendor signed a malformed index; ask them to rebuild it"}
+	}
+	if ix.Product != c.Product || !ix.Base.Equal(c.Base) {
+		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: the signed index is for %s %s", ErrMismatch, ix.Product, ix.Base),
+			Hint: "the repository serves the wrong file at this path; tell the vendor"}
+	}
+	if c.Now.After(ix.Expires) {
+		return nil, &TrustError{What: what, Err: fmt.Errorf("%w on %s", ErrExpired, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")),
+			Hint: `the vendor must re-run "hotfix repo build" (or a mirror is serving stale files)`}
+	}
+	if ix.Serial < c.LastSerial {
+		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: serial %d is lower than serial %d seen before", ErrReplayed, ix.Serial, c.LastSerial),
+			Hint: "an old signed index is being replayed, or a mirror is out of date; refusing it"}
+	}
+	return ix, nil
+}
+
+// Pending lists the fixes of ix that come after latest, in chain order.
+func Pending(ix *repo.Index, latest repo.Version) []repo.IndexFix {
+	var out []repo.IndexFix
+	for _, f := range ix.Fixes {
+		if f.Version.Compare(latest) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
