@@ -133,11 +133,8 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 
 // tomlError turns go-toml's decode errors into a SourceError with a line.
 func tomlError(name string, err error) error {
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		return &SourceError{File: name, Line: row, Err: fmt.Errorf("%s", de.Error())}
-	}
+	// StrictMissingError unwraps to its DecodeErrors, so it must be tested
+	// first or the unknown key's name is lost.
 	var se *toml.StrictMissingError
 	if errors.As(err, &se) {
 		var problems []error
@@ -147,6 +144,11 @@ func tomlError(name string, err error) error {
 				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files)", strings.Join(e.Key(), "."))})
 		}
 		return errors.Join(problems...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		return &SourceError{File: name, Line: row, Err: fmt.Errorf("%s", de.Error())}
 	}
 	return &SourceError{File: name, Err: err}
 }
