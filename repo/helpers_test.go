@@ -1,0 +1,168 @@
+package repo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+// Test keys shared by the whole project.
+var (
+	vendorSecret = filepath.Join("..", "testdata", "keys", "vendor.sec.asc")
+	vendorPublic = filepath.Join("..", "testdata", "keys", "vendor.pub.asc")
+	otherPublic  = filepath.Join("..", "testdata", "keys", "other.pub.asc")
+)
+
+// testEpoch is the fixed SOURCE_DATE_EPOCH of the test archives.
+var testEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// sample writes the demo product into a fresh directory and returns it:
+// DIR/root and DIR/fixes/2.4.1.N.
+func sample(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := demo.WriteSample(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// packSample packs the demo fixes and returns their archive paths in chain
+// order.
+func packSample(t testing.TB) []string {
+	t.Helper()
+	dir := sample(t)
+	out := filepath.Join(dir, "out")
+	var paths []string
+	for _, v := range demo.FixVersions {
+		p, _, err := Pack(context.Background(), filepath.Join(dir, "fixes", v), out, PackOptions{Epoch: testEpoch})
+		if err != nil {
+			t.Fatalf("pack %s: %v", v, err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func vendorSigner(t testing.TB) *sign.Signer {
+	t.Helper()
+	s, err := sign.LoadSigner(vendorSecret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func keyringCheck(t testing.TB, path string, now time.Time) CheckSignature {
+	t.Helper()
+	kr, err := sign.LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(data, sig []byte) error {
+		_, err := kr.Verify(data, sig, now)
+		return err
+	}
+}
+
+// writeFile writes data to dir/rel, creating parents.
+func writeFile(t testing.TB, dir, rel, data string, mode os.FileMode) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot describes every entry under dir: path, type, size, mode and
+// sha256 of regular files. Two equal snapshots mean an unchanged tree.
+func snapshot(t testing.TB, dir string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		line := rel + " " + info.Mode().String()
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(data)
+			line += " " + hex.EncodeToString(sum[:]) + " " + info.ModTime().String()
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// wantErr fails unless err is non-nil and mentions every one of wants.
+func wantErr(t testing.TB, err error, wants ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one mentioning %q", wants)
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
+// gnupgHome makes a throwaway gpg home directly under /tmp (gpg-agent's
+// socket path must stay short) and kills its agent at cleanup.
+func gnupgHome(t testing.TB) string {
+	t.Helper()
+	if _, err := exec.LookPath("gpg"); err != nil {
+		t.Fatalf("gpg is needed for the interoperability tests: %v", err)
+	}
+	home, err := os.MkdirTemp("/tmp", "gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd := exec.Command("gpgconf", "--kill", "all")
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+		_ = cmd.Run()
+		os.RemoveAll(home)
+	})
+	return home
+}
+
+func gpg(t testing.TB, home string, args ...string) ([]byte, error) {
+	t.Helper()
+	cmd := exec.Command("gpg", append([]string{"--batch", "--no-tty", "--no-auto-check-trustdb"}, args...)...)
+	cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+	return cmd.CombinedOutput()
+}
