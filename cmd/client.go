@@ -25,7 +25,7 @@ func addClientCommands(root *cobra.Command, g *globalOptions) {
 	root.AddCommand(
 		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g),
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
-		newPauseCmd(g), newResumeCmd(g),
+		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g),
 	)
 }
 
