@@ -1,0 +1,71 @@
+package client
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func FuzzParseConfig(f *testing.F) {
+	shipped, err := os.ReadFile(filepath.Join("..", "packaging", "hotfix.toml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{
+		string(shipped),
+		fullConfig,
+		minimalConfig,
+		header + "[schedule]\ncron = \"TZ=UTC* * * * *\"\n",
+		header + "[schedule]\ncron = \"CRON_TZ=UTC\"\n",
+		header + "[schedule]\ncron = \"CRON_TZ=Nowhere/City 0 4 * * *\"\n",
+		header + "[schedule]\ncron = \"0 0 30 2 *\"\n",
+		header + "schedule = { cron = \"@every 1s\", days_of_week = \"0128\" }\n",
+		header + "[notify]\nmail_to = [\"a@b.c\", 5, []]\n",
+		header + "[[hooks]]\n",
+		"repo = \"file://x\"\nroot = \"\"\n[sched]\n",
+		"= 1\n",
+		"\xff",
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig("fuzz.toml", data)
+		if err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not a *ConfigError: %v", err, err)
+			}
+			if !strings.HasPrefix(err.Error(), "fuzz.toml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		// Whatever is accepted must be usable as documented.
+		if c.Repo == "" || c.Product == "" || !filepath.IsAbs(c.Root) || (c.Version == "") == (c.VersionFile == "") {
+			t.Fatalf("accepted an incomplete config: %+v", c)
+		}
+		if _, err := ParseCronSpec(c.Schedule.Cron); err != nil {
+			t.Fatalf("accepted cron %q: %v", c.Schedule.Cron, err)
+		}
+		days := c.DaysAllowed()
+		if days == [7]bool{} {
+			t.Fatalf("accepted days_of_week %q that allows no day", c.Schedule.DaysOfWeek)
+		}
+	})
+}
+
+func FuzzParseCronSpec(f *testing.F) {
+	for _, seed := range []string{"2 4 * * *", "TZ=UTC", "TZ=UTC* * * * *", "CRON_TZ= x", "CRON_TZ=Nowhere/City 0 4 * * *",
+		"0 0 30 2 *", "@every 1s", "@daily", "TZ=x=y", "*/0 * * * *", "1-0 * * * *", "0 0 * * 7"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		s, err := ParseCronSpec(spec)
+		if err == nil && s.Next(cronReference).IsZero() {
+			t.Fatalf("%q accepted but never fires", spec)
+		}
+	})
+}
