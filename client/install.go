@@ -29,6 +29,11 @@ type InstallOptions struct {
 	Force     bool          // install over local modifications
 	Reinstall *repo.Version // roll back and install again the newest installed fix
 	LockWait  time.Duration // wait this long for the transaction lock
+	// Stop, when closed, ends the install between fixes: the fix in
+	// progress is finished (never left half done), post_install and
+	// health_check still run for what was installed, and no further fix
+	// starts. Scheduled runs close it on SIGTERM while ctx stays live.
+	Stop <-chan struct{}
 	// Progress, when set, hears each step ("download", "test", "backup",
 	// "apply", "scripts", "commit") of each fix.
 	Progress func(v repo.Version, step string)
@@ -78,7 +83,8 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResu
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.check(ctx)
+	// Check, not check: the serial this install trusts is remembered.
+	res, err := c.Check(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +132,9 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResu
 		cp.Installed = append([]InstalledFix(nil), st.Installed...)
 		st, action = &cp, "dry-run"
 	}
+	if stopRequested(opts.Stop) {
+		return out, nil
+	}
 	if !opts.DryRun {
 		if err := c.runHook(ctx, "pre_install", c.Cfg.Hooks.PreInstall, todo); err != nil {
 			c.audit(action, versionsOf(todo), "failed", err.Error())
@@ -133,6 +142,9 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResu
 		}
 	}
 	for _, f := range todo {
+		if stopRequested(opts.Stop) {
+			break
+		}
 		archive := filepath.Join(c.channelCache(res.Base), f.File)
 		opts.step(f.Version, "download")
 		if err := c.Fetcher.Download(ctx, res.Product+"/"+res.Base.String()+"/"+f.File, archive, f.Size, f.SHA256, nil); err != nil {
@@ -179,6 +191,16 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResu
 		return out, err
 	}
 	return out, nil
+}
+
+// stopRequested reports whether stop is closed (a nil stop never is).
+func stopRequested(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func latestOf(ix *repo.Index) string {
