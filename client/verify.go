@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
@@ -26,7 +27,12 @@ type TrustError struct {
 }
 
 func (e *TrustError) Error() string {
-	s := fmt.Sprintf("%s: %v", e.What, e.Err)
+	// An Err that already names its subject ("index for acme 2.4.1
+	// expired on ...") is not prefixed with it a second time.
+	s := e.Err.Error()
+	if !strings.HasPrefix(s, e.What) {
+		s = e.What + ": " + s
+	}
 	if e.Hint != "" {
 		s += ": " + e.Hint
 	}
@@ -34,6 +40,16 @@ func (e *TrustError) Error() string {
 }
 
 func (e *TrustError) Unwrap() error { return e.Err }
+
+// subjectError is a sentinel with a message of its own that names its
+// subject.
+type subjectError struct {
+	msg string
+	err error
+}
+
+func (e *subjectError) Error() string { return e.msg }
+func (e *subjectError) Unwrap() error { return e.err }
 
 // IndexCheck is what VerifyIndex needs to know besides the bytes.
 type IndexCheck struct {
@@ -66,7 +82,7 @@ func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 			Hint: "the repository serves the wrong file at this path; tell the vendor"}
 	}
 	if c.Now.After(ix.Expires) {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w on %s", ErrExpired, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")),
+		return nil, &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
 			Hint: `the vendor must re-run "hotfix repo build" (or a mirror is serving stale files)`}
 	}
 	if ix.Serial < c.LastSerial {
