@@ -23,6 +23,13 @@ func (c *Client) Download(ctx context.Context, target *repo.Version, progress fu
 	if err != nil {
 		return nil, err
 	}
+	// Checked first: a version past the end of the chain would otherwise
+	// download every pending fix and report success.
+	if target != nil {
+		if _, ok := res.Index.Fix(*target); !ok {
+			return nil, fmt.Errorf("fix %s is not in the index of %s %s", target, res.Product, res.Base)
+		}
+	}
 	var out []Downloaded
 	for _, f := range res.Pending {
 		if target != nil && f.Version.Compare(*target) > 0 {
@@ -37,11 +44,6 @@ func (c *Client) Download(ctx context.Context, target *repo.Version, progress fu
 			return out, fmt.Errorf("download %s: %w", f.Version, err)
 		}
 		out = append(out, Downloaded{Fix: f, Path: dest})
-	}
-	if target != nil && len(out) == 0 {
-		if _, ok := res.Index.Fix(*target); !ok {
-			return nil, fmt.Errorf("fix %s is not in the index of %s %s", target, res.Product, res.Base)
-		}
 	}
 	return out, nil
 }
