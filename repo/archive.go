@@ -78,6 +78,9 @@ func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
 	}
 	tr := tar.NewReader(zr)
 	hdr, err := tr.Next()
+	if err == io.EOF {
+		return nil, &ArchiveError{Err: fmt.Errorf("the archive has no entries: the first entry must be %s", ManifestName)}
+	}
 	if err != nil {
 		return nil, &ArchiveError{Err: fmt.Errorf("read first entry: %w", noEOF(err))}
 	}
