@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -81,7 +82,7 @@ func renderChannelPage(ix *Index, entries []*catalogEntry) ([]byte, error) {
 		pf := pageFix{IndexFix: ix.Fixes[i]}
 		for _, e := range entries {
 			if e.Version.Equal(pf.Version) {
-				pf.Description, pf.Bugs = e.Desc, e.Bugs
+				pf.Description, pf.Bugs = strings.TrimSpace(e.Desc), e.Bugs
 			}
 		}
 		data.Fixes = append(data.Fixes, pf)
