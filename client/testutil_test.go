@@ -63,19 +63,16 @@ func keyPath(name string) string {
 	return filepath.Join("..", "testdata", "keys", name)
 }
 
-var signers sync.Map // key file name -> *sign.Signer
-
 // testSigner loads a test secret key ("vendor.sec.asc", "other.sec.asc").
+// Each call loads a new Signer: one Signer is not safe for concurrent use
+// (go-crypto's Entity.Serialize, under ArmoredPublic, writes to the
+// signature packets), and parallel tests build repositories at once.
 func testSigner(t testing.TB, name string) *sign.Signer {
 	t.Helper()
-	if s, ok := signers.Load(name); ok {
-		return s.(*sign.Signer)
-	}
 	s, err := sign.LoadSigner(keyPath(name), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signers.Store(name, s)
 	return s
 }
 
