@@ -3,15 +3,20 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
 
 type packOptions struct {
-	SrcDir string
-	OutDir string
-	Format string
+	SrcDir  string
+	OutDir  string
+	Format  string
+	KeyPath string
 }
 
 func newPackCmd(g *globalOptions) *cobra.Command {
@@ -23,31 +28,77 @@ func newPackCmd(g *globalOptions) *cobra.Command {
 and writes PRODUCT-VERSION.fix (a tar stream, xz-compressed, manifest.json
 first) into --out. Every problem is listed with its file and line.
 
+--format rpm writes PRODUCT-hotfix-V-1-0.noarch.rpm instead (V is the version
+with '_' for '.'), and --format fix,rpm both: the same content, delivered under
+/var/lib/hotfix/incoming/PRODUCT/VERSION/, requiring the previous fix's package,
+with a %post that runs "hotfix install --from" that directory unless
+HOTFIX_NO_INSTALL=1. --key signs the RPM so that "rpm -K" passes once the
+public key is imported (passphrase from $HOTFIX_KEY_PASSPHRASE).
+
 The same source and SOURCE_DATE_EPOCH give byte-identical archives.`,
-		Example: `  hotfix pack ./fixes/6.14.2.3 --out ./outgoing`,
-		Args:    argsUsage(cobra.ExactArgs(1)),
+		Example: `  hotfix pack ./fixes/6.14.2.3 --out ./outgoing
+  hotfix pack ./fixes/6.14.2.3 --out ./outgoing --format fix,rpm --key vendor.sec`,
+		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.SrcDir = args[0]
 			return runPack(c.Context(), g, opts)
 		},
 	}
 	c.Flags().StringVar(&opts.OutDir, "out", ".", "directory to write the archive into")
-	c.Flags().StringVar(&opts.Format, "format", "fix", "archive format: fix")
+	c.Flags().StringVar(&opts.Format, "format", "fix", "archive formats: fix, rpm or fix,rpm")
+	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign RPMs with")
 	return c
 }
 
 func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
-	if opts.Format != "fix" {
-		return usagef("--format %q: supported formats: fix", opts.Format)
+	formats := map[string]bool{}
+	for _, f := range strings.Split(opts.Format, ",") {
+		if f != "fix" && f != "rpm" {
+			return usagef("--format %q: supported formats: fix, rpm, fix,rpm", opts.Format)
+		}
+		formats[f] = true
 	}
-	path, m, err := repo.Pack(ctx, opts.SrcDir, opts.OutDir, repo.PackOptions{Logger: g.logger})
-	if err != nil {
-		return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
+	var paths []string
+	var m *repo.Manifest
+	if formats["fix"] {
+		path, fm, err := repo.Pack(ctx, opts.SrcDir, opts.OutDir, repo.PackOptions{Logger: g.logger})
+		if err != nil {
+			return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
+		}
+		paths, m = append(paths, path), fm
+	}
+	if formats["rpm"] {
+		ro := repo.RPMOptions{}
+		if opts.KeyPath != "" {
+			signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv("HOTFIX_KEY_PASSPHRASE")))
+			if err != nil {
+				return err
+			}
+			// Signed with SOURCE_DATE_EPOCH as the signature time, the same
+			// source gives the same bytes; without it, now.
+			if os.Getenv("SOURCE_DATE_EPOCH") != "" {
+				epoch, err := repo.SourceDateEpoch()
+				if err != nil {
+					return err
+				}
+				signer = signer.WithClock(func() time.Time { return epoch })
+			}
+			ro.Signer = signer
+		}
+		path, rm, err := repo.PackRPM(ctx, opts.SrcDir, opts.OutDir, ro)
+		if err != nil {
+			return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
+		}
+		paths, m = append(paths, path), rm
+	} else if opts.KeyPath != "" {
+		return usagef("--key signs RPMs: use it with --format rpm or fix,rpm")
 	}
 	if !g.Quiet {
 		fmt.Fprintf(g.stderr, "packed %s %s: %d files, %d scripts, %d deletions, %d bugs\n",
 			m.Product, m.Version, len(m.Files), len(m.Scripts), len(m.Delete), len(m.Bugs))
 	}
-	fmt.Fprintln(g.stdout, path)
+	for _, p := range paths {
+		fmt.Fprintln(g.stdout, p)
+	}
 	return nil
 }
