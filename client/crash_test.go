@@ -1,0 +1,753 @@
+package client
+
+// The crash proof: the real hotfix binary is killed with SIGKILL at many
+// instants of an install or a rollback; after "hotfix recover" the root
+// must equal, byte for byte (paths, contents, modes), the tree of exactly
+// the fixes "hotfix status --json" lists. Expected trees come from a
+// straightforward model (copy each fix's files/ over the base, delete its
+// deletions) and are cross-checked against clean installs by the binary.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/server"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+// The crash product: base 5.0 and three chained fixes of about 200 files
+// each, two of 1 MiB, so that one install of all three takes about a
+// second with every fsync.
+const (
+	crashProduct   = "crashy"
+	crashBase      = "5.0"
+	crashFixes     = 3
+	crashBaseFiles = 150
+	crashBigSize   = 1 << 20
+)
+
+var crashVersions = []string{"5.0.1", "5.0.2", "5.0.3"}
+
+// crashEnv is everything the crash trials share: the binary, the served
+// repository, the base tree and the expected tree at each level.
+type crashEnv struct {
+	bin      string
+	work     string
+	repoURL  string
+	keys     string
+	base     string     // a pristine base root to copy
+	expected []crashTree // expected[n]: the root with the first n fixes
+	level3   string     // a trial directory installed to level 3 (root and state), to copy
+	install  time.Duration
+	rollback time.Duration
+}
+
+// crashTree maps a root-relative path to its type, mode and content hash.
+type crashTree map[string]string
+
+// crashSnapshot describes every directory and regular file under root.
+// Anything else (a link, a leftover temporary) shows up as a difference.
+func crashSnapshot(t testing.TB, root string) crashTree {
+	t.Helper()
+	tree := crashTree{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			tree[rel] = fmt.Sprintf("dir %v", info.Mode())
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(data)
+			tree[rel] = fmt.Sprintf("file %v %d %s", info.Mode(), len(data), hex.EncodeToString(sum[:8]))
+		default:
+			tree[rel] = fmt.Sprintf("other %v", info.Mode())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("snapshot %s: %v", root, err)
+	}
+	return tree
+}
+
+// crashDiff lists how got differs from want, at most a dozen lines.
+func crashDiff(want, got crashTree) []string {
+	var out []string
+	keys := map[string]bool{}
+	for k := range want {
+		keys[k] = true
+	}
+	for k := range got {
+		keys[k] = true
+	}
+	var sorted []string
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		w, inW := want[k]
+		g, inG := got[k]
+		switch {
+		case !inG:
+			out = append(out, fmt.Sprintf("missing %s (%s)", k, w))
+		case !inW:
+			out = append(out, fmt.Sprintf("unexpected %s (%s)", k, g))
+		case w != g:
+			out = append(out, fmt.Sprintf("differs %s: want %s, got %s", k, w, g))
+		}
+	}
+	if len(out) > 12 {
+		out = append(out[:12], fmt.Sprintf("... and %d more", len(out)-12))
+	}
+	return out
+}
+
+// crashWrite writes data to dir/rel with exactly mode, creating parents.
+func crashWrite(t testing.TB, dir, rel string, data []byte, mode os.FileMode) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashCopyTree copies src to dst (which must not exist) with modes.
+func crashCopyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if err := os.Mkdir(target, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(target, info.Mode().Perm())
+		}
+		if !info.Mode().IsRegular() {
+			return nil // lock files and the like are not copied
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, data, 0o600); err != nil {
+			return err
+		}
+		return os.Chmod(target, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+// crashText is deterministic, somewhat compressible text, so that packing
+// megabytes with Go's xz stays fast while the bytes still differ per file.
+func crashText(r *rand.Rand, n int) []byte {
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+		"kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"}
+	var b bytes.Buffer
+	b.Grow(n + 16)
+	for b.Len() < n {
+		b.WriteString(words[r.IntN(len(words))])
+		if r.IntN(12) == 0 {
+			fmt.Fprintf(&b, " %d\n", r.Uint32())
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.Bytes()[:n]
+}
+
+// crashSources writes the base root and the three fix sources into dir:
+// dir/base and dir/fixes/VERSION. Each fix replaces base files and files
+// of the fix before it (one of 1 MiB), adds about 130 files in new nested
+// directories (one of 1 MiB), deletes files (fix 2 deletes one fix 1
+// added), re-adds a file an earlier fix deleted (fix 3), ships an
+// executable, and has a script that sleeps and writes outside the root.
+func crashSources(t testing.TB, dir string) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(5, 0))
+	base := filepath.Join(dir, "base")
+	crashWrite(t, base, "VERSION", []byte(crashBase+"\n"), 0o644)
+	crashWrite(t, base, "bin/server", crashText(r, 20000), 0o755)
+	crashWrite(t, base, "etc/secret.conf", crashText(r, 300), 0o600)
+	for i := range crashBaseFiles {
+		crashWrite(t, base, fmt.Sprintf("lib/mod%03d.php", i), crashText(r, 1000+r.IntN(6000)), 0o644)
+	}
+	for i := range crashFixes {
+		crashWrite(t, base, fmt.Sprintf("data/blob%d.bin", i), crashText(r, crashBigSize), 0o644)
+		crashWrite(t, base, fmt.Sprintf("old/obsolete%d.txt", i), crashText(r, 500), 0o644)
+	}
+	for k := 1; k <= crashFixes; k++ {
+		v := crashVersions[k-1]
+		src := filepath.Join(dir, "fixes", v)
+		var del []string
+		// Replace 40 base modules (overlapping the previous fix's) and the
+		// secret config with a new mode.
+		for i := range 40 {
+			crashWrite(t, src, fmt.Sprintf("files/lib/mod%03d.php", (k-1)*25+i), crashText(r, 1000+r.IntN(6000)), 0o644)
+		}
+		crashWrite(t, src, "files/etc/secret.conf", crashText(r, 300), 0o640)
+		crashWrite(t, src, fmt.Sprintf("files/data/blob%d.bin", k-1), crashText(r, crashBigSize), 0o644)
+		crashWrite(t, src, fmt.Sprintf("files/bin/helper%d", k), crashText(r, 3000), 0o755)
+		// Add 150 files in new nested directories, one of them big.
+		for i := range 150 {
+			crashWrite(t, src, fmt.Sprintf("files/fix%d/d%d/sub%d/f%03d.txt", k, i%5, i%3, i), crashText(r, 200+r.IntN(4000)), 0o644)
+		}
+		crashWrite(t, src, fmt.Sprintf("files/fix%d/big/new.bin", k), crashText(r, crashBigSize), 0o644)
+		del = append(del, fmt.Sprintf("old/obsolete%d.txt", k-1))
+		switch k {
+		case 2:
+			// Replace and delete what fix 1 added.
+			crashWrite(t, src, "files/fix1/d0/sub0/f000.txt", crashText(r, 700), 0o644)
+			del = append(del, "fix1/d1/sub1/f001.txt")
+		case 3:
+			// Bring back a file fix 1 deleted.
+			crashWrite(t, src, "files/old/obsolete0.txt", crashText(r, 900), 0o644)
+		}
+		var quoted []string
+		for _, d := range del {
+			quoted = append(quoted, fmt.Sprintf("%q", d))
+		}
+		toml := fmt.Sprintf("product = %q\nversion = %q\nsummary = \"crash test fix %d\"\ndelete = [%s]\n",
+			crashProduct, v, k, strings.Join(quoted, ", "))
+		crashWrite(t, src, "fix.toml", []byte(toml), 0o644)
+		// The script's own effects are not undone by hotfix: keep them
+		// outside the root.
+		script := "#!/bin/sh\nsleep 0.05\necho \"$HOTFIX_VERSION\" >> \"$HOTFIX_ROOT/../script.log\"\n"
+		crashWrite(t, src, "scripts/10-note.sh", []byte(script), 0o755)
+	}
+}
+
+// crashModel applies the first n fix sources to a copy of the base the
+// plain way and returns its snapshot.
+func crashModel(t testing.TB, dir string, n int) crashTree {
+	t.Helper()
+	model := filepath.Join(dir, fmt.Sprintf("model%d", n))
+	crashCopyTree(t, filepath.Join(dir, "base"), model)
+	for k := 1; k <= n; k++ {
+		src := filepath.Join(dir, "fixes", crashVersions[k-1])
+		files := filepath.Join(src, "files")
+		err := filepath.WalkDir(files, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(files, p)
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			crashWrite(t, model, filepath.ToSlash(rel), data, info.Mode().Perm())
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := repo.LoadSource(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range m.Manifest.Delete {
+			if err := os.Remove(filepath.Join(model, filepath.FromSlash(d))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tree := crashSnapshot(t, model)
+	os.RemoveAll(model)
+	return tree
+}
+
+// crashTrial is one client installation: root, state and config in dir.
+type crashTrial struct {
+	env  *crashEnv
+	dir  string
+	root string
+	cfg  string
+}
+
+func (e *crashEnv) newTrial(t testing.TB, from string) *crashTrial {
+	t.Helper()
+	dir, err := os.MkdirTemp(e.work, "trial-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &crashTrial{env: e, dir: dir, root: filepath.Join(dir, "root"), cfg: filepath.Join(dir, "hotfix.toml")}
+	if from == "" {
+		crashCopyTree(t, e.base, tr.root)
+	} else {
+		crashCopyTree(t, filepath.Join(from, "root"), tr.root)
+		crashCopyTree(t, filepath.Join(from, "state"), filepath.Join(dir, "state"))
+		crashCopyTree(t, filepath.Join(from, "cache"), filepath.Join(dir, "cache"))
+	}
+	cfg := fmt.Sprintf(`repo = %q
+product = %q
+root = %q
+version_file = %q
+trusted_keys = %q
+state_dir = %q
+cache_dir = %q
+log_dir = %q
+lock_dir = %q
+script_timeout = "1m"
+`, e.repoURL, crashProduct, tr.root, filepath.Join(tr.root, "VERSION"), e.keys,
+		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	if err := os.WriteFile(tr.cfg, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func (tr *crashTrial) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(tr.env.bin, append([]string{"--config", tr.cfg}, args...)...)
+	cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=")
+	return cmd
+}
+
+// run runs hotfix to completion and fails the test unless it succeeds.
+func (tr *crashTrial) run(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := tr.command(args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("hotfix %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// level asks "hotfix status --json" how many fixes are installed, and
+// checks they are the first ones of the chain, in order.
+func (tr *crashTrial) level(t testing.TB) int {
+	t.Helper()
+	var st struct {
+		Installed []struct {
+			Version string `json:"version"`
+		} `json:"installed"`
+		Lock *struct{ PID int } `json:"lock"`
+	}
+	out := tr.run(t, "status", "--json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	for i, f := range st.Installed {
+		if i >= len(crashVersions) || f.Version != crashVersions[i] {
+			t.Fatalf("status lists %+v: not a prefix of the chain %v", st.Installed, crashVersions)
+		}
+	}
+	return len(st.Installed)
+}
+
+// check asserts that the root is exactly the expected tree of the level
+// status reports, and returns that level.
+func (tr *crashTrial) check(t testing.TB, what string) int {
+	t.Helper()
+	n := tr.level(t)
+	if d := crashDiff(tr.env.expected[n], crashSnapshot(t, tr.root)); len(d) > 0 {
+		t.Fatalf("%s: status lists %d fixes but the root differs from that tree:\n  %s", what, n, strings.Join(d, "\n  "))
+	}
+	return n
+}
+
+// crashTrigger decides when to kill: it returns once the moment came.
+// lines carries hotfix's progress lines ("5.0.2: apply").
+type crashTrigger struct {
+	name string
+	wait func(tr *crashTrial, lines <-chan string, start time.Time)
+}
+
+func afterDelay(d time.Duration) crashTrigger {
+	return crashTrigger{fmt.Sprintf("after %v", d.Round(time.Millisecond)), func(_ *crashTrial, lines <-chan string, start time.Time) {
+		time.Sleep(time.Until(start.Add(d)))
+	}}
+}
+
+// atLine kills extra after hotfix announced step ("5.0.2: backup").
+func atLine(line string, extra time.Duration) crashTrigger {
+	name := "at " + line
+	if extra > 0 {
+		name += fmt.Sprintf(" +%v", extra)
+	}
+	return crashTrigger{name, func(_ *crashTrial, lines <-chan string, _ time.Time) {
+		for l := range lines {
+			if l == line {
+				time.Sleep(extra)
+				return
+			}
+		}
+	}}
+}
+
+// whenFile kills as soon as cond holds for the trial (polled), or when
+// hotfix has exited.
+func whenFile(name string, cond func(tr *crashTrial) bool) crashTrigger {
+	return crashTrigger{name, func(tr *crashTrial, lines <-chan string, _ time.Time) {
+		done := make(chan struct{})
+		go func() {
+			for range lines {
+			}
+			close(done)
+		}()
+		for !cond(tr) {
+			select {
+			case <-done:
+				return
+			default:
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+	}}
+}
+
+func (tr *crashTrial) statePath(parts ...string) string {
+	return filepath.Join(append([]string{tr.dir, "state"}, parts...)...)
+}
+
+// stateCount counts the installed fixes in state.json, -1 when unreadable.
+func (tr *crashTrial) stateCount() int {
+	data, err := os.ReadFile(tr.statePath(stateName))
+	if err != nil {
+		return -1
+	}
+	var st State
+	if json.Unmarshal(data, &st) != nil {
+		return -1
+	}
+	return len(st.Installed)
+}
+
+// backupCount counts the files in the transaction's backup directory.
+func (tr *crashTrial) backupCount() int {
+	n := 0
+	filepath.WalkDir(tr.statePath(txnDirName, backupSubdir), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+// kill starts hotfix args, kills it with SIGKILL when the trigger fires,
+// and reports whether it had finished by itself.
+func (tr *crashTrial) kill(t testing.TB, trig crashTrigger, args ...string) (finished bool) {
+	t.Helper()
+	cmd := tr.command(args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	lines := make(chan string, 64)
+	var rest bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			rest.WriteString(sc.Text() + "\n")
+			lines <- sc.Text()
+		}
+	}()
+	trig.wait(tr, lines, start)
+	cmd.Process.Signal(syscall.SIGKILL)
+	go func() {
+		for range lines {
+		}
+	}()
+	wg.Wait()
+	err = cmd.Wait()
+	if err == nil {
+		return true
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return false
+	}
+	t.Fatalf("hotfix %s failed by itself (%s): %v\n%s%s", strings.Join(args, " "), trig.name, err, stdout.String(), rest.String())
+	return false
+}
+
+// setupCrash builds the binary, the repository and the expected trees.
+func setupCrash(t *testing.T) *crashEnv {
+	t.Helper()
+	dir := t.TempDir()
+	e := &crashEnv{work: dir}
+	start := time.Now()
+
+	e.bin = filepath.Join(dir, "hotfix")
+	build := exec.Command("go", "build", "-o", e.bin, ".")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	keys, err := filepath.Abs(filepath.Join("..", "testdata", "keys", "vendor.pub.asc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.keys = keys
+	t.Logf("built hotfix in %v", time.Since(start).Round(time.Millisecond))
+
+	src := filepath.Join(dir, "src")
+	crashSources(t, src)
+	e.base = filepath.Join(src, "base")
+	ctx := context.Background()
+	var archives []string
+	for _, v := range crashVersions {
+		p, _, err := repo.Pack(ctx, filepath.Join(src, "fixes", v), filepath.Join(dir, "packed"), repo.PackOptions{})
+		if err != nil {
+			t.Fatalf("pack %s: %v", v, err)
+		}
+		archives = append(archives, p)
+	}
+	repoDir := filepath.Join(dir, "repo")
+	if err := os.Mkdir(repoDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Add(ctx, repoDir, archives, repo.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.LoadSigner(filepath.Join("..", "testdata", "keys", "vendor.sec.asc"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Build(ctx, repoDir, repo.BuildOptions{Signer: signer}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.New(repoDir, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); h.Close() })
+	e.repoURL = srv.URL
+	t.Logf("sources packed and repository built in %v", time.Since(start).Round(time.Millisecond))
+
+	for n := 0; n <= crashFixes; n++ {
+		e.expected = append(e.expected, crashModel(t, src, n))
+	}
+	if d := crashDiff(e.expected[0], crashSnapshot(t, e.base)); len(d) > 0 {
+		t.Fatalf("model of the base differs from the base: %v", d)
+	}
+
+	// Clean installs by the binary, one level at a time, must give the
+	// model's trees.
+	tr := e.newTrial(t, "")
+	if n := tr.check(t, "before any install"); n != 0 {
+		t.Fatalf("fresh root: %d fixes installed", n)
+	}
+	for k := 1; k <= crashFixes; k++ {
+		t0 := time.Now()
+		tr.run(t, "install", "--yes", crashVersions[k-1])
+		e.install += time.Since(t0)
+		if n := tr.check(t, "clean install of "+crashVersions[k-1]); n != k {
+			t.Fatalf("after installing %s status lists %d fixes", crashVersions[k-1], n)
+		}
+	}
+	e.level3 = tr.dir
+	rb := e.newTrial(t, e.level3)
+	t0 := time.Now()
+	rb.run(t, "rollback", "--to", crashBase)
+	e.rollback = time.Since(t0)
+	if n := rb.check(t, "clean rollback to the base"); n != 0 {
+		t.Fatalf("after rollback --to %s status lists %d fixes", crashBase, n)
+	}
+	os.RemoveAll(rb.dir)
+	t.Logf("setup done in %v: install of all fixes %v, rollback of all %v",
+		time.Since(start).Round(time.Millisecond), e.install.Round(time.Millisecond), e.rollback.Round(time.Millisecond))
+	return e
+}
+
+// trialOutcome tallies what the trials saw, to show the kills landed in
+// every phase.
+type trialOutcome struct {
+	mu       sync.Mutex
+	levels   map[int]int
+	recovers map[string]int
+	finished int
+}
+
+func (o *trialOutcome) add(level int, recovered string, finished bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.levels[level]++
+	// "install of 5.0.2 was interrupted; restored ..." → its gist.
+	gist := strings.TrimSpace(recovered)
+	if i := strings.Index(gist, ";"); i >= 0 {
+		gist = strings.TrimSpace(gist[i+1:])
+	}
+	o.recovers[gist]++
+	if finished {
+		o.finished++
+	}
+}
+
+func TestCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the crash test builds the binary and runs it about a hundred times")
+	}
+	e := setupCrash(t)
+	full := e.install
+	if full < 100*time.Millisecond {
+		full = 100 * time.Millisecond
+	}
+
+	t.Run("install", func(t *testing.T) {
+		var trigs []crashTrigger
+		const spread = 24
+		for i := range spread + 1 {
+			trigs = append(trigs, afterDelay(full*time.Duration(i)/spread))
+		}
+		for _, v := range crashVersions {
+			for _, step := range []string{"verify", "journal", "backup", "apply", "scripts", "commit"} {
+				if v != crashVersions[1] && step != "apply" && step != "commit" {
+					continue // every step of the middle fix; the others at apply and commit
+				}
+				trigs = append(trigs, atLine(v+": "+step, 0))
+			}
+		}
+		trigs = append(trigs,
+			atLine("5.0.1: apply", 5*time.Millisecond),
+			atLine("5.0.3: apply", 20*time.Millisecond),
+			atLine("5.0.2: scripts", 20*time.Millisecond),
+			whenFile("journal appears", func(tr *crashTrial) bool {
+				_, err := os.Stat(tr.statePath(txnDirName, journalName))
+				return err == nil
+			}),
+			whenFile("backups being copied", func(tr *crashTrial) bool { return tr.backupCount() >= 20 }),
+			whenFile("state.json lists 1", func(tr *crashTrial) bool { return tr.stateCount() == 1 }),
+			whenFile("state.json lists 2", func(tr *crashTrial) bool { return tr.stateCount() == 2 }),
+			whenFile("backups of 5.0.2 kept", func(tr *crashTrial) bool {
+				_, err := os.Stat(tr.statePath(backupsDirName, "5.0.2"))
+				return err == nil
+			}),
+		)
+		out := &trialOutcome{levels: map[int]int{}, recovers: map[string]int{}}
+		for i, trig := range trigs {
+			tr := e.newTrial(t, "")
+			finished := tr.kill(t, trig, "install", "--yes")
+			did := tr.run(t, "recover")
+			n := tr.check(t, fmt.Sprintf("install killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
+			out.add(n, did, finished)
+			// Every few trials, and at every step kill, the interrupted
+			// system must still install to the end and roll back to the
+			// exact base.
+			if i%4 == 0 || strings.HasPrefix(trig.name, "at ") && i%2 == 0 {
+				if n < crashFixes {
+					tr.run(t, "install", "--yes")
+				}
+				if n := tr.check(t, "install after "+trig.name); n != crashFixes {
+					t.Fatalf("install after %s: %d fixes installed", trig.name, n)
+				}
+				tr.run(t, "rollback", "--to", crashBase)
+				if n := tr.check(t, "rollback after "+trig.name); n != 0 {
+					t.Fatalf("rollback --to %s after %s: %d fixes installed", crashBase, trig.name, n)
+				}
+			}
+			os.RemoveAll(tr.dir)
+		}
+		t.Logf("%d kills: levels after recovery %v, finished before the kill %d; recover said %v", len(trigs), out.levels, out.finished, out.recovers)
+		if len(out.levels) < 3 {
+			t.Errorf("the kills reached only levels %v: the install is too fast for the delays", out.levels)
+		}
+		if out.recovers["restored the root from its backups"] == 0 {
+			t.Errorf("no kill interrupted an install while it changed the root: %v", out.recovers)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		fullRB := max(e.rollback, 50*time.Millisecond)
+		var trigs []crashTrigger
+		const spread = 10
+		for i := range spread + 1 {
+			trigs = append(trigs, afterDelay(fullRB*time.Duration(i)/spread))
+		}
+		trigs = append(trigs,
+			whenFile("rollback journal appears", func(tr *crashTrial) bool {
+				data, err := os.ReadFile(tr.statePath(txnDirName, journalName))
+				return err == nil && bytes.Contains(data, []byte(`"rollback"`))
+			}),
+			whenFile("state.json lists 2", func(tr *crashTrial) bool { return tr.stateCount() == 2 }),
+			whenFile("state.json lists 1", func(tr *crashTrial) bool { return tr.stateCount() == 1 }),
+			whenFile("backups of 5.0.2 taken", func(tr *crashTrial) bool {
+				_, err := os.Stat(tr.statePath(backupsDirName, "5.0.2"))
+				return err != nil
+			}),
+		)
+		out := &trialOutcome{levels: map[int]int{}, recovers: map[string]int{}}
+		for i, trig := range trigs {
+			tr := e.newTrial(t, e.level3)
+			finished := tr.kill(t, trig, "rollback", "--to", crashBase)
+			did := tr.run(t, "recover")
+			n := tr.check(t, fmt.Sprintf("rollback killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
+			out.add(n, did, finished)
+			if n > 0 {
+				tr.run(t, "rollback", "--to", crashBase)
+				if n := tr.check(t, "rollback after "+trig.name); n != 0 {
+					t.Fatalf("rollback after %s: %d fixes installed", trig.name, n)
+				}
+			}
+			if i%3 == 0 {
+				tr.run(t, "install", "--yes")
+				if n := tr.check(t, "install after "+trig.name); n != crashFixes {
+					t.Fatalf("install after %s: %d fixes installed", trig.name, n)
+				}
+			}
+			os.RemoveAll(tr.dir)
+		}
+		t.Logf("%d kills: levels after recovery %v, finished before the kill %d; recover said %v", len(trigs), out.levels, out.finished, out.recovers)
+		if len(out.levels) < 2 {
+			t.Errorf("the kills reached only levels %v: the rollback is too fast for the delays", out.levels)
+		}
+	})
+}
