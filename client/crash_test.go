@@ -53,9 +53,9 @@ type crashEnv struct {
 	work     string
 	repoURL  string
 	keys     string
-	base     string     // a pristine base root to copy
+	base     string      // a pristine base root to copy
 	expected []crashTree // expected[n]: the root with the first n fixes
-	level3   string     // a trial directory installed to level 3 (root and state), to copy
+	level3   string      // a trial directory installed to level 3 (root and state), to copy
 	install  time.Duration
 	rollback time.Duration
 }
