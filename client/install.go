@@ -530,15 +530,17 @@ func nearestDir(root, rel string) string {
 	}
 }
 
-// probeWritable proves that files can be created in dir.
+// probeWritable checks that files can be created in dir. It asks the
+// kernel (access(2) with W_OK: permissions, ACLs, read-only mounts,
+// immutable directories) instead of creating a probe file, because a
+// crash between creating and removing a probe would leave a stray file
+// in the root that no journal knows about.
 func probeWritable(dir string) error {
-	f, err := os.CreateTemp(dir, ".hotfix-probe-*")
-	if err != nil {
-		return fmt.Errorf("cannot write in %s: %w (run as the product's owner or root)", dir, err)
+	const wOK = 2
+	if err := syscall.Access(dir, wOK); err != nil {
+		return fmt.Errorf("cannot write in %s: %w (run as the product's owner or root)", dir, &fs.PathError{Op: "access", Path: dir, Err: err})
 	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
+	return nil
 }
 
 func freeBytes(dir string) (uint64, bool) {
