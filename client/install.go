@@ -314,7 +314,9 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, arc
 			logLine("RESTORE FAILED: %v", rerr)
 			return fail(step, fmt.Errorf("%w; restoring the root also failed (%v): the journal in %s stays for \"hotfix recover\"", cause, rerr, txn))
 		}
-		os.RemoveAll(txn)
+		if err := discardTxn(txn); err != nil {
+			logLine("warning: %v", err)
+		}
 		logLine("root restored to its state before %s", v)
 		return fail(step, fmt.Errorf("%w (the root was restored to its state before %s)", cause, v))
 	}

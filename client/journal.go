@@ -85,6 +85,24 @@ func loadJournal(dir string) (*journal, error) {
 	return &j, nil
 }
 
+// discardTxn deletes a finished transaction directory. The journal goes
+// first, durably: removing the directory tree is not atomic, and a crash
+// halfway through must not leave a journal whose backups are partly gone
+// (recover would then try to restore from missing files and fail for
+// good). A transaction directory without a journal is only litter.
+func discardTxn(txn string) error {
+	if err := os.Remove(filepath.Join(txn, journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("discard transaction %s: %w", txn, err)
+	}
+	if err := atomicfile.SyncDir(txn); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("discard transaction %s: %w", txn, err)
+	}
+	if err := os.RemoveAll(txn); err != nil {
+		return fmt.Errorf("discard transaction %s: %w", txn, err)
+	}
+	return nil
+}
+
 // rootPath maps a manifest path into the root.
 func rootPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 

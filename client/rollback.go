@@ -130,7 +130,7 @@ func (c *Client) finishRollback(st *State, j *journal, txn string) error {
 			return err
 		}
 	}
-	return os.RemoveAll(txn)
+	return discardTxn(txn)
 }
 
 // Recover finishes or undoes a transaction that a crash interrupted, so
@@ -179,7 +179,7 @@ func (c *Client) recover() (string, error) {
 	case j.Op == opInstall:
 		did = fmt.Sprintf("install of %s was interrupted; restored the root from its backups", j.Version)
 		if err = restore(c.Cfg.Root, j, filepath.Join(txn, backupSubdir)); err == nil {
-			err = os.RemoveAll(txn)
+			err = discardTxn(txn)
 		}
 	case j.Op == opRollback:
 		did = fmt.Sprintf("rollback of %s was interrupted; finished it", j.Version)
