@@ -3,12 +3,12 @@ package repo
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
