@@ -121,14 +121,14 @@ func TestConditionalCheck(t *testing.T) {
 		return res, c.Fetcher.Transferred.Load(), wire.Load() - w0
 	}
 
-	res, body, first := check()
+	res, firstBody, first := check()
 	if res.Index.Serial != 1 || len(res.Pending) != 3 {
 		t.Fatalf("first check: serial %d, %d pending", res.Index.Serial, len(res.Pending))
 	}
 	if got := rec.take(); !reflect.DeepEqual(got, []int{200, 200}) {
 		t.Errorf("first check answered %v, want [200 200]", got)
 	}
-	if body == 0 {
+	if firstBody == 0 {
 		t.Error("first check transferred no body")
 	}
 
@@ -145,7 +145,7 @@ func TestConditionalCheck(t *testing.T) {
 	if unchanged >= 1024 {
 		t.Errorf("unchanged check moved %d bytes on the wire, aim < 1024", unchanged)
 	}
-	t.Logf("bytes on the wire (headers included): first check %d, unchanged check %d", first, unchanged)
+	t.Logf("first check: %d body bytes, %d on the wire; unchanged check: %d body bytes, %d on the wire (headers included)", firstBody, first, body, unchanged)
 
 	// The vendor rebuilds: the next check fetches the new index.
 	time.Sleep(10 * time.Millisecond) // a new mtime, hence a new ETag, on coarse clocks too
