@@ -155,7 +155,7 @@ func (k *Key) Fingerprint() string { return fingerprint(k.entity) }
 func (k *Key) Entity() *openpgp.Entity { return k.entity }
 
 // Signer returns a Signer that signs with this key.
-func (k *Key) Signer() *Signer { return &Signer{entity: k.entity, now: time.Now} }
+func (k *Key) Signer() *Signer { return newSigner(k.entity) }
 
 // ExportPublic writes the ASCII-armored public part of e to w. Secret key
 // material is never written.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -33,9 +34,17 @@ var (
 )
 
 // Signer makes detached signatures with one secret key.
+// It is safe for concurrent use: go-crypto's Entity.Serialize writes to the
+// entity's signature packets, so every use of the entity is serialised by
+// one mutex shared with the copies WithClock makes.
 type Signer struct {
 	entity *openpgp.Entity
 	now    func() time.Time
+	mu     *sync.Mutex
+}
+
+func newSigner(e *openpgp.Entity) *Signer {
+	return &Signer{entity: e, now: time.Now, mu: new(sync.Mutex)}
 }
 
 // LoadSigner reads an armored or binary secret key file and decrypts it with
@@ -91,7 +100,7 @@ func NewSigner(e *openpgp.Entity) (*Signer, error) {
 	if k.PrivateKey.Encrypted {
 		return nil, fmt.Errorf("key %s: %w", fingerprint(e), ErrPassphraseRequired)
 	}
-	return &Signer{entity: e, now: time.Now}, nil
+	return newSigner(e), nil
 }
 
 func encrypted(e *openpgp.Entity) bool {
@@ -127,6 +136,8 @@ func (s *Signer) SignDetached(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := openpgp.DetachSign(w, s.entity, bytes.NewReader(data), s.config()); err != nil {
 		return nil, fmt.Errorf("sign with key %s: %w", s.Fingerprint(), err)
 	}
@@ -141,6 +152,8 @@ func (s *Signer) SignDetached(data []byte) ([]byte, error) {
 // from r (the form RPM header signatures take).
 func (s *Signer) SignDetachedBinary(r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := openpgp.DetachSign(&buf, s.entity, r, s.config()); err != nil {
 		return nil, fmt.Errorf("sign with key %s: %w", s.Fingerprint(), err)
 	}
@@ -150,6 +163,8 @@ func (s *Signer) SignDetachedBinary(r io.Reader) ([]byte, error) {
 // ArmoredPublic returns the signer's ASCII-armored public key.
 func (s *Signer) ArmoredPublic() ([]byte, error) {
 	var buf bytes.Buffer
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := ExportPublic(&buf, s.entity); err != nil {
 		return nil, err
 	}
