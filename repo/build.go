@@ -129,7 +129,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 		ix.Serial = prev.Serial + 1
 		for _, pf := range prev.Fixes {
 			for _, e := range entries {
-				if e.Version.Equal(pf.Version) && e.SHA256 != pf.SHA256 {
+				if e.Version.Equal(pf.Version) && changedSince(pf, e) {
 					ce.Changed = append(ce.Changed, pf.Version.String())
 				}
 			}
@@ -141,8 +141,8 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 		return nil, 0, ce
 	}
 	for _, e := range entries {
-		f := IndexFix{Version: e.Version, Requires: e.Version.Requires(), File: ArchiveName(e.Product, e.Version),
-			Size: e.Size, SHA256: e.SHA256, Summary: e.Summary, Bugs: []BugRef{}}
+		f := IndexFix{Version: e.Version, Requires: e.Version.Requires(), File: e.File,
+			Size: e.Size, SHA256: e.SHA256, Summary: e.Summary, Bugs: []BugRef{}, RPM: e.rpmRef()}
 		for _, b := range e.Bugs {
 			f.Bugs = append(f.Bugs, BugRef{ID: b.ID, Summary: b.Summary})
 		}
@@ -157,6 +157,9 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	}
 	if err := writeSigned(indexPath, data, signer); err != nil {
 		return nil, 0, err
+	}
+	if err := writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, log); err != nil {
+		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, err)
 	}
 	page, err := renderChannelPage(ix, entries)
 	if err != nil {

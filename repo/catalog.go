@@ -36,6 +36,9 @@ type catalogEntry struct {
 	Desc     string  `json:"description,omitempty"`
 	Bugs     []Bug   `json:"bugs"`
 	Verified bool    `json:"verified"` // payload checked entry by entry (repo add)
+
+	File     string        `json:"-"` // file name in the channel, set by scanChannel
+	RPMEntry *catalogEntry `json:"-"` // the RPM accompanying a .fix (see pairRPMs)
 }
 
 type catalog struct {
@@ -71,6 +74,9 @@ func (e *catalogEntry) fresh(info fs.FileInfo) bool {
 // describeArchive hashes an archive file and reads its manifest in one
 // pass over the bytes. With deep set it also verifies every entry.
 func describeArchive(ctx context.Context, path string, deep bool) (*catalogEntry, *Manifest, error) {
+	if isRPMName(path) {
+		return describeRPM(ctx, path, deep)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err

@@ -131,18 +131,21 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		var todo []incoming
 		for _, a := range list {
 			v := a.m.Version.String()
-			if prev, ok := seen[v]; ok {
+			name := fixFileName(a.path, a.entry)
+			if prev, ok := seen[name]; ok {
 				if prev.SHA256 != a.entry.SHA256 {
 					ce.Other = fmt.Sprintf("two different archives given for %s", v)
 				}
 				continue
 			}
-			seen[v] = a.entry
+			seen[name] = a.entry
 			if old, ok := existingByVersion(existing, a.m.Version); ok {
-				if old.SHA256 != a.entry.SHA256 {
+				if prevFile := old.fileNamed(name); prevFile == nil {
+					todo = append(todo, a) // the RPM of a fix already published as .fix, or the other way round
+				} else if prevFile.SHA256 != a.entry.SHA256 {
 					ce.Changed = append(ce.Changed, v)
 				} else {
-					res.Unchanged = append(res.Unchanged, filepath.Join(key, ArchiveName(a.m.Product, a.m.Version)))
+					res.Unchanged = append(res.Unchanged, filepath.Join(key, name))
 				}
 				continue
 			}
@@ -165,7 +168,7 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 			return nil, fmt.Errorf("add: %w", err)
 		}
 		for _, a := range p.todo {
-			name := ArchiveName(a.m.Product, a.m.Version)
+			name := fixFileName(a.path, a.entry)
 			if err := copyInto(ctx, a.path, filepath.Join(p.dir, name)); err != nil {
 				return nil, err
 			}
@@ -240,7 +243,7 @@ func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogE
 	var names []string
 	var infos []fs.FileInfo
 	for _, d := range dirents {
-		if !strings.HasSuffix(d.Name(), ".fix") || strings.HasPrefix(d.Name(), ".") {
+		if !(strings.HasSuffix(d.Name(), ".fix") || isRPMName(d.Name())) || strings.HasPrefix(d.Name(), ".") {
 			continue
 		}
 		info, err := d.Info()
@@ -277,12 +280,13 @@ func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogE
 	fresh := map[string]*catalogEntry{}
 	for i, e := range entries {
 		fresh[names[i]] = e
-		if e.Product != ch.Product || !e.Version.Base().Equal(ch.Base) || names[i] != ArchiveName(e.Product, e.Version) {
+		if e.Product != ch.Product || !e.Version.Base().Equal(ch.Base) || names[i] != fixFileName(names[i], e) {
 			return nil, nil, 0, fmt.Errorf("%s holds %s %s: it belongs in %s/%s/%s", filepath.Join(ch.Dir, names[i]),
-				e.Product, e.Version, e.Product, e.Version.Base(), ArchiveName(e.Product, e.Version))
+				e.Product, e.Version, e.Product, e.Version.Base(), fixFileName(names[i], e))
 		}
 	}
 	cat.Archives = fresh
+	entries = pairRPMs(names, entries)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Version.Compare(entries[j].Version) < 0 })
 	return entries, cat, len(stale), nil
 }

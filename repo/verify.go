@@ -103,6 +103,17 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 			add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
 		}
 		indexed := map[string]bool{}
+		rpms := map[string]string{}
+		for _, f := range ix.Fixes {
+			if isRPMName(f.File) {
+				rpms[f.File] = f.SHA256
+			} else if f.RPM != nil {
+				rpms[f.RPM.File] = f.RPM.SHA256
+			}
+		}
+		for _, err := range checkRepodata(ch.Dir, opts.Check, rpms) {
+			add(filepath.Join(ch.Dir, RepodataDir), err)
+		}
 		for _, f := range ix.Fixes {
 			indexed[f.File] = true
 			jobs = append(jobs, job{filepath.Join(ch.Dir, f.File), f})

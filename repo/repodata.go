@@ -1,0 +1,562 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cavaliergopher/rpm"
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/klauspost/compress/gzip"
+)
+
+// RepodataDir is the yum/dnf metadata directory of a channel with RPMs.
+const RepodataDir = "repodata"
+
+// repodataCacheName keeps each package's rendered metadata between
+// builds, keyed by file name, size, mtime and sha256, so adding one RPM to
+// thousands costs one header read. A dot-file: never published.
+const repodataCacheName = ".repodata.cache"
+
+// rpmXML is one package's three metadata fragments.
+type rpmXML struct {
+	Name      string
+	Size      int64
+	MTimeNS   int64
+	SHA256    string
+	Primary   []byte
+	Filelists []byte
+	Other     []byte
+}
+
+type repodataCache struct {
+	Packages map[string]*rpmXML
+}
+
+func loadRepodataCache(dir string) *repodataCache {
+	c := &repodataCache{Packages: map[string]*rpmXML{}}
+	f, err := os.Open(filepath.Join(dir, repodataCacheName))
+	if err != nil {
+		return c
+	}
+	defer f.Close()
+	// A damaged cache only costs re-reading headers.
+	if gob.NewDecoder(f).Decode(c) != nil || c.Packages == nil {
+		c.Packages = map[string]*rpmXML{}
+	}
+	return c
+}
+
+func (c *repodataCache) save(dir string) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, repodataCacheName), buf.Bytes(), 0o644)
+}
+
+// rpmFile is an RPM of a channel as the catalog knows it.
+type rpmFile struct {
+	Name    string
+	Size    int64
+	MTimeNS int64
+	SHA256  string
+}
+
+// writeRepodata writes dir/repodata for the RPMs of a channel: primary,
+// filelists and other (gzip, sha256), repomd.xml and its detached
+// signature repomd.xml.asc, in that order, then removes the data files
+// the new repomd.xml no longer names. Headers are read only for packages
+// the cache does not know, on every core.
+func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, log *slog.Logger) error {
+	cache := loadRepodataCache(dir)
+	out := make([]*rpmXML, len(pkgs))
+	var stale []int
+	for i, p := range pkgs {
+		if c := cache.Packages[p.Name]; c != nil && c.Size == p.Size && c.MTimeNS == p.MTimeNS && c.SHA256 == p.SHA256 {
+			out[i] = c
+		} else {
+			stale = append(stale, i)
+		}
+	}
+	if len(stale) > 0 {
+		log.Debug("reading rpm headers", "channel", dir, "count", len(stale))
+	}
+	err := parallel(ctx, len(stale), func(k int) error {
+		i := stale[k]
+		x, err := renderRPM(filepath.Join(dir, pkgs[i].Name), pkgs[i])
+		out[i] = x
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cache.Packages = make(map[string]*rpmXML, len(out))
+	for _, x := range out {
+		cache.Packages[x.Name] = x
+	}
+	rd := filepath.Join(dir, RepodataDir)
+	if err := os.MkdirAll(rd, 0o755); err != nil {
+		return err
+	}
+	n := strconv.Itoa(len(out))
+	type part struct {
+		kind, head, tail string
+		body             func(x *rpmXML) []byte
+	}
+	parts := []part{
+		{"primary", `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="` + n + `">` + "\n",
+			"</metadata>\n", func(x *rpmXML) []byte { return x.Primary }},
+		{"filelists", `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="` + n + `">` + "\n",
+			"</filelists>\n", func(x *rpmXML) []byte { return x.Filelists }},
+		{"other", `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<otherdata xmlns="http://linux.duke.edu/metadata/other" packages="` + n + `">` + "\n",
+			"</otherdata>\n", func(x *rpmXML) []byte { return x.Other }},
+	}
+	type written struct {
+		kind, href, sum, openSum string
+		size, openSize           int64
+	}
+	results := make([]written, len(parts))
+	err = parallel(ctx, len(parts), func(i int) error {
+		p := parts[i]
+		var gz bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+		if err != nil {
+			return err
+		}
+		oh := sha256.New()
+		w := io.MultiWriter(zw, oh)
+		var openSize int64
+		put := func(b []byte) {
+			w.Write(b)
+			openSize += int64(len(b))
+		}
+		put([]byte(p.head))
+		for _, x := range out {
+			put(p.body(x))
+		}
+		put([]byte(p.tail))
+		if err := zw.Close(); err != nil {
+			return err
+		}
+		sum := sha256.Sum256(gz.Bytes())
+		hexSum := hex.EncodeToString(sum[:])
+		href := RepodataDir + "/" + hexSum + "-" + p.kind + ".xml.gz"
+		if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(href)), gz.Bytes(), 0o644); err != nil {
+			return err
+		}
+		results[i] = written{p.kind, href, hexSum, hex.EncodeToString(oh.Sum(nil)), int64(gz.Len()), openSize}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(generated.Unix(), 10)
+	var md bytes.Buffer
+	md.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">` + "\n")
+	md.WriteString("  <revision>" + ts + "</revision>\n")
+	keep := map[string]bool{"repomd.xml": true, "repomd.xml" + SigSuffix: true}
+	for _, r := range results {
+		keep[filepath.Base(r.href)] = true
+		fmt.Fprintf(&md, `  <data type="%s">
+    <checksum type="sha256">%s</checksum>
+    <open-checksum type="sha256">%s</open-checksum>
+    <location href="%s"/>
+    <timestamp>%s</timestamp>
+    <size>%d</size>
+    <open-size>%d</open-size>
+  </data>
+`, r.kind, r.sum, r.openSum, r.href, ts, r.size, r.openSize)
+	}
+	md.WriteString("</repomd>\n")
+	if err := writeSigned(filepath.Join(rd, "repomd.xml"), md.Bytes(), signer); err != nil {
+		return err
+	}
+	if entries, err := os.ReadDir(rd); err == nil {
+		for _, e := range entries {
+			if !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+				os.Remove(filepath.Join(rd, e.Name()))
+			}
+		}
+	}
+	return cache.save(dir)
+}
+
+// renderRPM reads one package's header (not its payload) and renders its
+// three metadata fragments the way createrepo_c does.
+func renderRPM(path string, p rpmFile) (*rpmXML, error) {
+	h, err := ReadRPMHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	pkg := h.Pkg
+	x := &rpmXML{Name: p.Name, Size: p.Size, MTimeNS: p.MTimeNS, SHA256: p.SHA256}
+	name, arch := pkg.Name(), pkg.Architecture()
+	if pkg.SourceRPM() == "" {
+		arch = "src"
+	}
+	ver := fmt.Sprintf(`<version epoch="%d" ver="%s" rel="%s"/>`, pkg.Epoch(), esc(pkg.Version()), esc(pkg.Release()))
+	pkgHead := fmt.Sprintf(`<package pkgid="%s" name="%s" arch="%s">`+"\n  %s\n", p.SHA256, esc(name), esc(arch), ver)
+
+	var b bytes.Buffer
+	b.WriteString("<package type=\"rpm\">\n")
+	fmt.Fprintf(&b, "  <name>%s</name>\n  <arch>%s</arch>\n  %s\n", esc(name), esc(arch), ver)
+	fmt.Fprintf(&b, "  <checksum type=\"sha256\" pkgid=\"YES\">%s</checksum>\n", p.SHA256)
+	fmt.Fprintf(&b, "  <summary>%s</summary>\n  <description>%s</description>\n", esc(pkg.Summary()), esc(pkg.Description()))
+	fmt.Fprintf(&b, "  <packager>%s</packager>\n  <url>%s</url>\n", esc(pkg.Packager()), esc(pkg.URL()))
+	fmt.Fprintf(&b, "  <time file=\"%d\" build=\"%d\"/>\n", time.Unix(0, p.MTimeNS).Unix(), pkg.Header.GetTag(1006).Int64())
+	installed := pkg.Header.GetTag(tagLongSize).Int64()
+	if installed == 0 {
+		installed = int64(uint32(pkg.Header.GetTag(tagSize).Int64()))
+	}
+	archive := pkg.Signature.GetTag(tagLongArchiveSize).Int64()
+	if archive == 0 {
+		archive = int64(uint32(pkg.Signature.GetTag(sigTagPayloadSize).Int64()))
+	}
+	if archive == 0 {
+		archive = int64(uint32(pkg.Header.GetTag(tagArchiveSize).Int64()))
+	}
+	fmt.Fprintf(&b, "  <size package=\"%d\" installed=\"%d\" archive=\"%d\"/>\n", p.Size, installed, archive)
+	fmt.Fprintf(&b, "  <location href=\"%s\"/>\n", esc(p.Name))
+	b.WriteString("  <format>\n")
+	fmt.Fprintf(&b, "    <rpm:license>%s</rpm:license>\n    <rpm:vendor>%s</rpm:vendor>\n", esc(pkg.License()), esc(pkg.Vendor()))
+	fmt.Fprintf(&b, "    <rpm:group>%s</rpm:group>\n    <rpm:buildhost>%s</rpm:buildhost>\n", esc(strings.Join(pkg.Groups(), "")), esc(pkg.BuildHost()))
+	fmt.Fprintf(&b, "    <rpm:sourcerpm>%s</rpm:sourcerpm>\n", esc(pkg.SourceRPM()))
+	fmt.Fprintf(&b, "    <rpm:header-range start=\"%d\" end=\"%d\"/>\n", h.HeaderStart, h.HeaderEnd)
+	provides, err := deps(pkg, depProvides)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	provided := map[RPMDep]bool{}
+	for _, d := range provides {
+		provided[RPMDep{Name: d.Name, Flags: d.Flags & senseMask, Version: d.Version}] = true
+	}
+	fileSet := map[string]bool{}
+	for _, f := range h.Files {
+		fileSet[f.Path] = true
+	}
+	for _, kind := range []struct {
+		tag  string
+		tags [3]int
+	}{
+		{"provides", depProvides}, {"requires", depRequires}, {"conflicts", depConflicts}, {"obsoletes", depObsoletes},
+		{"suggests", depSuggests}, {"enhances", depEnhances}, {"recommends", depRecommends}, {"supplements", depSupplements},
+	} {
+		list, err := deps(pkg, kind.tags)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		var entries []string
+		seen := map[string]bool{}
+		for _, d := range list {
+			pre := false
+			if kind.tag == "requires" {
+				if strings.HasPrefix(d.Name, "rpmlib(") || d.Flags&rpm.DepFlagRpmlib != 0 {
+					continue
+				}
+				// As createrepo_c: a package's own primary files and exact
+				// provides satisfy themselves.
+				if fileSet[d.Name] && isPrimaryFile(d.Name) || provided[RPMDep{Name: d.Name, Flags: d.Flags & senseMask, Version: d.Version}] {
+					continue
+				}
+				pre = d.Flags&(rpm.DepFlagPrereq|rpm.DepFlagScriptPre|rpm.DepFlagScriptPost) != 0
+			}
+			e := depEntry(d, pre)
+			if seen[e] {
+				continue
+			}
+			seen[e] = true
+			entries = append(entries, e)
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "    <rpm:%s>\n", kind.tag)
+		for _, e := range entries {
+			b.WriteString("      " + e + "\n")
+		}
+		fmt.Fprintf(&b, "    </rpm:%s>\n", kind.tag)
+	}
+	var fl bytes.Buffer
+	fl.WriteString(pkgHead)
+	for _, f := range h.Files {
+		typ := ""
+		switch {
+		case f.IsGhost():
+			typ = ` type="ghost"`
+		case f.IsDir():
+			typ = ` type="dir"`
+		}
+		line := fmt.Sprintf("<file%s>%s</file>", typ, esc(f.Path))
+		fmt.Fprintf(&fl, "  %s\n", line)
+		if isPrimaryFile(f.Path) {
+			fmt.Fprintf(&b, "    %s\n", line)
+		}
+	}
+	fl.WriteString("</package>\n")
+	b.WriteString("  </format>\n</package>\n")
+
+	var ot bytes.Buffer
+	ot.WriteString(pkgHead)
+	times := pkg.Header.GetTag(tagChangelogTime).Int64Slice()
+	names := pkg.Header.GetTag(tagChangelogName).StringSlice()
+	texts := pkg.Header.GetTag(tagChangelogText).StringSlice()
+	if len(times) == len(names) && len(names) == len(texts) {
+		// createrepo_c lists the oldest entry first.
+		for i := len(texts) - 1; i >= 0; i-- {
+			fmt.Fprintf(&ot, "  <changelog author=\"%s\" date=\"%d\">%s</changelog>\n", esc(names[i]), uint32(times[i]), esc(texts[i]))
+		}
+	}
+	ot.WriteString("</package>\n")
+	x.Primary, x.Filelists, x.Other = b.Bytes(), fl.Bytes(), ot.Bytes()
+	return x, nil
+}
+
+// isPrimaryFile is createrepo_c's rule for the files primary.xml lists
+// (those dependencies name most often).
+func isPrimaryFile(p string) bool {
+	return strings.HasPrefix(p, "/etc/") || strings.Contains(p, "bin/") || p == "/usr/lib/sendmail"
+}
+
+// depEntry renders one <rpm:entry>.
+func depEntry(d RPMDep, pre bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<rpm:entry name="%s"`, esc(d.Name))
+	if flag := senseName(d.Flags); flag != "" && d.Version != "" {
+		epoch, ver, rel := "0", d.Version, ""
+		if i := strings.IndexByte(ver, ':'); i >= 0 {
+			epoch, ver = ver[:i], ver[i+1:]
+		}
+		if i := strings.LastIndexByte(ver, '-'); i >= 0 {
+			ver, rel = ver[:i], ver[i+1:]
+		}
+		fmt.Fprintf(&b, ` flags="%s" epoch="%s" ver="%s"`, flag, esc(epoch), esc(ver))
+		if rel != "" {
+			fmt.Fprintf(&b, ` rel="%s"`, esc(rel))
+		}
+	}
+	if pre {
+		b.WriteString(` pre="1"`)
+	}
+	b.WriteString("/>")
+	return b.String()
+}
+
+func senseName(flags int) string {
+	switch flags & senseMask {
+	case rpm.DepFlagLesser:
+		return "LT"
+	case rpm.DepFlagGreater:
+		return "GT"
+	case rpm.DepFlagEqual:
+		return "EQ"
+	case rpm.DepFlagLesserOrEqual:
+		return "LE"
+	case rpm.DepFlagGreaterOrEqual:
+		return "GE"
+	}
+	return ""
+}
+
+// esc escapes text for XML content and attributes.
+func esc(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// fixFileName is the name a fix's file must have in its channel, by kind:
+// PRODUCT-VERSION.fix or PRODUCT-hotfix-V-1-0.noarch.rpm.
+func fixFileName(name string, e *catalogEntry) string {
+	if isRPMName(name) {
+		return RPMFileName(e.Product, e.Version)
+	}
+	return ArchiveName(e.Product, e.Version)
+}
+
+// pairRPMs gives each entry its file name and folds an RPM into the .fix
+// of the same version (as its RPMEntry, which becomes IndexFix.RPM). An RPM
+// without a .fix stands for its fix alone: IndexFix.File names the .rpm and
+// the client picks the reader by the extension.
+func pairRPMs(names []string, entries []*catalogEntry) []*catalogEntry {
+	fixes := map[string]*catalogEntry{}
+	for i, e := range entries {
+		e.File, e.RPMEntry = names[i], nil
+		if !isRPMName(names[i]) {
+			fixes[e.Version.String()] = e
+		}
+	}
+	out := entries[:0:0]
+	for _, e := range entries {
+		if isRPMName(e.File) {
+			if f := fixes[e.Version.String()]; f != nil {
+				f.RPMEntry = e
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// fileNamed returns the entry of a fix that describes the file name: the
+// fix's own or its RPM's.
+func (e *catalogEntry) fileNamed(name string) *catalogEntry {
+	switch {
+	case e.File == name:
+		return e
+	case e.RPMEntry != nil && e.RPMEntry.File == name:
+		return e.RPMEntry
+	}
+	return nil
+}
+
+func (e *catalogEntry) rpmRef() *RPMRef {
+	if e.RPMEntry == nil {
+		return nil
+	}
+	return &RPMRef{File: e.RPMEntry.File, Size: e.RPMEntry.Size, SHA256: e.RPMEntry.SHA256}
+}
+
+// changedSince reports whether a file the previous index published for
+// this fix now has other content. A file added beside it (the RPM of a
+// published .fix) is not a change.
+func changedSince(pf IndexFix, e *catalogEntry) bool {
+	check := func(name, sum string) bool {
+		cur := e.fileNamed(name)
+		return cur != nil && cur.SHA256 != sum
+	}
+	if check(pf.File, pf.SHA256) {
+		return true
+	}
+	return pf.RPM != nil && check(pf.RPM.File, pf.RPM.SHA256)
+}
+
+// writeChannelRepodata writes yum repodata for the RPMs of a channel, or
+// removes a repodata directory left from RPMs that are gone.
+func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, log *slog.Logger) error {
+	var pkgs []rpmFile
+	for _, e := range entries {
+		r := e
+		if !isRPMName(e.File) {
+			r = e.RPMEntry
+		}
+		if r != nil {
+			pkgs = append(pkgs, rpmFile{Name: r.File, Size: r.Size, MTimeNS: r.MTimeNS, SHA256: r.SHA256})
+		}
+	}
+	if len(pkgs) == 0 {
+		os.Remove(filepath.Join(dir, repodataCacheName))
+		return os.RemoveAll(filepath.Join(dir, RepodataDir))
+	}
+	return writeRepodata(ctx, dir, pkgs, generated, signer, log)
+}
+
+// checkRepodata verifies a channel's repodata as dnf would: the signature
+// of repomd.xml, the size and sha256 of each data file it names, and that
+// primary.xml lists exactly the RPMs given (file name → sha256).
+func checkRepodata(dir string, check CheckSignature, rpms map[string]string) []error {
+	rd := filepath.Join(dir, RepodataDir)
+	md, err := os.ReadFile(filepath.Join(rd, "repomd.xml"))
+	if err != nil {
+		if len(rpms) == 0 && os.IsNotExist(err) {
+			return nil
+		}
+		return []error{fmt.Errorf("repomd.xml missing: run \"hotfix repo build\"")}
+	}
+	sig, err := os.ReadFile(filepath.Join(rd, "repomd.xml"+SigSuffix))
+	if err != nil {
+		return []error{fmt.Errorf("repomd.xml.asc missing: run \"hotfix repo build\"")}
+	}
+	if err := check(md, sig); err != nil {
+		return []error{fmt.Errorf("repomd.xml.asc: %w", err)}
+	}
+	var repomd struct {
+		Data []struct {
+			Type     string `xml:"type,attr"`
+			Checksum string `xml:"checksum"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+			Size int64 `xml:"size"`
+		} `xml:"data"`
+	}
+	if err := xml.Unmarshal(md, &repomd); err != nil {
+		return []error{fmt.Errorf("repomd.xml: %w", err)}
+	}
+	var errs []error
+	for _, d := range repomd.Data {
+		name, ok := strings.CutPrefix(d.Location.Href, RepodataDir+"/")
+		if !ok || name != cleanBase(name) {
+			errs = append(errs, fmt.Errorf("repomd.xml names %q outside repodata/", d.Location.Href))
+			continue
+		}
+		if err := checkFile(filepath.Join(rd, name), d.Size, d.Checksum); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
+			continue
+		}
+		if d.Type != "primary" {
+			continue
+		}
+		listed, err := primaryPackages(filepath.Join(rd, name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
+			continue
+		}
+		for file, sum := range rpms {
+			if listed[file] != sum {
+				errs = append(errs, fmt.Errorf("%s: %s missing or with another sha256: run \"hotfix repo build\"", d.Location.Href, file))
+			}
+		}
+		for file := range listed {
+			if _, ok := rpms[file]; !ok {
+				errs = append(errs, fmt.Errorf("%s lists %s, which the index does not: run \"hotfix repo build\"", d.Location.Href, file))
+			}
+		}
+	}
+	return errs
+}
+
+// primaryPackages reads location → sha256 from a primary.xml.gz.
+func primaryPackages(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var md struct {
+		Packages []struct {
+			Checksum string `xml:"checksum"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"package"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&md); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range md.Packages {
+		out[p.Location.Href] = p.Checksum
+	}
+	return out, nil
+}
