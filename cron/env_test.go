@@ -1,0 +1,212 @@
+package cron
+
+// Test helpers for runs: a signed repository of the sample product built
+// with the vendor test key, served by the real repository handler, and a
+// client configuration whose every directory lives in t.TempDir().
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/server"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if runRepoDir != "" {
+		os.RemoveAll(filepath.Dir(runRepoDir))
+	}
+	os.Exit(code)
+}
+
+var (
+	runRepoOnce sync.Once
+	runRepoDir  string // a built repository, copied for each test
+	runRootDir  string // the pristine sample root
+	runRepoErr  error
+)
+
+// builtRepo builds the sample repository once per test binary.
+func builtRepo(t *testing.T) (repoDir, sampleRoot string) {
+	t.Helper()
+	runRepoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hotfix-cron-test-")
+		if err != nil {
+			runRepoErr = err
+			return
+		}
+		src := filepath.Join(dir, "sample")
+		if runRepoErr = demo.WriteSample(src); runRepoErr != nil {
+			return
+		}
+		var archives []string
+		for _, v := range demo.FixVersions {
+			p, _, err := repo.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(dir, "packed"), repo.PackOptions{})
+			if err != nil {
+				runRepoErr = fmt.Errorf("pack %s: %w", v, err)
+				return
+			}
+			archives = append(archives, p)
+		}
+		rd := filepath.Join(dir, "repo")
+		if runRepoErr = os.MkdirAll(rd, 0o755); runRepoErr != nil {
+			return
+		}
+		if _, runRepoErr = repo.Add(context.Background(), rd, archives, repo.AddOptions{}); runRepoErr != nil {
+			return
+		}
+		signer, err := sign.LoadSigner(filepath.Join("..", "testdata", "keys", "vendor.sec.asc"), nil)
+		if err != nil {
+			runRepoErr = err
+			return
+		}
+		if _, runRepoErr = repo.Build(context.Background(), rd, repo.BuildOptions{Signer: signer}); runRepoErr != nil {
+			return
+		}
+		runRepoDir, runRootDir = rd, filepath.Join(src, "root")
+	})
+	if runRepoErr != nil {
+		t.Fatal(runRepoErr)
+	}
+	return runRepoDir, runRootDir
+}
+
+// runEnv is one server with its configuration, pointed at a served copy of
+// the sample repository.
+type runEnv struct {
+	Dir    string
+	Root   string
+	Config string
+	Cfg    *client.Config
+	URL    string
+}
+
+// newRunEnv writes a configuration (extra is appended: top-level keys, then
+// tables) and loads it.
+func newRunEnv(t *testing.T, extra string) *runEnv {
+	t.Helper()
+	repoDir, sampleRoot := builtRepo(t)
+	h, err := server.New(repoDir, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
+	dir := t.TempDir()
+	e := &runEnv{Dir: dir, Root: filepath.Join(dir, "root"), URL: srv.URL}
+	copyDir(t, sampleRoot, e.Root)
+	keys := filepath.Join(dir, "keys")
+	copyDir(t, filepath.Join("..", "testdata", "keys"), keys)
+	os.Remove(filepath.Join(keys, "other.pub.asc"))
+	os.Remove(filepath.Join(keys, "protected.pub.asc"))
+	for _, n := range []string{"vendor.sec.asc", "other.sec.asc", "protected.sec.asc", "README.md"} {
+		os.Remove(filepath.Join(keys, n))
+	}
+	cfg := fmt.Sprintf(`repo = %q
+product = %q
+root = %q
+version_file = %q
+trusted_keys = %q
+state_dir = %q
+cache_dir = %q
+log_dir = %q
+lock_dir = %q
+script_timeout = "30s"
+`, srv.URL, demo.Product, e.Root, filepath.Join(e.Root, "VERSION"), keys,
+		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	e.Config = filepath.Join(dir, "hotfix.toml")
+	if err := os.WriteFile(e.Config, []byte(cfg+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.LoadConfig(e.Config)
+	if err != nil {
+		t.Fatalf("test configuration: %v\n%s", err, cfg+extra)
+	}
+	e.Cfg = c
+	return e
+}
+
+func (e *runEnv) client(t *testing.T) *client.Client {
+	t.Helper()
+	c, err := client.New(e.Cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// installed lists the installed fixes, as status reports them.
+func (e *runEnv) installed(t *testing.T) []string {
+	t.Helper()
+	st, err := e.client(t).Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range st.Installed {
+		out = append(out, f.Version)
+	}
+	return out
+}
+
+// auditActions returns the audit records of scheduled runs.
+func (e *runEnv) scheduledRuns(t *testing.T) []client.AuditRecord {
+	t.Helper()
+	recs, err := client.ReadAudit(e.Cfg.LogDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []client.AuditRecord
+	for _, r := range recs {
+		if r.Action == AuditAction {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, fi.Mode().Perm()|0o700)
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,299 @@
+package cron
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// Report is the outcome of one scheduled run.
+type Report = client.Report
+
+// RunLock is the lock file in lock_dir that keeps scheduled runs (daemon,
+// cron, or a person running "hotfix cron --now") one at a time.
+const RunLock = "run.lock"
+
+// reportedName, in state_dir, remembers which pending fixes the last
+// reported run found, so that "on-change" mails a pending fix once, not
+// every night until someone installs it.
+const reportedName = "reported.json"
+
+// AuditAction names scheduled runs in the audit log.
+const AuditAction = "scheduled-run"
+
+// RunOptions tune Run.
+type RunOptions struct {
+	// Trigger says what started the run ("daemon", "cron", "cron --now");
+	// it goes into the report, the audit log and the lock record.
+	Trigger string
+	Log     *slog.Logger
+	// Notifier sends the report; nil means one built from the client's
+	// [notify] configuration. Nothing is sent when neither mail_to nor
+	// webhook is configured.
+	Notifier *client.Notifier
+	// Progress, when set, hears each install step (see client.InstallOptions).
+	Progress func(v repo.Version, step string)
+}
+
+// testHookBeforeCheck, when set, runs inside the recovered part of a run;
+// tests use it to panic there.
+var testHookBeforeCheck func()
+
+// Run does one scheduled run: take the run lock, skip while paused, check,
+// download unless check_only, install unless download_only, then record
+// the run in the audit log and send the report.
+//
+// The returned report is never nil. The error is what went wrong: a
+// *lockfile.LockedError when another run or an install holds a lock, a
+// *client.PausedError while paused (both exit 75), the run's own error,
+// and a *client.NotifyError (joined to the others) when the report could
+// not be sent.
+//
+// When ctx ends (SIGTERM), a check or download stops at once, but an
+// install finishes the fix in progress, runs post_install and
+// health_check, and then stops: the root never holds half a fix.
+func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Trigger == "" {
+		opts.Trigger = "scheduled"
+	}
+	cfg := cl.Cfg
+	now := cl.Now
+	if now == nil {
+		now = time.Now
+	}
+	rep := &Report{
+		SystemName: cfg.Notify.SystemName, Product: cfg.Product, Trigger: opts.Trigger,
+		Started: now().UTC(), Found: []client.ReportFix{}, New: []string{}, Downloaded: []string{},
+		Installed: []client.ReportFix{}, Logs: []string{},
+	}
+	var runErr error
+	lk, err := lockfile.TryAcquire(filepath.Join(cfg.LockDir, RunLock), "hotfix "+opts.Trigger)
+	if err != nil {
+		runErr = err
+	} else {
+		runErr = steps(ctx, cl, rep, opts, log)
+		defer lk.Release()
+	}
+	rep.Finished = now().UTC()
+	var locked *lockfile.LockedError
+	var paused *client.PausedError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &locked):
+		rep.Outcome, rep.LockedBy = client.OutcomeLocked, runErr.Error()
+	case errors.As(runErr, &paused):
+		rep.Outcome, rep.Paused = client.OutcomePaused, &paused.Info
+	case rep.Outcome == client.OutcomeStopped:
+		rep.Error = runErr.Error()
+	default:
+		rep.Outcome, rep.Error = client.OutcomeFailed, runErr.Error()
+	}
+	rep.Logs = append(rep.Logs, filepath.Join(cfg.LogDir, client.AuditName))
+
+	// Send the report even when ctx has ended: a run stopped by SIGTERM
+	// is worth reporting. The notifier bounds its own time.
+	var notifyErr error
+	if len(cfg.Notify.MailTo) > 0 || cfg.Notify.Webhook != "" {
+		n := opts.Notifier
+		if n == nil {
+			n = &client.Notifier{Cfg: cfg.Notify, Log: log}
+		}
+		notifyErr = n.Send(context.WithoutCancel(ctx), rep)
+	}
+	// Remember what was reported only once it reached someone, so that a
+	// report lost to a mail outage is sent again as new next time. The
+	// run lock makes this read-modify-write safe.
+	if notifyErr == nil && rep.Base != "" && lk != nil {
+		if err := saveReported(cfg.StateDir, rep); err != nil {
+			log.Warn("remember reported fixes", "err", err)
+		}
+	}
+	audit(cfg, rep, notifyErr, log)
+	logReport(log, rep, runErr)
+	if notifyErr != nil {
+		return rep, errors.Join(runErr, notifyErr)
+	}
+	return rep, runErr
+}
+
+// steps is the body of a run under the run lock; a panic in it becomes an
+// error.
+func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions, log *slog.Logger) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error in the scheduled run (panic: %v); please report it with the daemon's log", r)
+		}
+	}()
+	cfg := cl.Cfg
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("run not started: %w", err)
+	}
+	p, err := client.ReadPause(cfg.StateDir, cl.Now())
+	if err != nil {
+		return fmt.Errorf("read pause marker: %w", err)
+	}
+	if p != nil {
+		return &client.PausedError{Info: *p}
+	}
+	if testHookBeforeCheck != nil {
+		testHookBeforeCheck()
+	}
+
+	res, err := cl.Check(ctx)
+	if err != nil {
+		return err
+	}
+	rep.Base = res.Base.String()
+	previous := loadReported(cfg.StateDir, cfg.Product, rep.Base)
+	for _, f := range res.Pending {
+		rep.Found = append(rep.Found, client.ReportFixOf(f))
+		if !slices.Contains(previous, f.Version.String()) {
+			rep.New = append(rep.New, f.Version.String())
+		}
+	}
+	if len(res.Pending) == 0 {
+		rep.Outcome = client.OutcomeUpToDate
+		return nil
+	}
+	if cfg.Schedule.CheckOnly {
+		rep.Outcome = client.OutcomePending
+		return nil
+	}
+
+	got, err := cl.Download(ctx, nil, nil)
+	for _, d := range got {
+		rep.Downloaded = append(rep.Downloaded, d.Fix.Version.String())
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.Schedule.DownloadOnly {
+		rep.Outcome = client.OutcomeDownloaded
+		return nil
+	}
+
+	// The install runs on a context that SIGTERM does not cancel: Stop
+	// makes it end between fixes instead.
+	ires, err := cl.Install(context.WithoutCancel(ctx), client.InstallOptions{Stop: ctx.Done(), Progress: opts.Progress})
+	if ires != nil {
+		for _, f := range ires.Installed {
+			rep.Installed = append(rep.Installed, client.ReportFixOf(f))
+		}
+		rep.Logs = append(rep.Logs, ires.Logs...)
+	}
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil && len(rep.Installed) < len(rep.Found) {
+		rep.Outcome = client.OutcomeStopped
+		left := []string{}
+		for _, f := range rep.Found[len(rep.Installed):] {
+			left = append(left, f.Version)
+		}
+		return fmt.Errorf("stopped by a signal between fixes: %s still pending (the next run installs them)", strings.Join(left, ", "))
+	}
+	rep.Outcome = client.OutcomeInstalled
+	if len(rep.Installed) == 0 {
+		// Another install got there between our check and our install.
+		rep.Outcome = client.OutcomeUpToDate
+	}
+	return nil
+}
+
+// reported is the content of state_dir/reported.json.
+type reported struct {
+	Product string   `json:"product"`
+	Base    string   `json:"base"`
+	Pending []string `json:"pending"`
+}
+
+// loadReported returns the pending versions the last reported run found
+// for this product and base (none when the file is missing or damaged:
+// then everything counts as new, which errs on the side of a mail).
+func loadReported(stateDir, product, base string) []string {
+	data, err := os.ReadFile(filepath.Join(stateDir, reportedName))
+	if err != nil {
+		return nil
+	}
+	var r reported
+	if json.Unmarshal(data, &r) != nil || r.Product != product || r.Base != base {
+		return nil
+	}
+	return r.Pending
+}
+
+func saveReported(stateDir string, rep *Report) error {
+	r := reported{Product: rep.Product, Base: rep.Base, Pending: []string{}}
+	installed := map[string]bool{}
+	for _, f := range rep.Installed {
+		installed[f.Version] = true
+	}
+	for _, f := range rep.Found {
+		if !installed[f.Version] {
+			r.Pending = append(r.Pending, f.Version)
+		}
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(stateDir, reportedName), append(data, '\n'), 0o644)
+}
+
+// audit records the run and its outcome in the audit log.
+func audit(cfg *client.Config, rep *Report, notifyErr error, log *slog.Logger) {
+	var versions []string
+	for _, f := range rep.Installed {
+		versions = append(versions, f.Version)
+	}
+	detail := fmt.Sprintf("%s: found %d, downloaded %d, installed %d", rep.Trigger, len(rep.Found), len(rep.Downloaded), len(rep.Installed))
+	switch {
+	case rep.Error != "":
+		detail += "; error: " + rep.Error
+	case rep.LockedBy != "":
+		detail += "; skipped: " + rep.LockedBy
+	case rep.Paused != nil:
+		detail += "; skipped: " + (&client.PausedError{Info: *rep.Paused}).Error()
+	}
+	if notifyErr != nil {
+		detail += "; " + notifyErr.Error()
+	}
+	rec := client.AuditRecord{Action: AuditAction, Versions: versions, Outcome: rep.Outcome, Detail: detail}
+	if err := client.Audit(cfg.LogDir, rec); err != nil {
+		log.Error("audit log", "err", err)
+	}
+}
+
+func logReport(log *slog.Logger, rep *Report, err error) {
+	attrs := []any{"trigger", rep.Trigger, "outcome", rep.Outcome, "found", len(rep.Found), "downloaded", len(rep.Downloaded), "installed", len(rep.Installed)}
+	switch rep.Outcome {
+	case client.OutcomeFailed, client.OutcomeStopped:
+		log.Error("scheduled run "+rep.Outcome, append(attrs, "err", err)...)
+	case client.OutcomeLocked, client.OutcomePaused:
+		log.Warn("scheduled run skipped", append(attrs, "reason", err)...)
+	default:
+		log.Info("scheduled run done", attrs...)
+	}
+}
