@@ -37,6 +37,9 @@ type InstallOptions struct {
 	// Progress, when set, hears each step ("download", "test", "backup",
 	// "apply", "scripts", "commit") of each fix.
 	Progress func(v repo.Version, step string)
+	// extract, when set, unpacks the fix instead of the .fix/.rpm readers
+	// (InstallFrom sets it).
+	extract extractFunc
 	// afterStep is a test hook for crash tests (see crash_test.go).
 	afterStep func(v repo.Version, step string)
 }
@@ -259,7 +262,7 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, arc
 		return logPath, fail("verify", err)
 	}
 	defer os.RemoveAll(staging)
-	m, err := extractFile(ctx, archive, staging)
+	m, err := c.extractor(opts)(ctx, archive, staging)
 	if err != nil {
 		return logPath, fail("verify", err)
 	}

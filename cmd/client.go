@@ -186,6 +186,7 @@ type installOptions struct {
 	Yes       bool
 	Reinstall string
 	Wait      time.Duration
+	From      string
 }
 
 func newInstallCmd(g *globalOptions) *cobra.Command {
@@ -201,7 +202,15 @@ post_install and health_check (a failing health check rolls the run back).
 
 A failure or crash at any point leaves the root as it was before that fix.
 --dry-run runs every test and changes nothing. On a terminal, install asks
-for confirmation unless --yes.`,
+for confirmation unless --yes.
+
+--from FILE|DIR installs one fix from a local .fix, .rpm, or unpacked fix
+directory (manifest.json, files/, scripts/: what an RPM fix package leaves in
+/var/lib/hotfix/incoming/PRODUCT/VERSION for its %post), without the
+repository, in the same transaction. A local file is the administrator's
+choice, so no signed index is needed; every file is still checked against
+the fix's manifest, and an RPM's header signature, when it carries one,
+must verify against trusted_keys.`,
 		Args: argsUsage(cobra.MaximumNArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -216,6 +225,7 @@ for confirmation unless --yes.`,
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	f.StringVar(&opts.Reinstall, "reinstall", "", "roll back and install again the newest installed fix")
 	f.DurationVar(&opts.Wait, "wait", 0, "wait this long for another install to finish (default: exit 75 at once)")
+	f.StringVar(&opts.From, "from", "", "install one fix from a local .fix, .rpm or unpacked fix directory")
 	return c
 }
 
@@ -230,6 +240,22 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	}
 	cl, err := loadClient(g)
 	if err != nil {
+		return err
+	}
+	if opts.From != "" {
+		if target != nil || reinstall != nil {
+			return usagef("install --from takes no VERSION and no --reinstall: the fix is the one in %s", opts.From)
+		}
+		res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait})
+		if res != nil {
+			for _, f := range res.Installed {
+				if res.DryRun {
+					fmt.Fprintf(g.stdout, "would install (dry run, tests passed) %s: %s\n", f.Version, f.Summary)
+				} else {
+					fmt.Fprintf(g.stdout, "installed %s from %s: %s\n", f.Version, opts.From, f.Summary)
+				}
+			}
+		}
 		return err
 	}
 	if !opts.Yes && !opts.DryRun && isTerminal(os.Stdin) {
