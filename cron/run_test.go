@@ -250,6 +250,7 @@ func TestRunRecoversPanic(t *testing.T) {
 func TestRunCheckError(t *testing.T) {
 	e := newRunEnv(t, "")
 	e.Cfg.Repo = "http://127.0.0.1:1"
+	e.Cfg.Network.Retries = 0
 	cl := e.client(t)
 	rep, err := Run(context.Background(), cl, RunOptions{})
 	if err == nil || rep.Outcome != client.OutcomeFailed || rep.Error == "" || !rep.Changed() {
