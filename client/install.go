@@ -294,20 +294,18 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, arc
 	if err := j.save(txn); err != nil {
 		return logPath, fail("journal", err)
 	}
-	atomicfile.SyncDir(c.Cfg.StateDir)
-	opts.step(v, "backup")
-	for _, e := range j.Entries {
-		if e.Action == actAdd {
-			continue
-		}
-		if err := copyFileSynced(rootPath(c.Cfg.Root, e.Path), filepath.Join(txn, backupSubdir, filepath.FromSlash(e.Path)), os.FileMode(e.Mode)|0o600); err != nil {
-			os.RemoveAll(txn)
-			return logPath, fail("backup", err)
-		}
+	if err := atomicfile.SyncDir(c.Cfg.StateDir); err != nil {
+		return logPath, fail("journal", err)
 	}
+	opts.step(v, "backup")
+	if err := backUp(c.Cfg.Root, j, filepath.Join(txn, backupSubdir)); err != nil {
+		discardTxn(txn)
+		return logPath, fail("backup", err)
+	}
+	// Only now, with every backup durable, may the root change.
 	j.Phase = phaseApply
 	if err := j.save(txn); err != nil {
-		os.RemoveAll(txn)
+		discardTxn(txn)
 		return logPath, fail("backup", err)
 	}
 
@@ -371,13 +369,86 @@ func (c *Client) finishCommitted(v repo.Version) error {
 	return atomicfile.SyncDir(c.Cfg.StateDir)
 }
 
-func extractFile(ctx context.Context, archive, dest string) (*repo.Manifest, error) {
+// backUp copies every file the journal replaces or deletes into
+// backupDir, durably: files, and the directories that name them.
+func backUp(root string, j *journal, backupDir string) error {
+	var ps []placement
+	for _, e := range j.Entries {
+		if e.Action == actAdd {
+			continue
+		}
+		dst := filepath.Join(backupDir, filepath.FromSlash(e.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		ps = append(ps, placement{src: rootPath(root, e.Path), target: dst, mode: os.FileMode(e.Mode) | 0o600, uid: -1})
+	}
+	if err := placeFiles(ps); err != nil {
+		return err
+	}
+	return syncTree(backupDir)
+}
+
+// extractFile verifies the archive and unpacks it into dest (which must
+// not exist), as repo.Extract does, but without an fsync per file: the
+// staging copy is scratch that a crash may lose (the next run unpacks it
+// again), and every byte of it that reaches the root or the backups is
+// fsynced there. On error dest is removed.
+func extractFile(ctx context.Context, archive, dest string) (m *repo.Manifest, err error) {
 	fh, err := os.Open(archive)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	return repo.Extract(ctx, fh, dest)
+	a, err := repo.NewArchiveReader(fh)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(dest, 0o700); err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dest)
+		}
+	}()
+	made := map[string]bool{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := a.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		target := filepath.Join(dest, e.Kind, filepath.FromSlash(e.Path))
+		if dir := filepath.Dir(target); !made[dir] {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("extract: %w", err)
+			}
+			made[dir] = true
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(e.Mode)|0o600)
+		if err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+		_, err = io.Copy(f, e.Reader)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("extract %s/%s: %w", e.Kind, e.Path, err)
+		}
+	}
+	for _, sub := range []string{"files", "scripts"} {
+		if err := os.MkdirAll(filepath.Join(dest, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("extract: %w", err)
+		}
+	}
+	return a.Manifest, nil
 }
 
 func (c *Client) scriptEnv(v repo.Version) []string {
@@ -578,23 +649,26 @@ func (c *Client) applyFix(m *repo.Manifest, staging string, j *journal) error {
 	for _, e := range j.Entries {
 		byPath[e.Path] = e
 	}
+	ps := make([]placement, 0, len(m.Files))
 	for _, f := range m.Files {
 		e := byPath[f.Path]
 		uid, gid := -1, -1
 		if e.Action == actReplace {
 			uid, gid = e.UID, e.GID
 		}
-		if err := placeFile(filepath.Join(staging, "files", filepath.FromSlash(f.Path)), rootPath(root, f.Path), os.FileMode(f.Mode), uid, gid); err != nil {
-			return fmt.Errorf("put %s in place: %w", f.Path, err)
-		}
+		ps = append(ps, placement{src: filepath.Join(staging, "files", filepath.FromSlash(f.Path)), target: rootPath(root, f.Path), mode: os.FileMode(f.Mode), uid: uid, gid: gid, move: true})
+	}
+	if err := placeFiles(ps); err != nil {
+		return fmt.Errorf("put files in place: %w", err)
 	}
 	for _, d := range m.Delete {
 		if err := os.Remove(rootPath(root, d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("delete %s: %w", d, err)
 		}
 	}
-	syncParents(root, j)
-	return nil
+	// The state file, written next, commits the fix: everything above
+	// must be durable first.
+	return syncParents(root, j)
 }
 
 // runHook runs an administrator hook, if configured.

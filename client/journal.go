@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -106,53 +107,238 @@ func discardTxn(txn string) error {
 // rootPath maps a manifest path into the root.
 func rootPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 
-// copyFileSynced copies src to dst (creating parents) with mode, syncing
-// the data; dst must not be read by anyone until the journal says so.
-func copyFileSynced(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
+// placement is one file to write: the content of src at target, with
+// mode, and with owner uid:gid when running as root (uid -1: leave it).
+// With move set, src is scratch that may be consumed: on the same
+// filesystem it is renamed into place instead of copied.
+type placement struct {
+	src, target string
+	mode        os.FileMode
+	uid, gid    int
+	move        bool
+}
+
+// placeWorkers write and fsync files at once. One fsync per file is what
+// durability needs, but one at a time each waits for its own journal
+// commit; several in flight share commits, which makes a fix of a
+// thousand small files several times faster on ext4 and xfs.
+const placeWorkers = 8
+
+// placeFiles puts every file in place: each target changes atomically
+// (readers see the old file or the new, never a mix) and all are durable
+// when it returns. The contents go to temporaries beside their targets,
+// written and fsynced by placeWorkers at once; then each is renamed over
+// its target; then every directory touched is synced once (rather than
+// once per file). The parents of the targets must exist. On error no
+// temporary is left; a crash leaves at worst temporaries, which restore
+// removes (removeTemps).
+func placeFiles(ps []placement) error {
+	// ready[i] is the complete, fsynced file to rename over ps[i].target:
+	// a temporary, or ps[i].src itself when it may move.
+	ready := make([]string, len(ps))
+	moving := sameDevice(ps)
+	prepare := func(i int) error {
+		p := ps[i]
+		if moving[i] {
+			if err := finishInPlace(p); err != nil {
+				return fmt.Errorf("write %s: %w", p.target, err)
+			}
+			ready[i] = p.src
+			return nil
+		}
+		name, err := writeTemp(p)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", p.target, err)
+		}
+		ready[i] = name
+		return nil
 	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
+	err := parallel(len(ps), prepare)
 	if err == nil {
-		err = out.Sync()
+		for i, p := range ps {
+			err = os.Rename(ready[i], p.target)
+			if errors.Is(err, syscall.EXDEV) && moving[i] {
+				// Same device, other mount (a bind mount): copy after all.
+				moving[i], ready[i] = false, ""
+				if err = prepare(i); err == nil {
+					err = os.Rename(ready[i], p.target)
+				}
+			}
+			if err != nil {
+				err = fmt.Errorf("put %s in place: %w", p.target, err)
+				break
+			}
+			ready[i] = ""
+		}
 	}
-	if cerr := out.Close(); err == nil {
+	for i, t := range ready {
+		if t != "" && !moving[i] {
+			os.Remove(t)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	for _, p := range ps {
+		// A moved scratch file's old directory needs no sync: only
+		// its new name matters.
+		dirs[filepath.Dir(p.target)] = true
+	}
+	return syncDirs(dirs)
+}
+
+// sameDevice reports, per placement, whether it may be renamed from src
+// (move set, and src on the filesystem of target's directory).
+func sameDevice(ps []placement) []bool {
+	out := make([]bool, len(ps))
+	devs := map[string]uint64{}
+	dev := func(dir string) (uint64, bool) {
+		if d, ok := devs[dir]; ok {
+			return d, true
+		}
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return 0, false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return 0, false
+		}
+		devs[dir] = uint64(st.Dev)
+		return uint64(st.Dev), true
+	}
+	for i, p := range ps {
+		if !p.move {
+			continue
+		}
+		a, okA := dev(filepath.Dir(p.src))
+		b, okB := dev(filepath.Dir(p.target))
+		out[i] = okA && okB && a == b
+	}
+	return out
+}
+
+// finishInPlace gives the scratch file p.src p's mode and owner and
+// fsyncs it, ready to be renamed over p.target.
+func finishInPlace(p placement) error {
+	f, err := os.Open(p.src)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(p.mode)
+	if err == nil && p.uid >= 0 && os.Geteuid() == 0 {
+		err = f.Chown(p.uid, p.gid)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// placeFile puts the content of src at target atomically with mode and
-// owner: readers of target see the old file or the new, never a mix.
-func placeFile(src, target string, mode os.FileMode, uid, gid int) error {
-	in, err := os.Open(src)
+// writeTemp writes the content of p.src, with p's mode and owner, to a
+// new fsynced temporary beside p.target, and returns its name.
+func writeTemp(p placement) (string, error) {
+	in, err := os.Open(p.src)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer in.Close()
-	f, err := atomicfile.Create(target, mode)
+	f, err := os.CreateTemp(filepath.Dir(p.target), "."+filepath.Base(p.target)+".tmp-*")
 	if err != nil {
-		return err
+		return "", err
 	}
-	defer f.Abort()
-	if _, err := io.Copy(f, in); err != nil {
-		return err
+	_, err = io.Copy(f, in)
+	if err == nil {
+		err = f.Chmod(p.mode)
 	}
-	if uid >= 0 && os.Geteuid() == 0 {
-		if err := f.Chown(uid, gid); err != nil {
+	if err == nil && p.uid >= 0 && os.Geteuid() == 0 {
+		err = f.Chown(p.uid, p.gid)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// parallel runs fn(0..n-1) on up to placeWorkers goroutines and returns
+// the first error; after an error no new call starts.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for range min(n, placeWorkers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// syncDirs fsyncs each directory once, so that the entries created,
+// renamed or removed in it are durable.
+func syncDirs(dirs map[string]bool) error {
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
+	}
+	sort.Strings(list)
+	for _, d := range list {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}
-	return f.Commit()
+	return nil
+}
+
+// syncTree fsyncs dir and every directory below it.
+func syncTree(dir string) error {
+	dirs := map[string]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			dirs[p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return syncDirs(dirs)
 }
 
 // ownerOf returns the uid and gid of path, or -1 when unknown.
@@ -167,6 +353,7 @@ func ownerOf(fi fs.FileInfo) (int, int) {
 // idempotent, so a crash while restoring is mended by restoring again.
 func restore(root string, j *journal, backupDir string) error {
 	var errs []error
+	var ps []placement
 	for i := len(j.Entries) - 1; i >= 0; i-- {
 		e := j.Entries[i]
 		target := rootPath(root, e.Path)
@@ -177,15 +364,15 @@ func restore(root string, j *journal, backupDir string) error {
 				errs = append(errs, fmt.Errorf("remove %s: %w", target, err))
 			}
 		case actReplace, actDelete:
-			src := filepath.Join(backupDir, filepath.FromSlash(e.Path))
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			if err := placeFile(src, target, os.FileMode(e.Mode), e.UID, e.GID); err != nil {
-				errs = append(errs, fmt.Errorf("restore %s from backup: %w", target, err))
-			}
+			ps = append(ps, placement{src: filepath.Join(backupDir, filepath.FromSlash(e.Path)), target: target, mode: os.FileMode(e.Mode), uid: e.UID, gid: e.GID})
 		}
+	}
+	if err := placeFiles(ps); err != nil {
+		errs = append(errs, fmt.Errorf("restore from backup: %w", err))
 	}
 	dirs := append([]string(nil), j.CreatedDirs...)
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
@@ -193,7 +380,9 @@ func restore(root string, j *journal, backupDir string) error {
 		// Only empty directories go: anything else in them is not ours.
 		os.Remove(rootPath(root, d))
 	}
-	syncParents(root, j)
+	if err := syncParents(root, j); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -205,17 +394,24 @@ func removeTemps(target string) {
 	}
 }
 
-// syncParents makes renames and removals in every touched directory durable.
-func syncParents(root string, j *journal) {
-	seen := map[string]bool{}
+// syncParents makes creations, renames and removals in every directory
+// the journal touched durable: the directories of its entries, the
+// parents of the directories it created, and the root.
+func syncParents(root string, j *journal) error {
+	dirs := map[string]bool{root: true}
 	for _, e := range j.Entries {
-		d := filepath.Dir(rootPath(root, e.Path))
-		if !seen[d] {
-			seen[d] = true
-			atomicfile.SyncDir(d)
+		dirs[filepath.Dir(rootPath(root, e.Path))] = true
+	}
+	for _, d := range j.CreatedDirs {
+		dirs[filepath.Dir(rootPath(root, d))] = true
+	}
+	for d := range dirs {
+		// A directory restore removed again has nothing left to sync.
+		if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+			delete(dirs, d)
 		}
 	}
-	atomicfile.SyncDir(root)
+	return syncDirs(dirs)
 }
 
 // missingDirs lists the parents of rel (relative to root) that do not
