@@ -1,0 +1,715 @@
+package cmd
+
+// Tests of unattended operation with real processes: the hotfix binary is
+// built once, pointed at a signed sample repository served by the real
+// repository handler, and started, signalled and raced against itself.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/server"
+	"github.com/hotfix-project/hotfix/sign"
+)
+
+var (
+	uaOnce    sync.Once
+	uaScratch string
+	uaBin     string
+	uaRepo    string
+	uaRoot    string
+	uaErr     error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if uaScratch != "" {
+		os.RemoveAll(uaScratch)
+	}
+	os.Exit(code)
+}
+
+// uaSetup builds the binary and the signed sample repository once.
+func uaSetup(t *testing.T) {
+	t.Helper()
+	uaOnce.Do(func() {
+		if uaScratch, uaErr = os.MkdirTemp("", "hotfix-cmd-test-"); uaErr != nil {
+			return
+		}
+		uaBin = filepath.Join(uaScratch, "hotfix")
+		if out, err := exec.Command("go", "build", "-o", uaBin, "..").CombinedOutput(); err != nil {
+			uaErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		src := filepath.Join(uaScratch, "sample")
+		if uaErr = demo.WriteSample(src); uaErr != nil {
+			return
+		}
+		var archives []string
+		for _, v := range demo.FixVersions {
+			p, _, err := repo.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(uaScratch, "packed"), repo.PackOptions{})
+			if err != nil {
+				uaErr = err
+				return
+			}
+			archives = append(archives, p)
+		}
+		uaRepo = filepath.Join(uaScratch, "repo")
+		if uaErr = os.MkdirAll(uaRepo, 0o755); uaErr != nil {
+			return
+		}
+		if _, uaErr = repo.Add(context.Background(), uaRepo, archives, repo.AddOptions{}); uaErr != nil {
+			return
+		}
+		signer, err := sign.LoadSigner(testSecret, nil)
+		if err != nil {
+			uaErr = err
+			return
+		}
+		if _, uaErr = repo.Build(context.Background(), uaRepo, repo.BuildOptions{Signer: signer}); uaErr != nil {
+			return
+		}
+		uaRoot = filepath.Join(src, "root")
+	})
+	if uaErr != nil {
+		t.Fatal(uaErr)
+	}
+}
+
+// uaEnv is one server: a copy of the sample root, its configuration and
+// directories, and the repository served over HTTP.
+type uaEnv struct {
+	Dir, Root, Config string
+	base              string // configuration without extra
+	Cfg               *client.Config
+}
+
+func newUAEnv(t *testing.T, extra string) *uaEnv {
+	t.Helper()
+	uaSetup(t)
+	h, err := server.New(uaRepo, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
+	dir := t.TempDir()
+	e := &uaEnv{Dir: dir, Root: filepath.Join(dir, "root"), Config: filepath.Join(dir, "hotfix.toml")}
+	uaCopy(t, uaRoot, e.Root)
+	keys := filepath.Join(dir, "keys")
+	if err := os.MkdirAll(keys, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(testPublic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(keys, "vendor.pub.asc"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.base = fmt.Sprintf(`repo = %q
+product = "acme"
+root = %q
+version_file = %q
+trusted_keys = %q
+state_dir = %q
+cache_dir = %q
+log_dir = %q
+lock_dir = %q
+`, srv.URL, e.Root, filepath.Join(e.Root, "VERSION"), keys,
+		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	e.write(t, extra)
+	return e
+}
+
+// write replaces the configuration's tables with extra.
+func (e *uaEnv) write(t *testing.T, extra string) {
+	t.Helper()
+	if err := os.WriteFile(e.Config, []byte(e.base+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := client.LoadConfig(e.Config)
+	if err != nil {
+		e.Cfg = nil
+		return
+	}
+	e.Cfg = cfg
+}
+
+func (e *uaEnv) installed(t *testing.T) []string {
+	t.Helper()
+	cl, err := client.New(e.Cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := cl.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range st.Installed {
+		out = append(out, f.Version)
+	}
+	return out
+}
+
+func (e *uaEnv) paused(t *testing.T) *client.PauseInfo {
+	t.Helper()
+	p, err := client.ReadPause(e.Cfg.StateDir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// awaitLock waits until someone holds lock_dir/name.
+func (e *uaEnv) awaitLock(t *testing.T, name string) *lockfile.Holder {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(10 * time.Millisecond) {
+		h, err := lockfile.ReadHolder(filepath.Join(e.Cfg.LockDir, name))
+		if err == nil && h != nil && h.PID != 0 {
+			return h
+		}
+	}
+	t.Fatalf("nobody took %s", name)
+	return nil
+}
+
+// uaBuffer is an output sink safe to read while the process writes.
+type uaBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *uaBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *uaBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// uaProc is a running hotfix.
+type uaProc struct {
+	cmd            *exec.Cmd
+	stdout, stderr *uaBuffer
+	done           chan struct{}
+	code           int
+}
+
+// start runs hotfix --config CONFIG args... in the background; stdin is
+// not a terminal.
+func (e *uaEnv) start(t *testing.T, args ...string) *uaProc {
+	t.Helper()
+	p := &uaProc{stdout: &uaBuffer{}, stderr: &uaBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(uaBin, append([]string{"--config", e.Config}, args...)...)
+	p.cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent/hotfix.toml")
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.code = 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				p.code = -int(ws.Signal())
+			}
+		} else if err != nil {
+			p.code = -1000
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *uaProc) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(limit):
+		t.Fatalf("hotfix %v still running after %v\nstdout:\n%s\nstderr:\n%s", p.cmd.Args[1:], limit, p.stdout, p.stderr)
+		return 0
+	}
+}
+
+// run runs hotfix to its end.
+func (e *uaEnv) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	p := e.start(t, args...)
+	code = p.wait(t, 60*time.Second)
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+func awaitText(t *testing.T, b *uaBuffer, text string) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(5 * time.Millisecond) {
+		if strings.Contains(b.String(), text) {
+			return
+		}
+	}
+	t.Fatalf("output never said %q:\n%s", text, b.String())
+}
+
+// uaSink is a webhook receiver.
+type uaSink struct {
+	URL    string
+	status int
+	mu     sync.Mutex
+	got    []client.Report
+}
+
+func newUASink(t *testing.T, status int) *uaSink {
+	t.Helper()
+	s := &uaSink{status: status}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var rep client.Report
+		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.got = append(s.got, rep)
+		s.mu.Unlock()
+		w.WriteHeader(s.status)
+	}))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+func (s *uaSink) await(t *testing.T, n int) []client.Report {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		got := append([]client.Report(nil), s.got...)
+		s.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+	}
+	t.Fatalf("webhook received fewer than %d reports", n)
+	return nil
+}
+
+func uaCopy(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, fi.Mode().Perm())
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var allFixes = []string{"2.4.1.1", "2.4.1.2", "2.4.1.3"}
+
+// TestDaemonProcess: a real daemon, triggered with SIGUSR1, reloaded with
+// SIGHUP (a good and a broken configuration), stopped with SIGTERM.
+func TestDaemonProcess(t *testing.T) {
+	sink := newUASink(t, http.StatusOK)
+	notify := "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \"" + sink.URL + "\"\n"
+	e := newUAEnv(t, "[schedule]\ncron = \"0 4 * * *\"\nrandom_wait = \"0\"\n"+notify)
+	d := e.start(t, "daemon")
+	awaitText(t, d.stderr, "daemon started")
+	awaitText(t, d.stderr, `cron="0 4 * * *"`)
+
+	d.cmd.Process.Signal(syscall.SIGUSR1)
+	reps := sink.await(t, 1)
+	if r := reps[0]; r.Outcome != client.OutcomeInstalled || len(r.Installed) != 3 || r.SystemName != "shop-prod-1" || r.Trigger != "daemon (run now)" {
+		t.Fatalf("report %+v", r)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+	awaitText(t, d.stderr, "scheduled run done")
+
+	e.write(t, "[schedule]\ncron = \"30 5 * * 1-5\"\nrandom_wait = \"0\"\n"+notify)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	awaitText(t, d.stderr, "configuration reloaded")
+	awaitText(t, d.stderr, `cron="30 5 * * 1-5"`)
+
+	e.write(t, "[schedule]\ndays_of_week = \"78\"\n")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	awaitText(t, d.stderr, "configuration not reloaded: keeping the previous one")
+	awaitText(t, d.stderr, "schedule.days_of_week")
+
+	// The old configuration is still in force: a run still reports.
+	d.cmd.Process.Signal(syscall.SIGUSR1)
+	if r := sink.await(t, 2)[1]; r.Outcome != client.OutcomeUpToDate {
+		t.Errorf("second report %+v", r)
+	}
+
+	start := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(t, 5*time.Second); code != 0 {
+		t.Errorf("daemon exit %d after SIGTERM, want 0\n%s", code, d.stderr)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("daemon took %v to stop while waiting", took)
+	}
+	awaitText(t, d.stderr, "daemon stopped")
+}
+
+// TestDaemonProcessStopsAfterCurrentFix: SIGTERM while an install holds
+// the transaction lock (here: in its slow pre_install hook) stops the run
+// at the next boundary between fixes, so no fix is half done, and the
+// daemon exits 0. (cron's TestRunStopsBetweenFixes stops one in the middle
+// of a fix's apply step and sees that fix finish.)
+func TestDaemonProcessStopsAfterCurrentFix(t *testing.T) {
+	e := newUAEnv(t, "[schedule]\nrandom_wait = \"0\"\n[hooks]\npre_install = \"sleep 1\"\n")
+	d := e.start(t, "daemon")
+	awaitText(t, d.stderr, "daemon started")
+	d.cmd.Process.Signal(syscall.SIGUSR1)
+	e.awaitLock(t, client.TransactionLock)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("daemon exit %d\n%s", code, d.stderr)
+	}
+	awaitText(t, d.stderr, "waiting for the current run to stop after the fix it is installing")
+	if got := e.installed(t); len(got) != 0 {
+		t.Errorf("installed %v after SIGTERM before the first fix began", got)
+	}
+	awaitText(t, d.stderr, "stopped by a signal between fixes")
+	// Nothing is half done: status finds no interrupted transaction, and
+	// the next run installs the rest.
+	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {
+		t.Fatalf("cron after a stopped daemon: exit %d\n%s", code, stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+}
+
+func TestDaemonRefusesBadConfiguration(t *testing.T) {
+	tests := []struct{ name, schedule, want string }{
+		{"never fires", "cron = \"0 0 30 2 *\"", "schedule.cron"},
+		{"bad zone", "cron = \"CRON_TZ=Nowhere/Atlantis 2 4 * * *\"", "schedule.cron"},
+		{"zone without space", "cron = \"TZ=UTC\"", "schedule.cron"},
+		{"bad day", "days_of_week = \"17\"", "schedule.days_of_week"},
+		{"no days", "days_of_week = \"\"", "schedule.days_of_week"},
+		{"bad wait", "random_wait = \"soon\"", "schedule.random_wait"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newUAEnv(t, "[schedule]\n"+tt.schedule+"\n")
+			for _, args := range [][]string{{"daemon"}, {"cron", "--now"}} {
+				code, _, stderr := e.run(t, args...)
+				if code != ExitError || !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, e.Config) {
+					t.Errorf("hotfix %v: exit %d, stderr %q: want exit 1 naming %s in %s", args, code, stderr, tt.want, e.Config)
+				}
+			}
+		})
+	}
+}
+
+func TestCronNowInstallsAndPrints(t *testing.T) {
+	e := newUAEnv(t, "")
+	code, stdout, stderr := e.run(t, "cron", "--now")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	// No mail_to and no webhook: the report goes to stdout, for cron's MAILTO.
+	for _, want := range []string{"outcome: installed", "ACME-117", "audit.log"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	// Up to date: nothing to say.
+	code, stdout, stderr = e.run(t, "cron", "--now")
+	if code != 0 || stdout != "" {
+		t.Errorf("second run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, _ = e.run(t, "--json", "cron", "--now")
+	var rep client.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Outcome != client.OutcomeUpToDate || rep.Trigger != "cron --now" {
+		t.Errorf("--json: exit %d, %v, %+v", code, err, rep)
+	}
+}
+
+func TestCronDayFilter(t *testing.T) {
+	// Neither yesterday, today nor tomorrow: safe around midnight.
+	other := (time.Now().Weekday() + 3) % 7
+	e := newUAEnv(t, fmt.Sprintf("[schedule]\ndays_of_week = \"%d\"\nrandom_wait = \"0\"\n", other))
+	code, stdout, stderr := e.run(t, "cron")
+	if code != 0 || stdout != "" || stderr != "" {
+		t.Fatalf("not a day to run: exit %d, stdout %q, stderr %q; want a quiet 0", code, stdout, stderr)
+	}
+	if got := e.installed(t); len(got) != 0 {
+		t.Fatalf("installed %v on a day not allowed", got)
+	}
+	if recs, _ := client.ReadAudit(e.Cfg.LogDir); len(recs) != 0 {
+		t.Errorf("audit records %+v for a day not allowed", recs)
+	}
+	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {
+		t.Fatalf("--now: exit %d\n%s", code, stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("--now installed %v", got)
+	}
+}
+
+func TestCronRandomWait(t *testing.T) {
+	e := newUAEnv(t, "[schedule]\nrandom_wait = \"1h\"\n")
+	p := e.start(t, "-v", "cron")
+	awaitText(t, p.stderr, "random wait before the run")
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	code := p.wait(t, 5*time.Second)
+	if code != ExitError || !strings.Contains(p.stderr.String(), "interrupted during the random wait") {
+		t.Errorf("exit %d, stderr %s", code, p.stderr)
+	}
+	if time.Since(start) > time.Second {
+		t.Errorf("SIGTERM during the random wait took %v", time.Since(start))
+	}
+	if got := e.installed(t); len(got) != 0 {
+		t.Errorf("installed %v", got)
+	}
+}
+
+// TestCronTwoAtOnce: the second of two runs exits 75 naming the first.
+func TestCronTwoAtOnce(t *testing.T) {
+	e := newUAEnv(t, "[hooks]\npre_install = \"sleep 2\"\n")
+	first := e.start(t, "cron", "--now")
+	holder := e.awaitLock(t, "run.lock")
+	if holder.PID != first.cmd.Process.Pid {
+		t.Fatalf("run lock held by pid %d, want %d", holder.PID, first.cmd.Process.Pid)
+	}
+	code, _, stderr := e.run(t, "cron", "--now")
+	if code != ExitTempFail || !strings.Contains(stderr, fmt.Sprintf("pid %d", first.cmd.Process.Pid)) ||
+		!strings.Contains(stderr, "hotfix cron --now") || !strings.Contains(stderr, "run.lock") {
+		t.Errorf("second run: exit %d, stderr %q; want 75 naming the holder", code, stderr)
+	}
+	if code := first.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, first.stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+	var outcomes []string
+	recs, _ := client.ReadAudit(e.Cfg.LogDir)
+	for _, r := range recs {
+		if r.Action == "scheduled-run" {
+			outcomes = append(outcomes, r.Outcome)
+		}
+	}
+	if !slices.Equal(outcomes, []string{client.OutcomeLocked, client.OutcomeInstalled}) {
+		t.Errorf("audited scheduled runs %v", outcomes)
+	}
+}
+
+// TestCronDuringManualInstall: a scheduled run exits 75 while a person
+// installs.
+func TestCronDuringManualInstall(t *testing.T) {
+	e := newUAEnv(t, "[hooks]\npre_install = \"sleep 2\"\n")
+	manual := e.start(t, "install", "--yes")
+	holder := e.awaitLock(t, client.TransactionLock)
+	code, _, stderr := e.run(t, "cron", "--now")
+	if code != ExitTempFail || !strings.Contains(stderr, fmt.Sprintf("pid %d", holder.PID)) || !strings.Contains(stderr, "transaction.lock") {
+		t.Errorf("cron during install: exit %d, stderr %q; want 75 naming the install", code, stderr)
+	}
+	if code := manual.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("manual install: exit %d\n%s", code, manual.stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+}
+
+// TestPauseWaitDuringSlowInstall: pause --wait waits for the install, then
+// pauses; the next scheduled run skips with 75.
+func TestPauseWaitDuringSlowInstall(t *testing.T) {
+	e := newUAEnv(t, "[pause]\nservice_wait_time = \"60s\"\n[hooks]\npre_install = \"sleep 2\"\n")
+	install := e.start(t, "install", "--yes")
+	e.awaitLock(t, client.TransactionLock)
+	start := time.Now()
+	code, stdout, stderr := e.run(t, "pause", "--wait", "--reason", "patch 2.5.0")
+	if code != 0 || !strings.Contains(stdout, "paused") {
+		t.Fatalf("pause --wait: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("pause --wait returned after %v, before the install finished", time.Since(start))
+	}
+	if code := install.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, install.stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("the install under way was cut short: %v", got)
+	}
+	p := e.paused(t)
+	if p == nil || p.Reason != "patch 2.5.0" {
+		t.Fatalf("not paused: %+v", p)
+	}
+	code, _, stderr = e.run(t, "cron", "--now")
+	if code != ExitTempFail || !strings.Contains(stderr, "paused by") || !strings.Contains(stderr, "patch 2.5.0") {
+		t.Errorf("cron while paused: exit %d, stderr %q", code, stderr)
+	}
+	if code, stdout, _ := e.run(t, "resume"); code != 0 || !strings.Contains(stdout, "resumed") {
+		t.Errorf("resume: exit %d %q", code, stdout)
+	}
+	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {
+		t.Errorf("cron after resume: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestPauseWaitGivesUp: with a service_wait_time shorter than the install,
+// pause --wait exits 75 and does not pause.
+func TestPauseWaitGivesUp(t *testing.T) {
+	e := newUAEnv(t, "[pause]\nservice_wait_time = \"300ms\"\n[hooks]\npre_install = \"sleep 3\"\n")
+	install := e.start(t, "install", "--yes")
+	e.awaitLock(t, client.TransactionLock)
+	code, _, stderr := e.run(t, "pause", "--wait")
+	if code != ExitTempFail || !strings.Contains(stderr, "transaction.lock") {
+		t.Errorf("pause --wait: exit %d, stderr %q; want 75 naming the lock", code, stderr)
+	}
+	if p := e.paused(t); p != nil {
+		t.Errorf("paused although the wait gave up: %+v", p)
+	}
+	// service_waits = true makes a plain pause wait the same way.
+	e.write(t, "[pause]\nservice_waits = true\nservice_wait_time = \"300ms\"\n[hooks]\npre_install = \"sleep 3\"\n")
+	if code, _, stderr := e.run(t, "pause"); code != ExitTempFail {
+		t.Errorf("pause with service_waits: exit %d, stderr %q", code, stderr)
+	}
+	if code := install.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("install: exit %d\n%s", code, install.stderr)
+	}
+}
+
+// TestPauseForExpires: pause --for lifts itself.
+func TestPauseForExpires(t *testing.T) {
+	e := newUAEnv(t, "")
+	if code, stdout, stderr := e.run(t, "pause", "--for", "1s", "--reason", "short patch"); code != 0 || !strings.Contains(stdout, "until") {
+		t.Fatalf("pause --for: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr := e.run(t, "install", "--yes")
+	if code != ExitTempFail || !strings.Contains(stderr, "short patch") || !strings.Contains(stderr, "until") || !strings.Contains(stderr, "paused by") {
+		t.Errorf("install while paused: exit %d, stderr %q; want 75 naming who, why and until", code, stderr)
+	}
+	if code, _, _ := e.run(t, "cron", "--now"); code != ExitTempFail {
+		t.Errorf("cron while paused: exit %d, want 75", code)
+	}
+	code, stdout, _ := e.run(t, "--json", "status")
+	if code != 0 || !strings.Contains(stdout, `"reason": "short patch"`) {
+		t.Errorf("status while paused: exit %d\n%s", code, stdout)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {
+		t.Fatalf("cron after the pause expired: exit %d\n%s", code, stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+	recs, _ := client.ReadAudit(e.Cfg.LogDir)
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action+":"+r.Outcome)
+	}
+	for _, want := range []string{"pause:ok", "scheduled-run:paused", "scheduled-run:installed"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("audit lacks %s: %v", want, actions)
+		}
+	}
+	if code, _, _ := e.run(t, "pause", "--for", "-1s"); code != ExitUsage {
+		t.Errorf("pause --for -1s: exit %d, want 2", code)
+	}
+}
+
+// TestCronFailedNotificationExits1: the run went well, the report did not
+// reach anyone: exit 1, and the error says so.
+func TestCronFailedNotificationExits1(t *testing.T) {
+	sink := newUASink(t, http.StatusServiceUnavailable)
+	e := newUAEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
+	code, _, stderr := e.run(t, "cron", "--now")
+	if code != ExitError || !strings.Contains(stderr, "report not sent") || !strings.Contains(stderr, "503") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if got := e.installed(t); !slices.Equal(got, allFixes) {
+		t.Errorf("installed %v", got)
+	}
+	// Paused (75) with a lost report is still 1.
+	e.run(t, "pause")
+	if code, _, _ := e.run(t, "cron", "--now"); code != ExitError {
+		t.Errorf("paused run with a lost report: exit %d, want 1", code)
+	}
+}
+
+// TestCronMailsBySendmail: the whole path through a sendmail binary.
+func TestCronMailsBySendmail(t *testing.T) {
+	dir := t.TempDir()
+	msg := filepath.Join(dir, "msg")
+	bin := filepath.Join(dir, "sendmail")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ncat > "+msg+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := newUAEnv(t, "[notify]\nmail_to = \"ops@example.com\"\nsystem_name = \"shop-prod-1\"\nsendmail = \""+bin+"\"\n")
+	code, stdout, stderr := e.run(t, "cron", "--now")
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q (a mailed report is not printed too), stderr %q", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "Subject: [shop-prod-1] hotfix: installed acme 2.4.1.1, 2.4.1.2, 2.4.1.3") {
+		t.Errorf("mail:\n%s", data)
+	}
+}
