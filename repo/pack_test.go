@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -223,5 +224,32 @@ func TestPackCancelled(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Errorf("a cancelled pack left %d files behind", len(ents))
+	}
+}
+
+// Reading only the manifest must not decompress the payload: the manifest
+// is an xz stream of its own with a small dictionary, so "repo build"
+// hashes archives instead of unpacking them.
+func TestManifestReadIsShallow(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
+	writeFile(t, dir, "files/blob.bin", strings.Repeat("x", 1<<20), 0o644)
+	p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	m, err := ReadManifestFile(p)
+	runtime.ReadMemStats(&ms1)
+	if err != nil || m.Files[0].Size != 1<<20 {
+		t.Fatalf("%+v, %v", m, err)
+	}
+	if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 2<<20 {
+		t.Errorf("reading the manifest allocated %d KiB: the payload's 8 MiB window was set up", alloc>>10)
+	}
+	// Two concatenated xz streams: xz and tar read them as one archive.
+	if out, err := exec.Command("xz", "-lv", p).CombinedOutput(); err != nil || !regexp.MustCompile(`Streams:\s+2\n`).Match(out) {
+		t.Errorf("xz -lv: %v\n%s", err, out)
 	}
 }
