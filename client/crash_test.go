@@ -10,14 +10,12 @@ package client
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +27,6 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
-	"github.com/hotfix-project/hotfix/server"
-	"github.com/hotfix-project/hotfix/sign"
 )
 
 // The crash product: base 5.0 and three chained fixes of about 200 files
@@ -189,7 +185,14 @@ func crashText(r *rand.Rand, n int) []byte {
 		"kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"}
 	var b bytes.Buffer
 	b.Grow(n + 16)
+	fmt.Fprintf(&b, "%d\n", r.Uint64()) // never two files alike
 	for b.Len() < n {
+		if n-b.Len() > 2*crashChunk && r.IntN(4) != 0 {
+			// Big files are mostly whole chunks of a small pool:
+			// cheap to make, and quick for xz.
+			b.Write(crashPool[r.IntN(len(crashPool))])
+			continue
+		}
 		b.WriteString(words[r.IntN(len(words))])
 		if r.IntN(12) == 0 {
 			fmt.Fprintf(&b, " %d\n", r.Uint32())
@@ -199,6 +202,22 @@ func crashText(r *rand.Rand, n int) []byte {
 	}
 	return b.Bytes()[:n]
 }
+
+const crashChunk = 32 << 10
+
+// crashPool holds the chunks big files are made of.
+var crashPool = func() [][]byte {
+	r := rand.New(rand.NewPCG(7, 7))
+	pool := make([][]byte, 8)
+	for i := range pool {
+		var b bytes.Buffer
+		for b.Len() < crashChunk {
+			fmt.Fprintf(&b, "%x ", r.Uint64())
+		}
+		pool[i] = b.Bytes()[:crashChunk]
+	}
+	return pool
+}()
 
 // crashSources writes the base root and the three fix sources into dir:
 // dir/base and dir/fixes/VERSION. Each fix replaces base files and files
@@ -525,53 +544,45 @@ func setupCrash(t *testing.T) *crashEnv {
 	e := &crashEnv{work: dir}
 	start := time.Now()
 
-	e.bin = filepath.Join(dir, "hotfix")
-	build := exec.Command("go", "build", "-o", e.bin, ".")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	keys, err := filepath.Abs(filepath.Join("..", "testdata", "keys", "vendor.pub.asc"))
+	e.bin = hotfixBinary(t)
+	keys, err := filepath.Abs(keyPath("vendor.pub.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.keys = keys
-	t.Logf("built hotfix in %v", time.Since(start).Round(time.Millisecond))
 
 	src := filepath.Join(dir, "src")
 	crashSources(t, src)
 	e.base = filepath.Join(src, "base")
-	ctx := context.Background()
+	// The vendor's commands, run by the binary (built without -race:
+	// xz compression in a race-instrumented test process is very slow).
+	vendor := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(e.bin, args...)
+		cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("hotfix %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	packed := filepath.Join(dir, "packed")
 	var archives []string
 	for _, v := range crashVersions {
-		p, _, err := repo.Pack(ctx, filepath.Join(src, "fixes", v), filepath.Join(dir, "packed"), repo.PackOptions{})
-		if err != nil {
-			t.Fatalf("pack %s: %v", v, err)
-		}
-		archives = append(archives, p)
+		vendor("pack", filepath.Join(src, "fixes", v), "--out", packed)
+		archives = append(archives, filepath.Join(packed, repo.ArchiveName(crashProduct, repo.MustParseVersion(v))))
 	}
 	repoDir := filepath.Join(dir, "repo")
 	if err := os.Mkdir(repoDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.Add(ctx, repoDir, archives, repo.AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := sign.LoadSigner(filepath.Join("..", "testdata", "keys", "vendor.sec.asc"), nil)
+	vendor(append([]string{"repo", "add", repoDir}, archives...)...)
+	secret, err := filepath.Abs(keyPath("vendor.sec.asc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.Build(ctx, repoDir, repo.BuildOptions{Signer: signer}); err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(repoDir, server.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); h.Close() })
+	vendor("repo", "build", repoDir, "--key", secret)
+	srv := serveDir(t, repoDir, nil)
 	e.repoURL = srv.URL
-	t.Logf("sources packed and repository built in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("binary built, sources packed and repository built in %v", time.Since(start).Round(time.Millisecond))
 
 	for n := 0; n <= crashFixes; n++ {
 		e.expected = append(e.expected, crashModel(t, src, n))
@@ -633,18 +644,17 @@ func (o *trialOutcome) add(level int, recovered string, finished bool) {
 }
 
 func TestCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the crash test builds the binary and runs it about a hundred times")
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skip("-short: the crash test runs the binary about a hundred times")
 	}
 	e := setupCrash(t)
-	full := e.install
-	if full < 100*time.Millisecond {
-		full = 100 * time.Millisecond
-	}
+	// Two trials run at once and slow each other down: spread the delays
+	// a little past one clean install.
+	full := max(e.install*3/2, 100*time.Millisecond)
 
 	t.Run("install", func(t *testing.T) {
 		var trigs []crashTrigger
-		const spread = 24
+		const spread = 16
 		for i := range spread + 1 {
 			trigs = append(trigs, afterDelay(full*time.Duration(i)/spread))
 		}
@@ -657,8 +667,7 @@ func TestCrash(t *testing.T) {
 			}
 		}
 		trigs = append(trigs,
-			atLine("5.0.1: apply", 5*time.Millisecond),
-			atLine("5.0.3: apply", 20*time.Millisecond),
+			atLine("5.0.3: apply", 10*time.Millisecond),
 			atLine("5.0.2: scripts", 20*time.Millisecond),
 			whenFile("journal appears", func(tr *crashTrial) bool {
 				_, err := os.Stat(tr.statePath(txnDirName, journalName))
@@ -673,29 +682,34 @@ func TestCrash(t *testing.T) {
 			}),
 		)
 		out := &trialOutcome{levels: map[int]int{}, recovers: map[string]int{}}
-		for i, trig := range trigs {
-			tr := e.newTrial(t, "")
-			finished := tr.kill(t, trig, "install", "--yes")
-			did := tr.run(t, "recover")
-			n := tr.check(t, fmt.Sprintf("install killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
-			out.add(n, did, finished)
-			// Every few trials, and at every step kill, the interrupted
-			// system must still install to the end and roll back to the
-			// exact base.
-			if i%4 == 0 || strings.HasPrefix(trig.name, "at ") && i%2 == 0 {
-				if n < crashFixes {
-					tr.run(t, "install", "--yes")
-				}
-				if n := tr.check(t, "install after "+trig.name); n != crashFixes {
-					t.Fatalf("install after %s: %d fixes installed", trig.name, n)
-				}
-				tr.run(t, "rollback", "--to", crashBase)
-				if n := tr.check(t, "rollback after "+trig.name); n != 0 {
-					t.Fatalf("rollback --to %s after %s: %d fixes installed", crashBase, trig.name, n)
-				}
+		t.Run("kills", func(t *testing.T) {
+			for i, trig := range trigs {
+				t.Run(trig.name, func(t *testing.T) {
+					t.Parallel()
+					tr := e.newTrial(t, "")
+					defer os.RemoveAll(tr.dir)
+					finished := tr.kill(t, trig, "install", "--yes")
+					did := tr.run(t, "recover")
+					n := tr.check(t, fmt.Sprintf("install killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
+					out.add(n, did, finished)
+					// Now and then the recovered system must still install
+					// to the end and roll back to the exact base.
+					if i%5 != 0 {
+						return
+					}
+					if n < crashFixes {
+						tr.run(t, "install", "--yes")
+					}
+					if n := tr.check(t, "install after "+trig.name); n != crashFixes {
+						t.Fatalf("install after %s: %d fixes installed", trig.name, n)
+					}
+					tr.run(t, "rollback", "--to", crashBase)
+					if n := tr.check(t, "rollback after "+trig.name); n != 0 {
+						t.Fatalf("rollback --to %s after %s: %d fixes installed", crashBase, trig.name, n)
+					}
+				})
 			}
-			os.RemoveAll(tr.dir)
-		}
+		})
 		t.Logf("%d kills: levels after recovery %v, finished before the kill %d; recover said %v", len(trigs), out.levels, out.finished, out.recovers)
 		if len(out.levels) < 3 {
 			t.Errorf("the kills reached only levels %v: the install is too fast for the delays", out.levels)
@@ -706,9 +720,9 @@ func TestCrash(t *testing.T) {
 	})
 
 	t.Run("rollback", func(t *testing.T) {
-		fullRB := max(e.rollback, 50*time.Millisecond)
+		fullRB := max(e.rollback*3/2, 50*time.Millisecond)
 		var trigs []crashTrigger
-		const spread = 10
+		const spread = 8
 		for i := range spread + 1 {
 			trigs = append(trigs, afterDelay(fullRB*time.Duration(i)/spread))
 		}
@@ -725,26 +739,31 @@ func TestCrash(t *testing.T) {
 			}),
 		)
 		out := &trialOutcome{levels: map[int]int{}, recovers: map[string]int{}}
-		for i, trig := range trigs {
-			tr := e.newTrial(t, e.level3)
-			finished := tr.kill(t, trig, "rollback", "--to", crashBase)
-			did := tr.run(t, "recover")
-			n := tr.check(t, fmt.Sprintf("rollback killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
-			out.add(n, did, finished)
-			if n > 0 {
-				tr.run(t, "rollback", "--to", crashBase)
-				if n := tr.check(t, "rollback after "+trig.name); n != 0 {
-					t.Fatalf("rollback after %s: %d fixes installed", trig.name, n)
-				}
+		t.Run("kills", func(t *testing.T) {
+			for i, trig := range trigs {
+				t.Run(trig.name, func(t *testing.T) {
+					t.Parallel()
+					tr := e.newTrial(t, e.level3)
+					defer os.RemoveAll(tr.dir)
+					finished := tr.kill(t, trig, "rollback", "--to", crashBase)
+					did := tr.run(t, "recover")
+					n := tr.check(t, fmt.Sprintf("rollback killed %s, then recover (%q)", trig.name, strings.TrimSpace(did)))
+					out.add(n, did, finished)
+					if n > 0 {
+						tr.run(t, "rollback", "--to", crashBase)
+						if n := tr.check(t, "rollback after "+trig.name); n != 0 {
+							t.Fatalf("rollback after %s: %d fixes installed", trig.name, n)
+						}
+					}
+					if i%4 == 0 {
+						tr.run(t, "install", "--yes")
+						if n := tr.check(t, "install after "+trig.name); n != crashFixes {
+							t.Fatalf("install after %s: %d fixes installed", trig.name, n)
+						}
+					}
+				})
 			}
-			if i%3 == 0 {
-				tr.run(t, "install", "--yes")
-				if n := tr.check(t, "install after "+trig.name); n != crashFixes {
-					t.Fatalf("install after %s: %d fixes installed", trig.name, n)
-				}
-			}
-			os.RemoveAll(tr.dir)
-		}
+		})
 		t.Logf("%d kills: levels after recovery %v, finished before the kill %d; recover said %v", len(trigs), out.levels, out.finished, out.recovers)
 		if len(out.levels) < 2 {
 			t.Errorf("the kills reached only levels %v: the rollback is too fast for the delays", out.levels)
