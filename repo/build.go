@@ -127,11 +127,13 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 			return nil, 0, fmt.Errorf("%s: %w: the serial cannot continue; restore the published index or remove it to start again at serial 1", indexPath, err)
 		}
 		ix.Serial = prev.Serial + 1
+		byVersion := make(map[string]*catalogEntry, len(entries))
+		for _, e := range entries {
+			byVersion[e.Version.String()] = e
+		}
 		for _, pf := range prev.Fixes {
-			for _, e := range entries {
-				if e.Version.Equal(pf.Version) && changedSince(pf, e) {
-					ce.Changed = append(ce.Changed, pf.Version.String())
-				}
+			if e := byVersion[pf.Version.String()]; e != nil && changedSince(pf, e) {
+				ce.Changed = append(ce.Changed, pf.Version.String())
 			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {

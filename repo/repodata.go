@@ -90,6 +90,11 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 			stale = append(stale, i)
 		}
 	}
+	rd := filepath.Join(dir, RepodataDir)
+	if len(stale) == 0 && len(cache.Packages) == len(pkgs) && fileExists(filepath.Join(rd, "repomd.xml")) && fileExists(filepath.Join(rd, "repomd.xml"+SigSuffix)) {
+		// Same packages as the signed repodata describes: nothing to do.
+		return nil
+	}
 	if len(stale) > 0 {
 		log.Debug("reading rpm headers", "channel", dir, "count", len(stale))
 	}
@@ -106,7 +111,6 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	for _, x := range out {
 		cache.Packages[x.Name] = x
 	}
-	rd := filepath.Join(dir, RepodataDir)
 	if err := os.MkdirAll(rd, 0o755); err != nil {
 		return err
 	}
@@ -559,4 +563,9 @@ func primaryPackages(path string) (map[string]string, error) {
 		out[p.Location.Href] = p.Checksum
 	}
 	return out, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
