@@ -67,15 +67,25 @@ func (c *manualClock) Advance(d time.Duration) {
 // awaitSleeper waits until somebody sleeps until exactly deadline.
 func (c *manualClock) awaitSleeper(t *testing.T, deadline time.Time) {
 	t.Helper()
+	c.awaitSleepers(t, deadline, 1)
+}
+
+// awaitSleepers waits until n sleeps end at deadline (a sleep abandoned by
+// a select that took another case stays counted).
+func (c *manualClock) awaitSleepers(t *testing.T, deadline time.Time, n int) {
+	t.Helper()
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(time.Millisecond) {
 		c.mu.Lock()
+		count := 0
 		for _, w := range c.waiters {
 			if w.deadline.Equal(deadline) {
-				c.mu.Unlock()
-				return
+				count++
 			}
 		}
 		c.mu.Unlock()
+		if count >= n {
+			return
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -308,6 +318,8 @@ func TestDaemonReload(t *testing.T) {
 	h.reload <- struct{}{}
 	h.log.await(t, "configuration not reloaded: keeping the previous one")
 	h.log.await(t, "schedule.cron: broken on purpose")
+	// The loop sleeps again until 05:30 before the clock moves on.
+	h.clock.awaitSleepers(t, at("2025-01-06T05:30:00Z"), 2)
 	h.clock.Advance(time.Hour)
 	h.expectNoRun(t) // 04:00 belongs to the old configuration
 	h.clock.Advance(90 * time.Minute)
