@@ -51,7 +51,7 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 	}
 	info, err := cl.Pause(ctx, wait, opts.For, opts.Reason)
 	if err != nil {
-		return err
+		return fmt.Errorf("not paused: %w", err)
 	}
 	msg := "paused"
 	if info.Until != nil {
