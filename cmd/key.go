@@ -25,17 +25,10 @@ type keyGenerateOptions struct {
 }
 
 func newKeyCmd(g *globalOptions) *cobra.Command {
-	c := &cobra.Command{
+	c := groupCommand(&cobra.Command{
 		Use:   "key",
 		Short: "Manage the repository signing key",
-		Args:  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return c.Help()
-			}
-			return usagef("unknown command %q for 'hotfix key': try 'hotfix key generate'", args[0])
-		},
-	}
+	})
 	c.AddCommand(newKeyGenerateCmd(g))
 	return c
 }

@@ -1,0 +1,40 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestUsageExitCodes checks the one mapping from mistakes in how hotfix is
+// called to exit 2, with a message that says what was wrong.
+func TestUsageExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
+		{"unknown repo subcommand", []string{"repo", "bogus"}, ExitUsage, `unknown command "bogus" for "hotfix repo"`},
+		{"unknown key subcommand", []string{"key", "bogus"}, ExitUsage, `unknown command "bogus" for "hotfix key"`},
+		{"unknown flag", []string{"check", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
+		{"too many arguments", []string{"status", "extra"}, ExitUsage, "unknown command"},
+		{"bad version argument", []string{"--config", "/nonexistent/hotfix.toml", "install", "1..2"}, ExitUsage, "version"},
+		{"group alone shows help", []string{"repo"}, ExitOK, ""},
+		{"version", []string{"version"}, ExitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Execute(context.Background(), tt.args, &out, &errb)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("stderr %q lacks %q", errb.String(), tt.want)
+			}
+		})
+	}
+}
