@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,7 +41,7 @@ func (c *Client) trusted() (*sign.Keyring, error) {
 	}
 	kr, err := sign.LoadKeyring(c.Cfg.TrustedKeys)
 	if err != nil {
-		return nil, fmt.Errorf("trusted keys: %w: put the vendor's public key (from the repository's keys/ folder, checked out of band) into %s", err, c.Cfg.TrustedKeys)
+		return nil, fmt.Errorf("%w: put the vendor's public key (from the repository's keys/ folder, checked out of band) into %s", err, c.Cfg.TrustedKeys)
 	}
 	c.keyring = kr
 	return kr, nil
@@ -188,7 +189,7 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	}
 	data, itag, same, err := c.Fetcher.Small(ctx, rel, limit, tags.Index)
 	if err != nil {
-		return nil, fmt.Errorf("fetch index for %s %s: %w", c.Cfg.Product, base, err)
+		return nil, fmt.Errorf("fetch index for %s %s: %w%s", c.Cfg.Product, base, err, reachHint(err, c.Cfg))
 	}
 	if same {
 		data = cachedIndex
@@ -232,4 +233,15 @@ func (c *Client) cacheIndex(dir string, data, sig []byte, tags etags) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(dir, "etags.json"), tb)
+}
+
+// reachHint tells what to check when the repository could not be reached
+// at all; HTTP answers and trust refusals carry their own remedies.
+func reachHint(err error, cfg *Config) string {
+	var he *HTTPError
+	var te *TrustError
+	if errors.As(err, &he) || errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		return ""
+	}
+	return fmt.Sprintf(" (is the repository reachable from here? check repo = %q in %s, and HTTPS_PROXY if a proxy is needed)", cfg.Repo, cfg.Path)
 }
