@@ -14,6 +14,7 @@ test: deps
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" goreleaser check
 	$(GO) test -race -timeout 20m ./...
 
 demo:

@@ -10,6 +10,14 @@ command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v dnf >/dev/null 2>&1 || need="$need dnf"
 command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
+# is the newest that builds with Go 1.26 through the module proxy (newer
+# ones need Go 1.27 or a dependency the proxy refuses). The first build
+# takes several minutes.
+if ! command -v goreleaser >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/goreleaser" ]; then
+	echo "install-deps: building goreleaser v2.15.4 (once; several minutes)" >&2
+	GOTOOLCHAIN=local go install github.com/goreleaser/goreleaser/v2@v2.15.4
+fi
 [ -z "$need" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "install-deps: missing:$need (install them with your package manager)" >&2
