@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,6 +123,102 @@ func BenchmarkPack(b *testing.B) {
 	for b.Loop() {
 		if _, _, err := Pack(b.Context(), dir, out, PackOptions{Epoch: testEpoch}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// rpmChannel packs n+1 chained RPM fixes of product "bench" 1.0 (3–20
+// small files each, so that filelists has the shape of a real channel),
+// adds the first n to a fresh repository, builds it and returns the
+// repository and the path of the (n+1)th RPM, not yet added. The packages
+// are made once per benchmark process.
+func rpmChannel(b *testing.B, n int) (root, extra string) {
+	b.Helper()
+	src := b.TempDir()
+	out := filepath.Join(src, "out")
+	archives := make([]string, n+1)
+	err := parallel(b.Context(), n+1, func(k int) error {
+		i := k + 1
+		dir := filepath.Join(src, fmt.Sprint(i))
+		var toml strings.Builder
+		fmt.Fprintf(&toml, "product = \"bench\"\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\n[[bug]]\nid = \"B-%d\"\nsummary = \"bug %d\"\n", i, i, i, i)
+		if err := os.MkdirAll(filepath.Join(dir, "files", "lib"), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "fix.toml"), []byte(toml.String()), 0o644); err != nil {
+			return err
+		}
+		for j := range 3 + i%18 {
+			if err := os.WriteFile(filepath.Join(dir, "files", "lib", fmt.Sprintf("f%d.php", j)), fmt.Appendf(nil, "<?php // fix %d file %d\n", i, j), 0o644); err != nil {
+				return err
+			}
+		}
+		p, _, err := PackRPM(b.Context(), dir, out, RPMOptions{Epoch: testEpoch})
+		archives[k] = p
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	root = b.TempDir()
+	if _, err := Add(b.Context(), root, archives[:n], AddOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := Build(b.Context(), root, BuildOptions{Signer: vendorSigner(b)}); err != nil {
+		b.Fatal(err)
+	}
+	return root, archives[n]
+}
+
+// copyTree copies the regular files of dir src into dst (flat, one level
+// of subdirectories), keeping modification times, so that a benchmark can
+// restore a channel's state before each iteration.
+func copyTree(b *testing.B, src, dst string) {
+	b.Helper()
+	if err := os.RemoveAll(dst); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		b.Fatal(err)
+	}
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		return os.Chtimes(filepath.Join(dst, rel), info.ModTime(), info.ModTime())
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// Adding one RPM to a channel of 2000 and rebuilding: what a vendor does
+// for every new fix (bench/createrepo.sh times it against createrepo_c
+// --update). Only the new package's header may be read.
+func BenchmarkAddOneRPMAndBuild(b *testing.B) {
+	const n = 2000
+	root, extra := rpmChannel(b, n)
+	signer := vendorSigner(b)
+	saved := filepath.Join(b.TempDir(), "saved")
+	copyTree(b, root, saved)
+	for b.Loop() {
+		b.StopTimer()
+		copyTree(b, saved, root)
+		b.StartTimer()
+		if _, err := Add(b.Context(), root, []string{extra}, AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		res, err := Build(b.Context(), root, BuildOptions{Signer: signer})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Hashed != 0 || res.Channels[0].Fixes != n+1 {
+			b.Fatalf("hashed %d, fixes %d; want 0, %d", res.Hashed, res.Channels[0].Fixes, n+1)
 		}
 	}
 }

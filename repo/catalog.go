@@ -2,12 +2,14 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -16,54 +18,408 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 )
 
 // catalogName is the generator's private record of what it has already
 // hashed in a channel, so a rebuild does not read unchanged archives
 // again. It is a dot-file: never served, never published.
-const catalogName = ".catalog.json"
+//
+// The file is a log of records framed like the repodata cache (see
+// appendRecord): an entry record per archive (a later one for the same
+// name wins), a removal record, and after every build a published record
+// (serial and hash of the index.json written; the archives known at that
+// point are the ones it lists). Add and an incremental build append a few
+// records instead of rewriting thousands; the log is compacted when most
+// of it is superseded. Loading stops at the first torn or damaged record,
+// which only costs rehashing what it described.
+const catalogName = ".catalog"
 
-// catalogEntry is what the generator knows about one archive file.
+// oldCatalogName is the JSON catalog of earlier versions, removed when the
+// new one is saved (its archives are hashed again once).
+const oldCatalogName = ".catalog.json"
+
+// catalogMagic begins the file; the page template ID follows it.
+const catalogMagic = "hotfix catalog 2\n"
+
+// catalogEntry is what the generator knows about one archive file. The
+// log codec (appendEntry, decodeEntry) lists every stored field: a field
+// added here must be added there (TestCatalogRoundTrip checks).
 type catalogEntry struct {
-	Size     int64   `json:"size"`
-	MTimeNS  int64   `json:"mtime_ns"`
-	SHA256   string  `json:"sha256"`
-	Product  string  `json:"product"`
-	Version  Version `json:"version"`
-	Summary  string  `json:"summary"`
-	Desc     string  `json:"description,omitempty"`
-	Bugs     []Bug   `json:"bugs"`
-	Verified bool    `json:"verified"` // payload checked entry by entry (repo add)
+	Size     int64
+	MTimeNS  int64
+	SHA256   string
+	Product  string
+	Version  Version
+	Summary  string
+	Desc     string
+	Bugs     []Bug
+	Verified bool // payload checked entry by entry (repo add)
+	// Page is this fix's section of the channel's index.html, rendered
+	// by the page template whose ID is catalog.PageTemplate.
+	Page []byte
 
-	File     string        `json:"-"` // file name in the channel, set by scanChannel
-	RPMEntry *catalogEntry `json:"-"` // the RPM accompanying a .fix (see pairRPMs)
+	File     string        // file name in the channel, set by scanChannel
+	RPMEntry *catalogEntry // the RPM accompanying a .fix (see pairRPMs)
+
+	logged     bool // the log holds this entry as it is, Page aside
+	loggedPage bool // ... and its Page
 }
 
 type catalog struct {
-	Archives map[string]*catalogEntry `json:"archives"`
+	Archives map[string]*catalogEntry
+	// Published describes the index.json this generator wrote last, so
+	// that the next build need not parse it.
+	Published *publishedIndex
+	// PageTemplate identifies the template the cached pages were rendered
+	// with.
+	PageTemplate string
+
+	logged    map[string]bool // names the log holds
+	published *publishedIndex // Published as the log holds it
+	records   int             // records in the file
+	size      int64           // bytes of valid records in the file (0: rewrite)
+	template  string          // PageTemplate as the file holds it
 }
 
+// publishedIndex is what a build needs from the previous index.json.
+type publishedIndex struct {
+	SHA256 string            // of the index.json file
+	Serial int64             // its serial
+	Files  map[string]string // every file it lists (fix and RPM) → sha256
+}
+
+const (
+	recEntry     = 'E'
+	recRemoved   = 'D'
+	recPublished = 'P'
+)
+
 func loadCatalog(dir string) *catalog {
-	c := &catalog{Archives: map[string]*catalogEntry{}}
+	c := &catalog{Archives: map[string]*catalogEntry{}, logged: map[string]bool{}}
 	data, err := os.ReadFile(filepath.Join(dir, catalogName))
-	if err != nil {
+	if err != nil || !bytes.HasPrefix(data, []byte(catalogMagic)) {
 		return c
 	}
-	// A damaged catalog only costs a rehash: ignore it rather than fail.
-	if json.Unmarshal(data, c) != nil || c.Archives == nil {
-		c.Archives = map[string]*catalogEntry{}
+	off := len(catalogMagic)
+	tmpl, n := decodeRecord(data[off:])
+	if tmpl == nil {
+		return c
 	}
+	c.template, c.PageTemplate = string(tmpl), string(tmpl)
+	off += n
+	// A damaged catalog only costs a rehash: stop at the first bad record.
+	for off < len(data) {
+		body, n := decodeRecord(data[off:])
+		if len(body) == 0 {
+			break
+		}
+		d := decoder{b: body[1:]}
+		switch body[0] {
+		case recEntry:
+			name := d.str()
+			e := decodeEntry(&d)
+			if d.bad || len(d.b) != 0 {
+				break
+			}
+			e.logged, e.loggedPage = true, e.Page != nil
+			c.Archives[name] = e
+		case recRemoved:
+			name := d.str()
+			if d.bad || len(d.b) != 0 {
+				break
+			}
+			delete(c.Archives, name)
+		case recPublished:
+			p := &publishedIndex{SHA256: d.str(), Serial: d.int(), Files: map[string]string{}}
+			if n := d.count(); n > 0 {
+				for i := 0; i < n && !d.bad; i++ {
+					name := d.str()
+					p.Files[name] = d.str()
+				}
+			} else {
+				for name, e := range c.Archives {
+					p.Files[name] = e.SHA256
+				}
+			}
+			if d.bad || len(d.b) != 0 {
+				break
+			}
+			c.Published, c.published = p, p
+		default:
+			d.bad = true
+		}
+		if d.bad || len(d.b) != 0 {
+			break
+		}
+		off += n
+		c.records++
+	}
+	for name := range c.Archives {
+		c.logged[name] = true
+	}
+	c.size = int64(off)
 	return c
 }
 
+// save brings the log up to date: it appends what changed since it was
+// loaded, or rewrites it when that is shorter or the file is not usable.
+// It is not synced: a catalog lost in a crash only costs a rehash, and the
+// archives it describes are synced.
 func (c *catalog) save(dir string) error {
-	data, err := json.MarshalIndent(c, "", " ")
+	path := filepath.Join(dir, catalogName)
+	names := make([]string, 0, len(c.Archives))
+	for name := range c.Archives {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var tail []byte
+	records := 0
+	for name := range c.logged {
+		if c.Archives[name] == nil {
+			tail = appendRecord(tail, append([]byte{recRemoved}, appendStr(nil, name)...))
+			records++
+		}
+	}
+	for _, name := range names {
+		e := c.Archives[name]
+		if !c.logged[name] || !e.logged || e.loggedPage != (e.Page != nil) {
+			tail = appendRecord(tail, appendEntry(appendStr([]byte{recEntry}, name), e))
+			records++
+		}
+	}
+	if c.Published != c.published && c.Published != nil {
+		tail = appendRecord(tail, appendPublished(c.Published, false))
+		records++
+	}
+	if records == 0 && c.size > 0 && c.template == c.PageTemplate {
+		return nil
+	}
+	appendable := c.size > 0 && c.template == c.PageTemplate && c.records+records <= 2*len(names)+16
+	// Removal records make a published snapshot taken later differ from
+	// the index's files only if the index no longer lists them, which is
+	// what a new published record says anyway.
+	var err error
+	if appendable {
+		err = appendAt(path, tail, c.size)
+		if err == nil {
+			c.size += int64(len(tail))
+			c.records += records
+		}
+	}
+	if !appendable || err != nil {
+		buf := appendRecord([]byte(catalogMagic), []byte(c.PageTemplate))
+		if c.Published != nil {
+			// First, listing its files: the archives may have changed since.
+			buf = appendRecord(buf, appendPublished(c.Published, true))
+		}
+		for _, name := range names {
+			buf = appendRecord(buf, appendEntry(appendStr([]byte{recEntry}, name), c.Archives[name]))
+		}
+		if err := writeUnsynced(dir, catalogName, buf); err != nil {
+			return err
+		}
+		c.size, c.records, c.template = int64(len(buf)), len(names)+1, c.PageTemplate
+		os.Remove(filepath.Join(dir, oldCatalogName))
+	}
+	c.logged = make(map[string]bool, len(names))
+	for _, name := range names {
+		e := c.Archives[name]
+		c.logged[name], e.logged, e.loggedPage = true, true, e.Page != nil
+	}
+	c.published = c.Published
+	return nil
+}
+
+// appendPublished encodes a published record. Without explicit, it stands
+// for the archives logged before it, which is what a build appends: the
+// archives it just published.
+func appendPublished(p *publishedIndex, explicit bool) []byte {
+	b := appendInt(appendStr([]byte{recPublished}, p.SHA256), p.Serial)
+	if !explicit {
+		return binary.AppendUvarint(b, 0)
+	}
+	names := make([]string, 0, len(p.Files))
+	for name := range p.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, name := range names {
+		b = appendStr(appendStr(b, name), p.Files[name])
+	}
+	return b
+}
+
+func appendEntry(b []byte, e *catalogEntry) []byte {
+	b = appendInt(b, e.Size)
+	b = appendInt(b, e.MTimeNS)
+	b = appendStr(b, e.SHA256)
+	b = appendStr(b, e.Product)
+	b = appendStr(b, e.Version.String())
+	b = appendStr(b, e.Summary)
+	b = appendStr(b, e.Desc)
+	b = binary.AppendUvarint(b, uint64(len(e.Bugs)))
+	for _, bug := range e.Bugs {
+		b = appendStr(b, bug.ID)
+		b = appendStr(b, bug.Summary)
+		b = appendStr(b, bug.Description)
+		b = binary.AppendUvarint(b, uint64(len(bug.Files)))
+		for _, f := range bug.Files {
+			b = appendStr(b, f)
+		}
+	}
+	verified := int64(0)
+	if e.Verified {
+		verified = 1
+	}
+	b = appendInt(b, verified)
+	if e.Page == nil {
+		return appendInt(b, 0)
+	}
+	b = appendInt(b, 1)
+	return appendBytes(b, e.Page)
+}
+
+func decodeEntry(d *decoder) *catalogEntry {
+	e := &catalogEntry{Size: d.int(), MTimeNS: d.int(), SHA256: d.str(), Product: d.str()}
+	v, err := ParseVersion(d.str())
+	if err != nil {
+		d.bad = true
+	}
+	e.Version, e.Summary, e.Desc = v, d.str(), d.str()
+	n := d.count()
+	e.Bugs = make([]Bug, 0, n)
+	for i := 0; i < n && !d.bad; i++ {
+		bug := Bug{ID: d.str(), Summary: d.str(), Description: d.str()}
+		if k := d.count(); k > 0 {
+			bug.Files = make([]string, 0, k)
+			for j := 0; j < k && !d.bad; j++ {
+				bug.Files = append(bug.Files, d.str())
+			}
+		}
+		e.Bugs = append(e.Bugs, bug)
+	}
+	e.Verified = d.int() == 1
+	if d.int() == 1 {
+		e.Page = d.bytes()
+	}
+	return e
+}
+
+// appendRecord frames a record: uvarint length, CRC-32 (IEEE, little
+// endian) of the body, body.
+func appendRecord(buf, body []byte) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(body)))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.ChecksumIEEE(body))
+	return append(buf, body...)
+}
+
+// decodeRecord returns the body of the record data begins with and the
+// record's length; nil if it is torn or damaged.
+func decodeRecord(data []byte) ([]byte, int) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)-k) || len(data)-k-int(n) < 4 {
+		return nil, 0
+	}
+	body := data[k+4 : k+4+int(n) : k+4+int(n)]
+	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(data[k:]) {
+		return nil, 0
+	}
+	return body, k + 4 + int(n)
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+func appendInt(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
+
+// decoder reads record fields; bad is set at the first one that does not
+// fit, and every later read returns zero.
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) bytes() []byte {
+	l, m := binary.Uvarint(d.b)
+	if d.bad || m <= 0 || l > uint64(len(d.b)-m) {
+		d.bad = true
+		return nil
+	}
+	out := d.b[m : m+int(l) : m+int(l)]
+	d.b = d.b[m+int(l):]
+	return out
+}
+
+func (d *decoder) str() string { return string(d.bytes()) }
+
+func (d *decoder) int() int64 {
+	v, m := binary.Varint(d.b)
+	if d.bad || m <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[m:]
+	return v
+}
+
+// count reads a number of items, each at least one byte long.
+func (d *decoder) count() int {
+	l, m := binary.Uvarint(d.b)
+	if d.bad || m <= 0 || l > uint64(len(d.b)-m) {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[m:]
+	return int(l)
+}
+
+// appendAt writes data at offset off of an existing file.
+func appendAt(path string, data []byte, off int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, catalogName), data, 0o644)
+	_, err = f.WriteAt(data, off)
+	if err == nil {
+		err = f.Truncate(off + int64(len(data)))
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeUnsynced replaces dir/name by a rename, without fsync: for caches,
+// whose loss only costs time.
+func writeUnsynced(dir, name string, data []byte) error {
+	path := filepath.Join(dir, name)
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // fresh reports whether the entry still describes the file.
@@ -122,10 +478,16 @@ func describeArchive(ctx context.Context, path string, deep bool) (*catalogEntry
 // parallel runs fn(i) for i in [0,n) on every core and returns the first
 // error in index order.
 func parallel(ctx context.Context, n int, fn func(i int) error) error {
+	return parallelN(ctx, n, runtime.GOMAXPROCS(0), fn)
+}
+
+// parallelN is parallel with at most workers goroutines (for work that
+// waits on the disk rather than the CPU).
+func parallelN(ctx context.Context, n, workers int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
-	workers := min(runtime.GOMAXPROCS(0), n)
+	workers = min(workers, n, 64)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {

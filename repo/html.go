@@ -2,6 +2,9 @@ package repo
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"strings"
@@ -38,17 +41,31 @@ var channelPage = template.Must(template.New("channel").Funcs(template.FuncMap{
 <p class="meta"><a href="../../">All products</a></p>
 <h1>{{.Index.Product}} {{.Index.Base}}</h1>
 <p class="sub">{{len .Index.Fixes}} fix{{if ne (len .Index.Fixes) 1}}es{{end}}{{if .Latest}}, latest {{.Latest}}{{end}}. Each fix requires the one before it; install them in order with <code>hotfix install</code>.</p>
-{{range .Fixes}}<section class="fix" id="{{.Version}}">
+{{range .Sections}}{{.}}{{else}}<p>No fixes published for this version yet.</p>
+{{end}}
+<footer>Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
+</main></body></html>
+`))
+
+// fixSectionSource is one fix's section of the channel page. Sections are
+// rendered once per fix and kept in the catalog (a published fix never
+// changes), so adding a fix to thousands renders one.
+const fixSectionSource = `<section class="fix" id="{{.Version}}">
 <header><h2><span class="ver">{{.Version}}</span> {{.Summary}}</h2><span class="meta">requires {{.Requires}}</span></header>
 {{if .Description}}<p class="desc">{{.Description}}</p>{{end}}
 {{if .Bugs}}<ul class="bugs">{{range .Bugs}}<li><span class="bugid">{{.ID}}</span>{{.Summary}}{{if .Description}}<div class="meta">{{.Description}}</div>{{end}}</li>{{end}}</ul>{{end}}
 <p class="meta"><a href="{{.File}}">{{.File}}</a> · {{size .Size}} · sha256 <code>{{.SHA256}}</code></p>
 </section>
-{{else}}<p>No fixes published for this version yet.</p>
-{{end}}
-<footer>Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
-</main></body></html>
-`))
+`
+
+var fixSection = template.Must(template.New("fix").Funcs(template.FuncMap{"size": humanSize}).Parse(fixSectionSource))
+
+// fixSectionID identifies fixSectionSource in the catalog: sections
+// rendered by another version of it are rendered again.
+var fixSectionID = func() string {
+	sum := sha256.Sum256([]byte(fixSectionSource))
+	return hex.EncodeToString(sum[:8])
+}()
 
 var repoPage = template.Must(template.New("repo").Funcs(template.FuncMap{"date": fmtDate}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -70,27 +87,51 @@ type pageFix struct {
 	Bugs        []Bug
 }
 
-func renderChannelPage(ix *Index, entries []*catalogEntry) ([]byte, error) {
+// renderChannelPage renders a channel's index.html. Each entry's section is
+// taken from entry.Page when set, else rendered (on every core) and
+// stored there for the catalog.
+func renderChannelPage(ctx context.Context, ix *Index, entries []*catalogEntry) ([]byte, error) {
 	data := struct {
-		Index  *Index
-		Fixes  []pageFix
-		Latest string
-		Style  template.CSS
+		Index    *Index
+		Sections []template.HTML
+		Latest   string
+		Style    template.CSS
 	}{Index: ix, Style: template.CSS(pageStyle)}
+	byVersion := make(map[string]*catalogEntry, len(entries))
+	for _, e := range entries {
+		byVersion[e.Version.String()] = e
+	}
 	// Newest first: people come for the latest fix.
-	for i := len(ix.Fixes) - 1; i >= 0; i-- {
+	data.Sections = make([]template.HTML, len(ix.Fixes))
+	err := parallel(ctx, len(ix.Fixes), func(k int) error {
+		i := len(ix.Fixes) - 1 - k
 		pf := pageFix{IndexFix: ix.Fixes[i]}
-		for _, e := range entries {
-			if e.Version.Equal(pf.Version) {
-				pf.Description, pf.Bugs = strings.TrimSpace(e.Desc), e.Bugs
-			}
+		e := byVersion[pf.Version.String()]
+		if e != nil && e.Page != nil {
+			data.Sections[k] = template.HTML(e.Page)
+			return nil
 		}
-		data.Fixes = append(data.Fixes, pf)
+		if e != nil {
+			pf.Description, pf.Bugs = strings.TrimSpace(e.Desc), e.Bugs
+		}
+		var b bytes.Buffer
+		if err := fixSection.Execute(&b, pf); err != nil {
+			return fmt.Errorf("render page for %s %s: %w", ix.Product, pf.Version, err)
+		}
+		if e != nil {
+			e.Page = b.Bytes()
+		}
+		data.Sections[k] = template.HTML(b.String())
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if n := len(ix.Fixes); n > 0 {
 		data.Latest = ix.Fixes[n-1].Version.String()
 	}
 	var b bytes.Buffer
+	b.Grow(len(pageStyle) + 1024*len(ix.Fixes))
 	if err := channelPage.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("render page for %s %s: %w", ix.Product, ix.Base, err)
 	}

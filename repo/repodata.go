@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/rpm"
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -27,9 +25,17 @@ const RepodataDir = "repodata"
 // repodataCacheName keeps each package's rendered metadata between
 // builds, keyed by file name, size, mtime and sha256, so adding one RPM to
 // thousands costs one header read. A dot-file: never published.
+//
+// The file is a log: a magic line, then one record per package (uvarint
+// length, CRC-32 of the body, body). A build that only adds packages
+// appends their records; a later record for the same name wins. Loading
+// stops at the first torn or damaged record, which only costs re-reading
+// the headers it would have described.
 const repodataCacheName = ".repodata.cache"
 
-// rpmXML is one package's three metadata fragments.
+const repodataCacheMagic = "hotfix repodata cache 2\n"
+
+// rpmXML is one package's three metadata fragments, already escaped.
 type rpmXML struct {
 	Name      string
 	Size      int64
@@ -42,28 +48,73 @@ type rpmXML struct {
 
 type repodataCache struct {
 	Packages map[string]*rpmXML
+	records  int   // records in the file, superseded ones included
+	size     int64 // bytes of valid records in the file
 }
 
 func loadRepodataCache(dir string) *repodataCache {
 	c := &repodataCache{Packages: map[string]*rpmXML{}}
-	f, err := os.Open(filepath.Join(dir, repodataCacheName))
-	if err != nil {
+	data, err := os.ReadFile(filepath.Join(dir, repodataCacheName))
+	if err != nil || !bytes.HasPrefix(data, []byte(repodataCacheMagic)) {
 		return c
 	}
-	defer f.Close()
-	// A damaged cache only costs re-reading headers.
-	if gob.NewDecoder(f).Decode(c) != nil || c.Packages == nil {
-		c.Packages = map[string]*rpmXML{}
+	off := len(repodataCacheMagic)
+	for off < len(data) {
+		x, n := decodeRPMXML(data[off:])
+		if x == nil {
+			break
+		}
+		c.Packages[x.Name] = x
+		c.records++
+		off += n
 	}
+	c.size = int64(off)
 	return c
 }
 
-func (c *repodataCache) save(dir string) error {
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
-		return err
+// save writes the cache for exactly the packages in pkgs: by appending the
+// records of added packages when that is all that changed, else by
+// rewriting the file. The cache is not synced: losing it costs a rehash.
+func (c *repodataCache) save(dir string, pkgs []*rpmXML, added []*rpmXML) error {
+	if c.size > 0 && len(pkgs)-len(added) == c.records && len(added) > 0 {
+		var buf []byte
+		for _, x := range added {
+			buf = appendRPMXML(buf, x)
+		}
+		if appendAt(filepath.Join(dir, repodataCacheName), buf, c.size) == nil {
+			return nil
+		}
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, repodataCacheName), buf.Bytes(), 0o644)
+	buf := []byte(repodataCacheMagic)
+	for _, x := range pkgs {
+		buf = appendRPMXML(buf, x)
+	}
+	return writeUnsynced(dir, repodataCacheName, buf)
+}
+
+func appendRPMXML(buf []byte, x *rpmXML) []byte {
+	body := appendStr(nil, x.Name)
+	body = appendInt(body, x.Size)
+	body = appendInt(body, x.MTimeNS)
+	body = appendStr(body, x.SHA256)
+	body = appendBytes(body, x.Primary)
+	body = appendBytes(body, x.Filelists)
+	body = appendBytes(body, x.Other)
+	return appendRecord(buf, body)
+}
+
+// decodeRPMXML reads one record; nil if it is torn or damaged.
+func decodeRPMXML(data []byte) (*rpmXML, int) {
+	body, n := decodeRecord(data)
+	if body == nil {
+		return nil, 0
+	}
+	d := decoder{b: body}
+	x := &rpmXML{Name: d.str(), Size: d.int(), MTimeNS: d.int(), SHA256: d.str(), Primary: d.bytes(), Filelists: d.bytes(), Other: d.bytes()}
+	if d.bad || len(d.b) != 0 {
+		return nil, 0
+	}
+	return x, n
 }
 
 // rpmFile is an RPM of a channel as the catalog knows it.
@@ -74,12 +125,31 @@ type rpmFile struct {
 	SHA256  string
 }
 
-// writeRepodata writes dir/repodata for the RPMs of a channel: primary,
-// filelists and other (gzip, sha256), repomd.xml and its detached
-// signature repomd.xml.asc, in that order, then removes the data files
-// the new repomd.xml no longer names. Headers are read only for packages
-// the cache does not know, on every core.
+// writeRepodata writes dir/repodata for the RPMs of a channel at once (see
+// stageRepodata).
 func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, log *slog.Logger) error {
+	var batch fileBatch
+	defer batch.abort()
+	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log)
+	if err != nil {
+		return err
+	}
+	if err := batch.commit(ctx); err != nil {
+		return err
+	}
+	if after != nil {
+		return after()
+	}
+	return nil
+}
+
+// stageRepodata adds to batch dir/repodata for the RPMs of a channel:
+// primary, filelists and other (gzip, sha256), repomd.xml and its detached
+// signature repomd.xml.asc, in that order. The returned function, to run
+// once the batch is committed, removes the data files the new repomd.xml
+// no longer names and saves the cache. Headers are read only for packages
+// the cache does not know, on every core.
+func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger) (func() error, error) {
 	cache := loadRepodataCache(dir)
 	out := make([]*rpmXML, len(pkgs))
 	var stale []int
@@ -93,7 +163,7 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	rd := filepath.Join(dir, RepodataDir)
 	if len(stale) == 0 && len(cache.Packages) == len(pkgs) && fileExists(filepath.Join(rd, "repomd.xml")) && fileExists(filepath.Join(rd, "repomd.xml"+SigSuffix)) {
 		// Same packages as the signed repodata describes: nothing to do.
-		return nil
+		return nil, nil
 	}
 	if len(stale) > 0 {
 		log.Debug("reading rpm headers", "channel", dir, "count", len(stale))
@@ -105,14 +175,19 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cache.Packages = make(map[string]*rpmXML, len(out))
-	for _, x := range out {
-		cache.Packages[x.Name] = x
+	// The cache file can be appended to when the packages it holds are all
+	// still here, unchanged.
+	added := make([]*rpmXML, 0, len(stale))
+	for _, i := range stale {
+		added = append(added, out[i])
+	}
+	if len(cache.Packages) != len(pkgs)-len(stale) {
+		added = nil // something went away: rewrite
 	}
 	if err := os.MkdirAll(rd, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	n := strconv.Itoa(len(out))
 	type part struct {
@@ -133,21 +208,25 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	type written struct {
 		kind, href, sum, openSum string
 		size, openSize           int64
+		data                     []byte
 	}
 	results := make([]written, len(parts))
 	err = parallel(ctx, len(parts), func(i int) error {
 		p := parts[i]
+		openSize := int64(len(p.head) + len(p.tail))
+		for _, x := range out {
+			openSize += int64(len(p.body(x)))
+		}
 		var gz bytes.Buffer
-		zw, err := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+		gz.Grow(int(openSize/4) + 4096)
+		zw, err := gzip.NewWriterLevel(&gz, repodataGzipLevel)
 		if err != nil {
 			return err
 		}
 		oh := sha256.New()
-		w := io.MultiWriter(zw, oh)
-		var openSize int64
 		put := func(b []byte) {
-			w.Write(b)
-			openSize += int64(len(b))
+			oh.Write(b)
+			zw.Write(b)
 		}
 		put([]byte(p.head))
 		for _, x := range out {
@@ -160,14 +239,11 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 		sum := sha256.Sum256(gz.Bytes())
 		hexSum := hex.EncodeToString(sum[:])
 		href := RepodataDir + "/" + hexSum + "-" + p.kind + ".xml.gz"
-		if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(href)), gz.Bytes(), 0o644); err != nil {
-			return err
-		}
-		results[i] = written{p.kind, href, hexSum, hex.EncodeToString(oh.Sum(nil)), int64(gz.Len()), openSize}
+		results[i] = written{p.kind, href, hexSum, hex.EncodeToString(oh.Sum(nil)), int64(gz.Len()), openSize, gz.Bytes()}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ts := strconv.FormatInt(generated.Unix(), 10)
 	var md bytes.Buffer
@@ -186,20 +262,29 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
     <open-size>%d</open-size>
   </data>
 `, r.kind, r.sum, r.openSum, r.href, ts, r.size, r.openSize)
-	}
-	md.WriteString("</repomd>\n")
-	if err := writeSigned(filepath.Join(rd, "repomd.xml"), md.Bytes(), signer); err != nil {
-		return err
-	}
-	if entries, err := os.ReadDir(rd); err == nil {
-		for _, e := range entries {
-			if !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
-				os.Remove(filepath.Join(rd, e.Name()))
-			}
+		if err := batch.add(filepath.Join(dir, filepath.FromSlash(r.href)), r.data); err != nil {
+			return nil, err
 		}
 	}
-	return cache.save(dir)
+	md.WriteString("</repomd>\n")
+	if err := batch.addSigned(filepath.Join(rd, "repomd.xml"), md.Bytes(), signer); err != nil {
+		return nil, err
+	}
+	return func() error {
+		if entries, err := os.ReadDir(rd); err == nil {
+			for _, e := range entries {
+				if !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+					os.Remove(filepath.Join(rd, e.Name()))
+				}
+			}
+		}
+		return cache.save(dir, out, added)
+	}, nil
 }
+
+// repodataGzipLevel trades size for speed: dnf reads any level, and the
+// XML is rewritten at every build that changes a package.
+const repodataGzipLevel = gzip.BestSpeed
 
 // renderRPM reads one package's header (not its payload) and renders its
 // three metadata fragments the way createrepo_c does.
@@ -451,9 +536,10 @@ func changedSince(pf IndexFix, e *catalogEntry) bool {
 	return pf.RPM != nil && check(pf.RPM.File, pf.RPM.SHA256)
 }
 
-// writeChannelRepodata writes yum repodata for the RPMs of a channel, or
-// removes a repodata directory left from RPMs that are gone.
-func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, log *slog.Logger) error {
+// writeChannelRepodata adds yum repodata for the RPMs of a channel to
+// batch (see stageRepodata), or removes a repodata directory left from
+// RPMs that are gone.
+func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger) (func() error, error) {
 	var pkgs []rpmFile
 	for _, e := range entries {
 		r := e
@@ -466,9 +552,9 @@ func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEnt
 	}
 	if len(pkgs) == 0 {
 		os.Remove(filepath.Join(dir, repodataCacheName))
-		return os.RemoveAll(filepath.Join(dir, RepodataDir))
+		return nil, os.RemoveAll(filepath.Join(dir, RepodataDir))
 	}
-	return writeRepodata(ctx, dir, pkgs, generated, signer, log)
+	return stageRepodata(ctx, dir, pkgs, generated, signer, batch, log)
 }
 
 // checkRepodata verifies a channel's repodata as dnf would: the signature

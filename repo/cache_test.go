@@ -1,0 +1,131 @@
+package repo
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestCatalogRoundTrip saves and loads a catalog through the log codec,
+// appending and then compacting, and fails when a field of catalogEntry or
+// Bug is not stored (add it to appendEntry and decodeEntry).
+func TestCatalogRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	full := &catalogEntry{Size: 7, MTimeNS: -9, SHA256: "ab", Product: "acme", Version: MustParseVersion("2.4.1.3"),
+		Summary: "s", Desc: "d", Verified: true, Page: []byte("<section>"),
+		Bugs: []Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}}
+	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"File": true, "RPMEntry": true})
+	checkAllFieldsSet(t, reflect.ValueOf(full.Bugs[0]), "Bug", nil)
+
+	c := loadCatalog(dir)
+	c.Archives["acme-2.4.1.3.fix"] = full
+	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Version: MustParseVersion("2.4.1.2"), Bugs: []Bug{}}
+	c.Published = &publishedIndex{SHA256: "cd", Serial: 3, Files: map[string]string{"acme-2.4.1.2.fix": "old"}}
+	c.PageTemplate = fixSectionID
+	if err := c.save(dir); err != nil {
+		t.Fatal(err)
+	}
+	// Append: one entry changed, one gone, a new build published.
+	c = loadCatalog(dir)
+	if !reflect.DeepEqual(c.Published.Files, map[string]string{"acme-2.4.1.2.fix": "old"}) || c.Published.Serial != 3 {
+		t.Fatalf("published after rewrite: %+v", c.Published)
+	}
+	size := c.size
+	delete(c.Archives, "acme-2.4.1.2.fix")
+	c.Archives["acme-2.4.1.3.fix"].Page = nil
+	c.Archives["acme-2.4.1.3.fix"].Page = []byte("<section>")
+	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Version: MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []Bug{}}
+	c.Published = &publishedIndex{SHA256: "gh", Serial: 4}
+	if err := c.save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got := loadCatalog(dir)
+	if got.size <= size {
+		t.Errorf("catalog rewritten (%d bytes, was %d), want appended", got.size, size)
+	}
+	want := map[string]*catalogEntry{"acme-2.4.1.3.fix": full, "acme-2.4.1.4.fix": c.Archives["acme-2.4.1.4.fix"]}
+	if len(got.Archives) != len(want) {
+		t.Fatalf("loaded %d archives, want %d", len(got.Archives), len(want))
+	}
+	for name, w := range want {
+		g := got.Archives[name]
+		w.logged, w.loggedPage, g.logged, g.loggedPage = false, false, false, false
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: loaded %+v, want %+v", name, g, w)
+		}
+	}
+	if !reflect.DeepEqual(got.Published.Files, map[string]string{"acme-2.4.1.3.fix": "ab", "acme-2.4.1.4.fix": "ef"}) || got.Published.Serial != 4 {
+		t.Errorf("published after append: %+v", got.Published)
+	}
+	if got.PageTemplate != fixSectionID {
+		t.Errorf("page template %q, want %q", got.PageTemplate, fixSectionID)
+	}
+
+	// A torn tail costs only what it described.
+	data, _ := os.ReadFile(filepath.Join(dir, catalogName))
+	os.WriteFile(filepath.Join(dir, catalogName), data[:len(data)-3], 0o644)
+	if torn := loadCatalog(dir); len(torn.Archives) != 2 || torn.Published.Serial != 3 {
+		t.Errorf("torn catalog: %d archives, published serial %d; want 2 and the serial before the torn record, 3", len(torn.Archives), torn.Published.Serial)
+	}
+}
+
+func checkAllFieldsSet(t *testing.T, v reflect.Value, what string, skip map[string]bool) {
+	t.Helper()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if !f.IsExported() || skip[f.Name] {
+			continue
+		}
+		if v.Field(i).IsZero() {
+			t.Errorf("%s.%s is not set in this test: store it in the catalog log and set it here", what, f.Name)
+		}
+	}
+}
+
+func TestRepodataCacheAppends(t *testing.T) {
+	dir := t.TempDir()
+	a := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "x", Primary: []byte("p"), Filelists: []byte("f"), Other: []byte("o")}
+	b := &rpmXML{Name: "b.rpm", Size: 3, MTimeNS: 4, SHA256: "y", Primary: []byte("pp"), Filelists: []byte{}, Other: []byte("oo")}
+	c := loadRepodataCache(dir)
+	if err := c.save(dir, []*rpmXML{a}, []*rpmXML{a}); err != nil {
+		t.Fatal(err)
+	}
+	c = loadRepodataCache(dir)
+	if err := c.save(dir, []*rpmXML{a, b}, []*rpmXML{b}); err != nil {
+		t.Fatal(err)
+	}
+	got := loadRepodataCache(dir)
+	if got.records != 2 || !reflect.DeepEqual(got.Packages["a.rpm"], a) || !reflect.DeepEqual(got.Packages["b.rpm"], b) {
+		t.Errorf("loaded %d records %+v", got.records, got.Packages)
+	}
+	// b gone: rewritten with a alone.
+	if err := got.save(dir, []*rpmXML{a}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadRepodataCache(dir); len(got.Packages) != 1 || got.Packages["a.rpm"] == nil {
+		t.Errorf("after removal: %+v", got.Packages)
+	}
+}
+
+// The caches are read back from disk: damaged bytes must cost a rehash,
+// never a panic.
+func FuzzCatalogLog(f *testing.F) {
+	dir := f.TempDir()
+	c := loadCatalog(dir)
+	c.Archives["a.fix"] = &catalogEntry{Version: MustParseVersion("1.0.1"), Bugs: []Bug{{ID: "1", Files: []string{"x"}}}, Page: []byte("p")}
+	c.Published = &publishedIndex{SHA256: "s", Serial: 1, Files: map[string]string{"a.fix": "s"}}
+	if err := c.save(dir); err != nil {
+		f.Fatal(err)
+	}
+	seed, _ := os.ReadFile(filepath.Join(dir, catalogName))
+	f.Add(seed)
+	f.Add([]byte(catalogMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, catalogName), data, 0o644)
+		loadCatalog(d)
+		os.WriteFile(filepath.Join(d, repodataCacheName), append([]byte(repodataCacheMagic), data...), 0o644)
+		loadRepodataCache(d)
+	})
+}
