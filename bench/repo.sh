@@ -63,7 +63,7 @@ rm -f "$CH/bench-1.0.$EXTRA.fix"
 bytes=$(du -cb "$CH"/bench-1.0.*.fix | tail -1 | cut -f1)
 echo "repository: $N archives, $((bytes / 1000000)) MB, $(nproc) cores" >&2
 
-CLEAN="rm -f $CH/.catalog.json $CH/index.json $CH/index.json.asc $CH/index.html $REPO/repo.json $REPO/repo.json.asc"
+CLEAN="rm -f $CH/.catalog $CH/.catalog.json $CH/index.json $CH/index.json.asc $CH/index.html $REPO/repo.json $REPO/repo.json.asc"
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/fresh.json" \
 	--prepare "$CLEAN" -n "hotfix repo build (fresh)" "$HOTFIX -q repo build $REPO --key $KEY" \
 	--prepare true -n "openssl dgst -sha256" "openssl dgst -sha256 $CH/bench-1.0.*.fix >/dev/null"
