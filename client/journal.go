@@ -1,16 +1,15 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -118,74 +117,38 @@ type placement struct {
 	move        bool
 }
 
-// placeWorkers write and fsync files at once. One fsync per file is what
-// durability needs, but one at a time each waits for its own journal
-// commit; several in flight share commits, which makes a fix of a
-// thousand small files several times faster on ext4 and xfs.
-const placeWorkers = 8
-
-// placeFiles puts every file in place: each target changes atomically
-// (readers see the old file or the new, never a mix) and all are durable
-// when it returns. The contents go to temporaries beside their targets,
-// written and fsynced by placeWorkers at once; then each is renamed over
-// its target; then every directory touched is synced once (rather than
-// once per file). The parents of the targets must exist. On error no
-// temporary is left; a crash leaves at worst temporaries, which restore
-// removes (removeTemps).
+// placeFiles puts every file in place through one atomicfile.Batch: each
+// target changes atomically (readers see the old file or the new, never a
+// mix), the fsyncs of all files are in flight at once, and every directory
+// touched is synced once. A scratch source on the target's file system is
+// renamed instead of copied. The parents of the targets must exist. On
+// error no temporary is left; a crash leaves at worst temporaries, which
+// restore removes (removeTemps).
 func placeFiles(ps []placement) error {
-	// ready[i] is the complete, fsynced file to rename over ps[i].target:
-	// a temporary, or ps[i].src itself when it may move.
-	ready := make([]string, len(ps))
+	var b atomicfile.Batch
+	defer b.Abort()
 	moving := sameDevice(ps)
-	prepare := func(i int) error {
-		p := ps[i]
+	for i, p := range ps {
+		var err error
 		if moving[i] {
-			if err := finishInPlace(p); err != nil {
-				return fmt.Errorf("write %s: %w", p.target, err)
-			}
-			ready[i] = p.src
-			return nil
+			err = b.Adopt(p.src, p.target, p.mode, p.uid, p.gid)
+		} else {
+			err = addCopy(&b, p)
 		}
-		name, err := writeTemp(p)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", p.target, err)
 		}
-		ready[i] = name
-		return nil
 	}
-	err := parallel(len(ps), prepare)
-	if err == nil {
-		for i, p := range ps {
-			err = os.Rename(ready[i], p.target)
-			if errors.Is(err, syscall.EXDEV) && moving[i] {
-				// Same device, other mount (a bind mount): copy after all.
-				moving[i], ready[i] = false, ""
-				if err = prepare(i); err == nil {
-					err = os.Rename(ready[i], p.target)
-				}
-			}
-			if err != nil {
-				err = fmt.Errorf("put %s in place: %w", p.target, err)
-				break
-			}
-			ready[i] = ""
-		}
-	}
-	for i, t := range ready {
-		if t != "" && !moving[i] {
-			os.Remove(t)
-		}
-	}
+	return b.Commit(context.Background())
+}
+
+func addCopy(b *atomicfile.Batch, p placement) error {
+	in, err := os.Open(p.src)
 	if err != nil {
 		return err
 	}
-	dirs := map[string]bool{}
-	for _, p := range ps {
-		// A moved scratch file's old directory needs no sync: only
-		// its new name matters.
-		dirs[filepath.Dir(p.target)] = true
-	}
-	return syncDirs(dirs)
+	defer in.Close()
+	return b.Write(p.target, in, p.mode, p.uid, p.gid)
 }
 
 // sameDevice reports, per placement, whether it may be renamed from src
@@ -217,94 +180,6 @@ func sameDevice(ps []placement) []bool {
 		out[i] = okA && okB && a == b
 	}
 	return out
-}
-
-// finishInPlace gives the scratch file p.src p's mode and owner and
-// fsyncs it, ready to be renamed over p.target.
-func finishInPlace(p placement) error {
-	f, err := os.Open(p.src)
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(p.mode)
-	if err == nil && p.uid >= 0 && os.Geteuid() == 0 {
-		err = f.Chown(p.uid, p.gid)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// writeTemp writes the content of p.src, with p's mode and owner, to a
-// new fsynced temporary beside p.target, and returns its name.
-func writeTemp(p placement) (string, error) {
-	in, err := os.Open(p.src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	f, err := os.CreateTemp(filepath.Dir(p.target), "."+filepath.Base(p.target)+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, in)
-	if err == nil {
-		err = f.Chmod(p.mode)
-	}
-	if err == nil && p.uid >= 0 && os.Geteuid() == 0 {
-		err = f.Chown(p.uid, p.gid)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-// parallel runs fn(0..n-1) on up to placeWorkers goroutines and returns
-// the first error; after an error no new call starts.
-func parallel(n int, fn func(i int) error) error {
-	var (
-		mu    sync.Mutex
-		next  int
-		first error
-		wg    sync.WaitGroup
-	)
-	for range min(n, placeWorkers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if first != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }
 
 // syncDirs fsyncs each directory once, so that the entries created,

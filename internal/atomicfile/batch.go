@@ -1,0 +1,217 @@
+package atomicfile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+)
+
+// batchWorkers is how many fsyncs a Batch keeps in flight. One fsync per
+// file is what durability needs, but one at a time each waits for its own
+// journal commit; several in flight share commits, which makes a thousand
+// small files several times faster on ext4 and xfs.
+const batchWorkers = 8
+
+// Batch replaces several files, each atomically as WriteFile does, with
+// one round of fsyncs for all of them instead of two per file. Files are
+// renamed into place in the order they were added, only after all of them
+// are on disk (so a publishing order such as data, index, signature
+// holds), and each directory is synced once at the end. A crash leaves at
+// worst temporaries named ".NAME.tmp-*" beside their targets.
+type Batch struct {
+	items []batchItem
+}
+
+type batchItem struct {
+	temp, target string
+	perm         os.FileMode
+	uid, gid     int
+	adopted      bool // temp is the caller's file, not ours to remove
+}
+
+// Write adds a file whose content is read from r. uid >= 0 sets the owner
+// when running as root.
+func (b *Batch) Write(path string, r io.Reader, perm os.FileMode, uid, gid int) error {
+	temp, err := writeTemp(path, r, perm, uid, gid)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	b.items = append(b.items, batchItem{temp: temp, target: path, perm: perm, uid: uid, gid: gid})
+	return nil
+}
+
+// WriteBytes adds a file holding data.
+func (b *Batch) WriteBytes(path string, data []byte, perm os.FileMode) error {
+	return b.Write(path, bytes.NewReader(data), perm, -1, -1)
+}
+
+// Adopt adds a complete file src that Commit renames over path instead of
+// copying it: src is consumed. It gets perm and the owner now. If the
+// rename crosses file systems after all, Commit copies it.
+func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
+	if err := os.Chmod(src, perm); err != nil {
+		return err
+	}
+	if uid >= 0 && os.Geteuid() == 0 {
+		if err := os.Chown(src, uid, gid); err != nil {
+			return err
+		}
+	}
+	b.items = append(b.items, batchItem{temp: src, target: path, perm: perm, uid: uid, gid: gid, adopted: true})
+	return nil
+}
+
+// Len is the number of files added.
+func (b *Batch) Len() int { return len(b.items) }
+
+// Abort removes the temporaries of files not yet renamed.
+func (b *Batch) Abort() {
+	for _, it := range b.items {
+		if it.temp != "" && !it.adopted {
+			os.Remove(it.temp)
+		}
+	}
+	b.items = nil
+}
+
+// Commit syncs every file, renames them into place in order and syncs
+// their directories. After an error no temporary of the batch remains,
+// and the files renamed before the error stay renamed.
+func (b *Batch) Commit(ctx context.Context) error {
+	defer b.Abort()
+	err := Parallel(ctx, len(b.items), batchWorkers, func(i int) error {
+		if err := syncFile(b.items[i].temp); err != nil {
+			return fmt.Errorf("write %s: %w", b.items[i].target, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	for i := range b.items {
+		it := &b.items[i]
+		err := os.Rename(it.temp, it.target)
+		if errors.Is(err, syscall.EXDEV) && it.adopted {
+			// Same device number, other mount (a bind mount): copy.
+			err = b.copyAdopted(it)
+		}
+		if err != nil {
+			return fmt.Errorf("put %s in place: %w", it.target, err)
+		}
+		it.temp = ""
+		dirs[filepath.Dir(it.target)] = true
+	}
+	list := make([]string, 0, len(dirs))
+	for d := range dirs {
+		list = append(list, d)
+	}
+	sort.Strings(list)
+	return Parallel(ctx, len(list), batchWorkers, func(i int) error { return SyncDir(list[i]) })
+}
+
+func (b *Batch) copyAdopted(it *batchItem) error {
+	in, err := os.Open(it.temp)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	temp, err := writeTemp(it.target, in, it.perm, it.uid, it.gid)
+	if err != nil {
+		return err
+	}
+	if err := syncFile(temp); err != nil {
+		os.Remove(temp)
+		return err
+	}
+	if err := os.Rename(temp, it.target); err != nil {
+		os.Remove(temp)
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes r to a new temporary beside path, unsynced.
+func writeTemp(path string, r io.Reader, perm os.FileMode, uid, gid int) (string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil && uid >= 0 && os.Geteuid() == 0 {
+		err = f.Chown(uid, gid)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Parallel runs fn(0..n-1) on up to workers goroutines and returns the
+// first error; after an error or the end of ctx no new call starts.
+func Parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for range min(n, max(workers, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if first == nil && ctx.Err() != nil {
+					first = ctx.Err()
+				}
+				if first != nil || next >= n {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}

@@ -1,0 +1,132 @@
+package atomicfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+func TestBatchCommit(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "index.json")
+	if err := os.WriteFile(old, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	scratch := filepath.Join(dir, "scratch")
+	if err := os.WriteFile(scratch, []byte("moved"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	if err := b.WriteBytes(old, []byte("new index"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(filepath.Join(sub, "a"), strings.NewReader("A"), 0o755, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Adopt(scratch, filepath.Join(sub, "m"), 0o640, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is visible before Commit.
+	if got, _ := os.ReadFile(old); string(got) != "old" {
+		t.Fatalf("before commit %q", got)
+	}
+	if b.Len() != 3 {
+		t.Fatalf("Len %d", b.Len())
+	}
+	if err := b.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]struct {
+		content string
+		mode    os.FileMode
+	}{
+		old:                     {"new index", 0o644},
+		filepath.Join(sub, "a"): {"A", 0o755},
+		filepath.Join(sub, "m"): {"moved", 0o640},
+	} {
+		got, err := os.ReadFile(path)
+		fi, serr := os.Stat(path)
+		if err != nil || serr != nil || string(got) != want.content || fi.Mode().Perm() != want.mode {
+			t.Errorf("%s: %q %v mode %v, want %q %v", path, got, err, fi.Mode().Perm(), want.content, want.mode)
+		}
+	}
+	if _, err := os.Stat(scratch); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("adopted file still at its old name: %v", err)
+	}
+	for _, d := range []string{dir, sub} {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if strings.Contains(e.Name(), ".tmp-") {
+				t.Errorf("temporary left: %s", e.Name())
+			}
+		}
+	}
+}
+
+func TestBatchAbortAndFailure(t *testing.T) {
+	dir := t.TempDir()
+	var b Batch
+	if err := b.WriteBytes(filepath.Join(dir, "x"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Abort()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("abort left %d entries", len(ents))
+	}
+	// A target whose rename fails (a directory in the way) fails the
+	// commit, names the file, and leaves no temporary.
+	if err := os.Mkdir(filepath.Join(dir, "busy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "busy", "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var c Batch
+	c.WriteBytes(filepath.Join(dir, "busy"), []byte("y"), 0o644)
+	err := c.Commit(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("commit over a directory: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary left: %s", e.Name())
+		}
+	}
+	if err := c.WriteBytes(filepath.Join(dir, "missing", "f"), nil, 0o644); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+}
+
+func TestParallel(t *testing.T) {
+	var n atomic.Int64
+	if err := Parallel(context.Background(), 100, 4, func(i int) error { n.Add(int64(i)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n.Load() != 4950 {
+		t.Errorf("sum %d, want 4950", n.Load())
+	}
+	boom := errors.New("boom")
+	if err := Parallel(context.Background(), 10, 2, func(i int) error {
+		if i == 3 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Errorf("error %v, want boom", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var calls atomic.Int64
+	if err := Parallel(ctx, 10, 2, func(int) error { calls.Add(1); return nil }); !errors.Is(err, context.Canceled) || calls.Load() != 0 {
+		t.Errorf("cancelled: %v after %d calls", err, calls.Load())
+	}
+}
