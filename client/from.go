@@ -96,21 +96,11 @@ func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptio
 	if m.Product != c.Cfg.Product {
 		return nil, fmt.Errorf("install --from %s: it holds a fix of %s, but this server's product is %s", path, m.Product, c.Cfg.Product)
 	}
-	lk, err := c.lock(ctx, "hotfix install --from", opts.LockWait)
+	lk, st, err := c.beginInstall(ctx, "hotfix install --from", &opts)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.Release()
-	if err := c.checkPaused(); err != nil {
-		return nil, err
-	}
-	if err := c.recoverLocked(); err != nil {
-		return nil, err
-	}
-	st, _, err := c.loadState(!opts.DryRun)
-	if err != nil {
-		return nil, err
-	}
 	f := repo.IndexFix{Version: m.Version, Requires: m.Version.Requires(), File: filepath.Base(path), Summary: m.Summary}
 	if latest := st.Latest(); m.Version.Compare(latest) <= 0 {
 		return nil, fmt.Errorf("install --from %s: fix %s is already installed (installed: %s)", path, m.Version, latest)

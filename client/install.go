@@ -67,25 +67,40 @@ func (c *Client) lock(ctx context.Context, command string, wait time.Duration) (
 	return lockfile.Acquire(ctx, filepath.Join(c.Cfg.LockDir, TransactionLock), command, wait)
 }
 
+// beginInstall does what every install does first: take the transaction
+// lock, refuse while paused, finish or undo an interrupted transaction,
+// and load the state (saving a base change unless this is a dry run).
+func (c *Client) beginInstall(ctx context.Context, command string, opts *InstallOptions) (*lockfile.Lock, *State, error) {
+	lk, err := c.lock(ctx, command, opts.LockWait)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := func() (*State, error) {
+		if err := c.checkPaused(); err != nil {
+			return nil, err
+		}
+		if err := c.recoverLocked(); err != nil {
+			return nil, err
+		}
+		st, _, err := c.loadState(!opts.DryRun)
+		return st, err
+	}()
+	if err != nil {
+		lk.Release()
+		return nil, nil, err
+	}
+	return lk, st, nil
+}
+
 // Install installs the pending fixes in chain order, each as one
 // transaction: a failure at any step restores the root as it was before
 // that fix.
 func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResult, error) {
-	lk, err := c.lock(ctx, "hotfix install", opts.LockWait)
+	lk, st, err := c.beginInstall(ctx, "hotfix install", &opts)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.Release()
-	if err := c.checkPaused(); err != nil {
-		return nil, err
-	}
-	if err := c.recoverLocked(); err != nil {
-		return nil, err
-	}
-	st, _, err := c.loadState(!opts.DryRun)
-	if err != nil {
-		return nil, err
-	}
 	// Check, not check: the serial this install trusts is remembered.
 	res, err := c.Check(ctx)
 	if err != nil {
@@ -389,66 +404,15 @@ func backUp(root string, j *journal, backupDir string) error {
 	return syncTree(backupDir)
 }
 
-// extractFile verifies the archive and unpacks it into dest (which must
-// not exist), as repo.Extract does, but without an fsync per file: the
-// staging copy is scratch that a crash may lose (the next run unpacks it
-// again), and every byte of it that reaches the root or the backups is
-// fsynced there. On error dest is removed.
-func extractFile(ctx context.Context, archive, dest string) (m *repo.Manifest, err error) {
+// extractFile verifies an archive file and unpacks it into the staging
+// directory dest (which must not exist); on error dest is removed.
+func extractFile(ctx context.Context, archive, dest string) (*repo.Manifest, error) {
 	fh, err := os.Open(archive)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	a, err := repo.NewArchiveReader(fh)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Mkdir(dest, 0o700); err != nil {
-		return nil, fmt.Errorf("extract: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(dest)
-		}
-	}()
-	made := map[string]bool{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		e, err := a.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		target := filepath.Join(dest, e.Kind, filepath.FromSlash(e.Path))
-		if dir := filepath.Dir(target); !made[dir] {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("extract: %w", err)
-			}
-			made[dir] = true
-		}
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(e.Mode)|0o600)
-		if err != nil {
-			return nil, fmt.Errorf("extract: %w", err)
-		}
-		_, err = io.Copy(f, e.Reader)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("extract %s/%s: %w", e.Kind, e.Path, err)
-		}
-	}
-	for _, sub := range []string{"files", "scripts"} {
-		if err := os.MkdirAll(filepath.Join(dest, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("extract: %w", err)
-		}
-	}
-	return a.Manifest, nil
+	return repo.Extract(ctx, fh, dest)
 }
 
 func (c *Client) scriptEnv(v repo.Version) []string {

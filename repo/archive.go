@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
 )
 
@@ -281,7 +280,10 @@ func ReadManifestFile(path string) (*Manifest, error) {
 
 // Extract verifies an archive and unpacks it into dest (which must not
 // exist yet) as dest/files/… and dest/scripts/…. On any error dest is
-// removed again, so a caller never sees a half-verified tree.
+// removed again, so a caller never sees a half-verified tree. dest is a
+// staging area: nothing is fsynced here, because a crash may lose it (the
+// next run unpacks again) and whatever is copied on from it is made
+// durable where it lands.
 func Extract(ctx context.Context, r io.Reader, dest string) (m *Manifest, err error) {
 	a, err := NewArchiveReader(r)
 	if err != nil {
@@ -295,10 +297,12 @@ func Extract(ctx context.Context, r io.Reader, dest string) (m *Manifest, err er
 			os.RemoveAll(dest)
 		}
 	}()
+	made := map[string]bool{}
 	for _, sub := range []string{"files", "scripts"} {
 		if err := os.Mkdir(filepath.Join(dest, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("extract: %w", err)
 		}
+		made[filepath.Join(dest, sub)] = true
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -312,26 +316,23 @@ func Extract(ctx context.Context, r io.Reader, dest string) (m *Manifest, err er
 			return nil, err
 		}
 		target := filepath.Join(dest, e.Kind, filepath.FromSlash(e.Path))
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return nil, fmt.Errorf("extract: %w", err)
+		if dir := filepath.Dir(target); !made[dir] {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("extract: %w", err)
+			}
+			made[dir] = true
 		}
 		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, os.FileMode(e.Mode)|0o600)
 		if err != nil {
 			return nil, fmt.Errorf("extract: %w", err)
 		}
 		_, err = io.Copy(f, e.Reader)
-		if err == nil {
-			err = f.Sync()
-		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return nil, archiveErr(e.Kind+"/"+e.Path, "%v", noEOF(err))
 		}
-	}
-	if err := atomicfile.SyncDir(dest); err != nil {
-		return nil, err
 	}
 	return a.Manifest, nil
 }
