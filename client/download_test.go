@@ -466,12 +466,7 @@ func sizeOf(t *testing.T, p string) int64 {
 
 func sha256File(t *testing.T, p string) string {
 	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sum, _, err := hashReader(f)
+	sum, _, err := repo.HashFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 // ErrStalled means a transfer fell below the configured minimum rate.
@@ -340,30 +339,16 @@ func causeOr(ctx context.Context, err error) error {
 
 // fileMatches reports whether path exists with the given size and sha256.
 func fileMatches(path string, size int64, sum string) (bool, error) {
-	fh, err := os.Open(path)
+	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
-	defer fh.Close()
-	fi, err := fh.Stat()
 	if err != nil || fi.Size() != size {
 		return false, err
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
+	got, _, err := repo.HashFile(path)
+	if err != nil {
 		return false, err
 	}
-	return hex.EncodeToString(h.Sum(nil)) == sum, nil
-}
-
-func hashReader(r io.Reader) (string, int64, error) {
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return got == sum, nil
 }

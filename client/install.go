@@ -471,7 +471,7 @@ func (c *Client) testFix(st *State, m *repo.Manifest, staging string, force bool
 			j.Entries = append(j.Entries, journalEntry{Path: rel, Action: act, Mode: uint32(info.Mode().Perm()), UID: uid, GID: gid})
 			need += info.Size()
 			if sum, ok := lastInstalledHash(st, rel); ok {
-				if got, _, err := hashPath(target); err != nil || got != sum {
+				if got, _, err := repo.HashFile(target); err != nil || got != sum {
 					modified = append(modified, target)
 				}
 			}
@@ -589,15 +589,6 @@ func freeBytes(dir string) (uint64, bool) {
 		return 0, false
 	}
 	return s.Bavail * uint64(s.Bsize), true
-}
-
-func hashPath(path string) (string, int64, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer fh.Close()
-	return hashReader(fh)
 }
 
 // applyFix changes the root as the journal says: new directories, each

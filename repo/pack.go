@@ -102,7 +102,7 @@ func hashEntries(ctx context.Context, dir string, entries []FileEntry) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				sum, n, err := hashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+				sum, n, err := HashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
 				if err == nil && n != entries[i].Size {
 					err = fmt.Errorf("%s changed while packing", entries[i].Path)
 				}
@@ -129,7 +129,9 @@ func hashEntries(ctx context.Context, dir string, entries []FileEntry) error {
 	return nil
 }
 
-func hashFile(path string) (string, int64, error) {
+// HashFile returns the hex sha256 and the size of a file: the one digest
+// that archives, indexes and installed-file records use.
+func HashFile(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err

@@ -2,11 +2,8 @@ package repo
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -149,23 +146,18 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 
 // checkFile compares a file's size and sha256 with what an index says.
 func checkFile(path string, size int64, sum string) error {
-	f, err := os.Open(path)
+	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("listed in the index but unreadable: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
 	}
 	if info.Size() != size {
 		return fmt.Errorf("size %d, the index says %d", info.Size(), size)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	got, _, err := HashFile(path)
+	if err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sum {
+	if got != sum {
 		return fmt.Errorf("sha256 %s, the index says %s", got, sum)
 	}
 	return nil
