@@ -61,6 +61,10 @@ type catalogEntry struct {
 	File     string        // file name in the channel, set by scanChannel
 	RPMEntry *catalogEntry // the RPM accompanying a .fix (see pairRPMs)
 
+	// xml is the RPM's repodata, rendered when it was hashed (not stored:
+	// the repodata cache keeps it).
+	xml *rpmXML
+
 	logged     bool // the log holds this entry as it is, Page aside
 	loggedPage bool // ... and its Page
 }

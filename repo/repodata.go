@@ -123,6 +123,7 @@ type rpmFile struct {
 	Size    int64
 	MTimeNS int64
 	SHA256  string
+	XML     *rpmXML // already rendered, if not nil
 }
 
 // writeRepodata writes dir/repodata for the RPMs of a channel at once (see
@@ -170,6 +171,10 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	}
 	err := parallel(ctx, len(stale), func(k int) error {
 		i := stale[k]
+		if x := pkgs[i].XML; x != nil && x.Name == pkgs[i].Name && x.Size == pkgs[i].Size && x.MTimeNS == pkgs[i].MTimeNS && x.SHA256 == pkgs[i].SHA256 {
+			out[i] = x // rendered while the archive was hashed
+			return nil
+		}
 		x, err := renderRPM(filepath.Join(dir, pkgs[i].Name), pkgs[i])
 		out[i] = x
 		return err
@@ -293,6 +298,12 @@ func renderRPM(path string, p rpmFile) (*rpmXML, error) {
 	if err != nil {
 		return nil, err
 	}
+	return renderRPMHeader(h, path, p)
+}
+
+// renderRPMHeader renders the metadata fragments of the package at path
+// (named in errors only) from its header.
+func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 	pkg := h.Pkg
 	x := &rpmXML{Name: p.Name, Size: p.Size, MTimeNS: p.MTimeNS, SHA256: p.SHA256}
 	name, arch := pkg.Name(), pkg.Architecture()
@@ -547,7 +558,7 @@ func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEnt
 			r = e.RPMEntry
 		}
 		if r != nil {
-			pkgs = append(pkgs, rpmFile{Name: r.File, Size: r.Size, MTimeNS: r.MTimeNS, SHA256: r.SHA256})
+			pkgs = append(pkgs, rpmFile{Name: r.File, Size: r.Size, MTimeNS: r.MTimeNS, SHA256: r.SHA256, XML: r.xml})
 		}
 	}
 	if len(pkgs) == 0 {
