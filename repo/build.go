@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -170,51 +171,84 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 			published.Files[e.RPMEntry.File] = e.RPMEntry.SHA256
 		}
 	}
-	data, err := ix.Marshal()
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := ix.Validate(); err != nil {
-		return nil, 0, fmt.Errorf("build %s: %w", indexPath, err)
-	}
-	sum := sha256.Sum256(data)
-	published.SHA256, published.Serial = hex.EncodeToString(sum[:]), ix.Serial
-
-	// Everything the channel publishes is replaced in one batch: repodata,
-	// then index.json and its signature, then the page.
-	var batch fileBatch
-	defer batch.abort()
-	afterRepodata, err := writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, &batch, log)
-	if err != nil {
-		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, err)
-	}
-	if err := batch.addSigned(indexPath, data, signer); err != nil {
-		return nil, 0, err
-	}
 	if cat.PageTemplate != fixSectionID {
 		for _, e := range cat.Archives {
 			e.Page = nil
 		}
 		cat.PageTemplate = fixSectionID
 	}
-	page, err := renderChannelPage(ctx, ix, entries)
+	// The repodata, the index and the page are independent: made at the
+	// same time, they keep both cores busy where one after the other would
+	// leave one idle for most of an incremental build.
+	var (
+		rbatch        fileBatch
+		afterRepodata func() error
+		page          []byte
+		rerr, perr    error
+		wg            sync.WaitGroup
+	)
+	defer rbatch.abort()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		afterRepodata, rerr = writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, &rbatch, log)
+	}()
+	go func() {
+		defer wg.Done()
+		page, perr = renderChannelPage(ctx, ix, entries)
+	}()
+	data, sig, err := marshalSigned(ix, indexPath, signer)
+	wg.Wait()
+	if rerr != nil {
+		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, rerr)
+	}
 	if err != nil {
+		return nil, 0, err
+	}
+	if perr != nil {
+		return nil, 0, perr
+	}
+	sum := sha256.Sum256(data)
+	published.SHA256, published.Serial = hex.EncodeToString(sum[:]), ix.Serial
+
+	// Everything the channel publishes is replaced in one batch: repodata,
+	// then index.json and its signature, then the page.
+	batch := rbatch
+	rbatch = fileBatch{}
+	defer batch.abort()
+	if err := batch.add(indexPath, data); err != nil {
+		return nil, 0, err
+	}
+	if err := batch.add(indexPath+SigSuffix, sig); err != nil {
 		return nil, 0, err
 	}
 	if err := batch.add(filepath.Join(ch.Dir, "index.html"), page); err != nil {
 		return nil, 0, err
 	}
-	if err := batch.commit(ctx); err != nil {
+	// The caches need no sync and describe the archives, not the
+	// published files (the catalog's record of index.json is checked
+	// against its hash before use): they are saved while the batch waits
+	// for the disk.
+	var cerr, aerr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		cat.Published = published
+		cerr = cat.save(ch.Dir)
+	}()
+	err = batch.commit(ctx)
+	if err == nil && afterRepodata != nil {
+		aerr = afterRepodata()
+	}
+	wg.Wait()
+	if err != nil {
 		return nil, 0, err
 	}
-	if afterRepodata != nil {
-		if err := afterRepodata(); err != nil {
-			return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, err)
-		}
+	if aerr != nil {
+		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, aerr)
 	}
-	cat.Published = published
-	if err := cat.save(ch.Dir); err != nil {
-		return nil, 0, err
+	if cerr != nil {
+		return nil, 0, cerr
 	}
 	cr := &ChannelResult{Product: ch.Product, Base: ch.Base, Serial: ix.Serial, Fixes: len(ix.Fixes)}
 	if n := len(ix.Fixes); n > 0 {
@@ -223,6 +257,22 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	}
 	log.Info("built channel", "product", ch.Product, "base", ch.Base, "serial", ix.Serial, "fixes", cr.Fixes)
 	return cr, hashed, nil
+}
+
+// marshalSigned encodes and validates a channel index and signs it.
+func marshalSigned(ix *Index, path string, signer Signer) (data, sig []byte, err error) {
+	data, err = ix.Marshal()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ix.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("build %s: %w", path, err)
+	}
+	sig, err = signer.SignDetached(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign %s: %w", path, err)
+	}
+	return data, sig, nil
 }
 
 // previousIndex returns the serial and published files of the channel's
