@@ -83,7 +83,7 @@ large=$work/repo-large/bigbench/1.0
 new=$(ls "$work"/rpms/small/*-1_0_2001-*.rpm)
 du -sh "$small" "$large" >&2
 
-clean_hotfix() { echo "rm -rf $1/repodata $1/.catalog $1/.catalog.json $1/.repodata.cache $1/index.json $1/index.json.asc $1/index.html"; }
+clean_hotfix() { echo "rm -rf $1/repodata $1/.catalog $1/.catalog.json $1/.repodata.cache $1/.repodata.gz $1/index.json $1/index.json.asc $1/index.html"; }
 results=$work/results
 mkdir -p "$results"
 hf() {
@@ -107,7 +107,7 @@ hf fresh-large -n "hotfix repo build (200 x 5 MB)" -n "createrepo_c (200 x 5 MB)
 "$hotfix" -q repo build "$work/repo-small" --key "$key" >/dev/null
 rm -rf "$work/cr-small/repodata" && createrepo_c -q --workers 2 --no-database "$work/cr-small"
 rm -rf "$work/saved" && mkdir -p "$work/saved/hotfix" "$work/saved/cr"
-cp -a "$small/repodata" "$small/.catalog" "$small/.repodata.cache" "$small/index.json" "$small/index.json.asc" "$small/index.html" "$work/saved/hotfix/"
+cp -a "$small/repodata" "$small/.catalog" "$small/.repodata.cache" "$small/.repodata.gz" "$small/index.json" "$small/index.json.asc" "$small/index.html" "$work/saved/hotfix/"
 cp -a "$work/repo-small/repo.json" "$work/repo-small/repo.json.asc" "$work/saved/"
 cp -a "$work/cr-small/repodata" "$work/saved/cr/"
 base=$(basename "$new")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
@@ -216,35 +217,66 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 		data                     []byte
 	}
 	results := make([]written, len(parts))
-	err = parallel(ctx, len(parts), func(i int) error {
-		p := parts[i]
-		openSize := int64(len(p.head) + len(p.tail))
-		for _, x := range out {
-			openSize += int64(len(p.body(x)))
+	segs, fresh := gzSegmentsFor(loadGzSegments(dir), out)
+	// New segments are compressed first, on every core; each part is then
+	// its three members and the cached ones between them.
+	err = parallel(ctx, len(fresh)*len(parts), func(k int) error {
+		sg, i := segs[fresh[k/len(parts)]], k%len(parts)
+		var raw int
+		for _, x := range sg.pkgs {
+			raw += len(parts[i].body(x))
 		}
 		var gz bytes.Buffer
-		gz.Grow(int(openSize/4) + 4096)
+		gz.Grow(raw/4 + 1024)
 		zw, err := gzip.NewWriterLevel(&gz, repodataGzipLevel)
 		if err != nil {
 			return err
 		}
-		oh := sha256.New()
-		put := func(b []byte) {
-			oh.Write(b)
-			zw.Write(b)
+		for _, x := range sg.pkgs {
+			zw.Write(parts[i].body(x))
 		}
-		put([]byte(p.head))
-		for _, x := range out {
-			put(p.body(x))
-		}
-		put([]byte(p.tail))
 		if err := zw.Close(); err != nil {
 			return err
 		}
-		sum := sha256.Sum256(gz.Bytes())
+		sg.members[i] = gz.Bytes()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = parallel(ctx, len(parts), func(i int) error {
+		p := parts[i]
+		openSize := int64(len(p.head) + len(p.tail))
+		oh := sha256.New()
+		oh.Write([]byte(p.head))
+		for _, x := range out {
+			b := p.body(x)
+			oh.Write(b)
+			openSize += int64(len(b))
+		}
+		oh.Write([]byte(p.tail))
+		head, err := gzipMember(p.head)
+		if err != nil {
+			return err
+		}
+		tail, err := gzipMember(p.tail)
+		if err != nil {
+			return err
+		}
+		size := len(head) + len(tail)
+		for _, sg := range segs {
+			size += len(sg.members[i])
+		}
+		gz := make([]byte, 0, size)
+		gz = append(gz, head...)
+		for _, sg := range segs {
+			gz = append(gz, sg.members[i]...)
+		}
+		gz = append(gz, tail...)
+		sum := sha256.Sum256(gz)
 		hexSum := hex.EncodeToString(sum[:])
 		href := RepodataDir + "/" + hexSum + "-" + p.kind + ".xml.gz"
-		results[i] = written{p.kind, href, hexSum, hex.EncodeToString(oh.Sum(nil)), int64(gz.Len()), openSize, gz.Bytes()}
+		results[i] = written{p.kind, href, hexSum, hex.EncodeToString(oh.Sum(nil)), int64(len(gz)), openSize, gz}
 		return nil
 	})
 	if err != nil {
@@ -283,8 +315,146 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 				}
 			}
 		}
+		if len(fresh) > 0 {
+			if err := saveGzSegments(dir, segs); err != nil {
+				return err
+			}
+		}
 		return cache.save(dir, out, added)
 	}, nil
+}
+
+// The XML files are gzip files of several members, which zlib (and so
+// libsolv and dnf), Go and Python read as one stream: a member for the
+// opening tag (it carries the package count), the packages in runs of
+// members ("segments") kept between builds, and one for the closing tag.
+// Adding a package to thousands then compresses only its own fragments
+// instead of all of them again.
+//
+// repodataGzName holds the segments: a magic line, then a record per
+// segment (framed as in the repodata cache): its packages (name, size,
+// mtime, sha256), then for primary, filelists and other the compressed
+// member. A segment is reused only where the channel has exactly its
+// packages, in that order; a build that finds more than maxGzSegments
+// compresses everything again as one segment.
+const repodataGzName = ".repodata.gz"
+
+const repodataGzMagic = "hotfix repodata gzip segments 1\n" + repodataCacheMagic
+
+const maxGzSegments = 16
+
+type gzSegment struct {
+	pkgs    []*rpmXML // only Name, Size, MTimeNS and SHA256 when loaded
+	members [3][]byte
+}
+
+func loadGzSegments(dir string) []*gzSegment {
+	data, err := os.ReadFile(filepath.Join(dir, repodataGzName))
+	if err != nil || !bytes.HasPrefix(data, []byte(repodataGzMagic)) {
+		return nil
+	}
+	var segs []*gzSegment
+	for off := len(repodataGzMagic); off < len(data); {
+		body, n := decodeRecord(data[off:])
+		if body == nil {
+			break
+		}
+		d := decoder{b: body}
+		sg := &gzSegment{pkgs: make([]*rpmXML, d.count())}
+		for i := range sg.pkgs {
+			sg.pkgs[i] = &rpmXML{Name: d.str(), Size: d.int(), MTimeNS: d.int(), SHA256: d.str()}
+		}
+		for i := range sg.members {
+			sg.members[i] = d.bytes()
+		}
+		if d.bad || len(d.b) != 0 || len(sg.pkgs) == 0 {
+			break
+		}
+		segs = append(segs, sg)
+		off += n
+	}
+	return segs
+}
+
+func saveGzSegments(dir string, segs []*gzSegment) error {
+	buf := []byte(repodataGzMagic)
+	for _, sg := range segs {
+		var body []byte
+		body = binary.AppendUvarint(body, uint64(len(sg.pkgs)))
+		for _, x := range sg.pkgs {
+			body = appendStr(appendInt(appendInt(appendStr(body, x.Name), x.Size), x.MTimeNS), x.SHA256)
+		}
+		for _, m := range sg.members {
+			body = appendBytes(body, m)
+		}
+		buf = appendRecord(buf, body)
+	}
+	return writeUnsynced(dir, repodataGzName, buf)
+}
+
+func samePackage(a, b *rpmXML) bool {
+	return a.Name == b.Name && a.Size == b.Size && a.MTimeNS == b.MTimeNS && a.SHA256 == b.SHA256
+}
+
+// gzSegmentsFor covers out, in order, with the cached segments that fit
+// and new ones (members not yet compressed, listed by index in fresh) for
+// the runs of packages between them.
+func gzSegmentsFor(cached []*gzSegment, out []*rpmXML) (segs []*gzSegment, fresh []int) {
+	byFirst := map[string][]*gzSegment{}
+	for _, sg := range cached {
+		byFirst[sg.pkgs[0].Name] = append(byFirst[sg.pkgs[0].Name], sg)
+	}
+	match := func(i int) *gzSegment {
+		for _, sg := range byFirst[out[i].Name] {
+			if len(sg.pkgs) > len(out)-i {
+				continue
+			}
+			ok := true
+			for j, x := range sg.pkgs {
+				if !samePackage(x, out[i+j]) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return sg
+			}
+		}
+		return nil
+	}
+	var run *gzSegment
+	for i := 0; i < len(out); {
+		if sg := match(i); sg != nil {
+			segs, run = append(segs, sg), nil
+			i += len(sg.pkgs)
+			continue
+		}
+		if run == nil {
+			run = &gzSegment{}
+			fresh = append(fresh, len(segs))
+			segs = append(segs, run)
+		}
+		run.pkgs = append(run.pkgs, out[i])
+		i++
+	}
+	if len(segs) > maxGzSegments {
+		return []*gzSegment{{pkgs: out}}, []int{0}
+	}
+	return segs, fresh
+}
+
+// gzipMember compresses s as one gzip member.
+func gzipMember(s string) ([]byte, error) {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, repodataGzipLevel)
+	if err != nil {
+		return nil, err
+	}
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // repodataGzipLevel trades size for speed: dnf reads any level, and the
@@ -563,6 +733,7 @@ func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEnt
 	}
 	if len(pkgs) == 0 {
 		os.Remove(filepath.Join(dir, repodataCacheName))
+		os.Remove(filepath.Join(dir, repodataGzName))
 		return nil, os.RemoveAll(filepath.Join(dir, RepodataDir))
 	}
 	return stageRepodata(ctx, dir, pkgs, generated, signer, batch, log)
