@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -48,6 +49,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if opts.Signer == nil {
 		return nil, errors.New("build: a signing key is required (--key)")
 	}
+	defer lessGC()()
 	log := logger(opts.Logger)
 	now := time.Now
 	if opts.Now != nil {
@@ -116,6 +118,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 }
 
 func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, signer Signer, log *slog.Logger) (*ChannelResult, int, error) {
+	caches := preloadRepodataCaches(ch.Dir)
 	entries, cat, hashed, err := scanChannel(ctx, ch, log)
 	if err != nil {
 		return nil, 0, err
@@ -191,7 +194,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		afterRepodata, rerr = writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, &rbatch, log)
+		afterRepodata, rerr = writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, &rbatch, log, caches)
 	}()
 	go func() {
 		defer wg.Done()
@@ -258,6 +261,41 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	log.Info("built channel", "product", ch.Product, "base", ch.Base, "serial", ix.Serial, "fixes", cr.Fixes)
 	return cr, hashed, nil
 }
+
+// buildGCPercent is the garbage collector's target while a build or an
+// add runs. Either loads caches of several MB and then allocates tens of
+// MB within a fraction of a second, nearly all of it live until the end:
+// at Go's default of 100 the collector runs over and over for little
+// gain, which cost a quarter of an incremental build of 2000 packages.
+const buildGCPercent = 400
+
+// lessGC raises the collector's target to buildGCPercent, unless it is
+// higher already or off (GOGC), and returns the function that restores it
+// once no build or add of this process runs any more.
+func lessGC() func() {
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcUsers == 0 {
+		gcOld = debug.SetGCPercent(buildGCPercent)
+		if gcOld < 0 || gcOld > buildGCPercent {
+			debug.SetGCPercent(gcOld)
+		}
+	}
+	gcUsers++
+	return func() {
+		gcMu.Lock()
+		defer gcMu.Unlock()
+		if gcUsers--; gcUsers == 0 {
+			debug.SetGCPercent(gcOld)
+		}
+	}
+}
+
+var (
+	gcMu    sync.Mutex
+	gcUsers int
+	gcOld   int
+)
 
 // marshalSigned encodes and validates a channel index and signs it.
 func marshalSigned(ix *Index, path string, signer Signer) (data, sig []byte, err error) {

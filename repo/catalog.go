@@ -513,6 +513,21 @@ func parallelN(ctx context.Context, n, workers int, fn func(i int) error) error 
 	return errors.Join(errs...)
 }
 
+// parallelChunks is parallel for many small tasks: each core takes a
+// contiguous share of [0,n) instead of one index at a time.
+func parallelChunks(ctx context.Context, n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), max(n/64, 1))
+	return parallelN(ctx, workers, workers, func(w int) error {
+		var errs []error
+		for i := w * n / workers; i < (w+1)*n/workers; i++ {
+			if err := fn(i); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
 // channel is one PRODUCT/BASE directory of a repository.
 type channel struct {
 	Product string

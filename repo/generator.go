@@ -76,6 +76,7 @@ type AddResult struct {
 // and archives are placed in chain order, each atomically, so even an
 // interrupted add leaves a gap-free repository.
 func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
+	defer lessGC()()
 	log := logger(opts.Logger)
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
@@ -232,29 +233,42 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 // catalog for files that have not changed and hashing the rest on every
 // core. It returns the entries sorted by version and the updated catalog.
 func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogEntry, *catalog, int, error) {
-	cat := loadCatalog(ch.Dir)
+	// The catalog is decoded while the directory is listed and its files
+	// are stat'ed (on every core: thousands of system calls).
+	catc := make(chan *catalog, 1)
+	go func() { catc <- loadCatalog(ch.Dir) }()
 	dirents, err := os.ReadDir(ch.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, cat, 0, nil
+		return nil, <-catc, 0, nil
 	}
 	if err != nil {
+		<-catc
 		return nil, nil, 0, err
 	}
 	var names []string
-	var infos []fs.FileInfo
+	var archives []fs.DirEntry
 	for _, d := range dirents {
 		if !(strings.HasSuffix(d.Name(), ".fix") || isRPMName(d.Name())) || strings.HasPrefix(d.Name(), ".") {
 			continue
 		}
-		info, err := d.Info()
+		names = append(names, d.Name())
+		archives = append(archives, d)
+	}
+	infos := make([]fs.FileInfo, len(archives))
+	err = parallelChunks(ctx, len(archives), func(i int) error {
+		info, err := archives[i].Info()
 		if err != nil {
-			return nil, nil, 0, err
+			return err
 		}
 		if !info.Mode().IsRegular() {
-			return nil, nil, 0, fmt.Errorf("%s: not a regular file", filepath.Join(ch.Dir, d.Name()))
+			return fmt.Errorf("%s: not a regular file", filepath.Join(ch.Dir, names[i]))
 		}
-		names = append(names, d.Name())
-		infos = append(infos, info)
+		infos[i] = info
+		return nil
+	})
+	cat := <-catc
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	entries := make([]*catalogEntry, len(names))
 	var stale []int

@@ -132,7 +132,7 @@ type rpmFile struct {
 func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, log *slog.Logger) error {
 	var batch fileBatch
 	defer batch.abort()
-	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log)
+	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log, nil)
 	if err != nil {
 		return err
 	}
@@ -151,8 +151,14 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 // once the batch is committed, removes the data files the new repomd.xml
 // no longer names and saves the cache. Headers are read only for packages
 // the cache does not know, on every core.
-func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger) (func() error, error) {
-	cache := loadRepodataCache(dir)
+//
+// caches, when not nil, returns the channel's caches (see
+// preloadRepodataCaches); else they are read here.
+func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func() error, error) {
+	if caches == nil {
+		caches = preloadRepodataCaches(dir)
+	}
+	cache, cachedSegs := caches()
 	out := make([]*rpmXML, len(pkgs))
 	var stale []int
 	for i, p := range pkgs {
@@ -217,7 +223,7 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 		data                     []byte
 	}
 	results := make([]written, len(parts))
-	segs, fresh := gzSegmentsFor(loadGzSegments(dir), out)
+	segs, fresh := gzSegmentsFor(cachedSegs, out)
 	// New segments are compressed first, on every core; each part is then
 	// its three members and the cached ones between them.
 	err = parallel(ctx, len(fresh)*len(parts), func(k int) error {
@@ -720,7 +726,7 @@ func changedSince(pf IndexFix, e *catalogEntry) bool {
 // writeChannelRepodata adds yum repodata for the RPMs of a channel to
 // batch (see stageRepodata), or removes a repodata directory left from
 // RPMs that are gone.
-func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger) (func() error, error) {
+func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func() error, error) {
 	var pkgs []rpmFile
 	for _, e := range entries {
 		r := e
@@ -736,7 +742,27 @@ func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEnt
 		os.Remove(filepath.Join(dir, repodataGzName))
 		return nil, os.RemoveAll(filepath.Join(dir, RepodataDir))
 	}
-	return stageRepodata(ctx, dir, pkgs, generated, signer, batch, log)
+	return stageRepodata(ctx, dir, pkgs, generated, signer, batch, log, caches)
+}
+
+// preloadRepodataCaches starts reading a channel's repodata caches and
+// returns a function that waits for them, so that a build can read them
+// while it scans the channel.
+func preloadRepodataCaches(dir string) func() (*repodataCache, []*gzSegment) {
+	type loaded struct {
+		cache *repodataCache
+		segs  []*gzSegment
+	}
+	c := make(chan loaded, 1)
+	go func() { c <- loaded{loadRepodataCache(dir), loadGzSegments(dir)} }()
+	var l *loaded
+	return func() (*repodataCache, []*gzSegment) {
+		if l == nil {
+			v := <-c
+			l = &v
+		}
+		return l.cache, l.segs
+	}
 }
 
 // checkRepodata verifies a channel's repodata as dnf would: the signature
