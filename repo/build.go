@@ -185,7 +185,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	// leave one idle for most of an incremental build.
 	var (
 		rbatch        fileBatch
-		afterRepodata func() error
+		afterRepodata func(committed bool) error
 		page          []byte
 		rerr, perr    error
 		wg            sync.WaitGroup
@@ -202,6 +202,11 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	}()
 	data, sig, err := marshalSigned(ix, indexPath, signer)
 	wg.Wait()
+	defer func() {
+		if afterRepodata != nil { // not committed: wait for the caches only
+			afterRepodata(false)
+		}
+	}()
 	if rerr != nil {
 		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, rerr)
 	}
@@ -241,7 +246,8 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	}()
 	err = batch.commit(ctx)
 	if err == nil && afterRepodata != nil {
-		aerr = afterRepodata()
+		aerr = afterRepodata(true)
+		afterRepodata = nil
 	}
 	wg.Wait()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,30 +79,36 @@ func loadRepodataCache(dir string) *repodataCache {
 // rewriting the file. The cache is not synced: losing it costs a rehash.
 func (c *repodataCache) save(dir string, pkgs []*rpmXML, added []*rpmXML) error {
 	if c.size > 0 && len(pkgs)-len(added) == c.records && len(added) > 0 {
-		var buf []byte
-		for _, x := range added {
-			buf = appendRPMXML(buf, x)
-		}
-		if appendAt(filepath.Join(dir, repodataCacheName), buf, c.size) == nil {
+		if appendAt(filepath.Join(dir, repodataCacheName), appendRPMXMLs(nil, added), c.size) == nil {
 			return nil
 		}
 	}
-	buf := []byte(repodataCacheMagic)
-	for _, x := range pkgs {
-		buf = appendRPMXML(buf, x)
-	}
-	return writeUnsynced(dir, repodataCacheName, buf)
+	return writeUnsynced(dir, repodataCacheName, appendRPMXMLs([]byte(repodataCacheMagic), pkgs))
 }
 
-func appendRPMXML(buf []byte, x *rpmXML) []byte {
-	body := appendStr(nil, x.Name)
+// appendRPMXMLs appends the records of pkgs, growing buf once.
+func appendRPMXMLs(buf []byte, pkgs []*rpmXML) []byte {
+	n := 0
+	for _, x := range pkgs {
+		n += len(x.Name) + len(x.SHA256) + len(x.Primary) + len(x.Filelists) + len(x.Other) + 64
+	}
+	buf = slices.Grow(buf, n)
+	var body []byte
+	for _, x := range pkgs {
+		body = appendRPMXMLBody(body[:0], x)
+		buf = appendRecord(buf, body)
+	}
+	return buf
+}
+
+func appendRPMXMLBody(body []byte, x *rpmXML) []byte {
+	body = appendStr(body, x.Name)
 	body = appendInt(body, x.Size)
 	body = appendInt(body, x.MTimeNS)
 	body = appendStr(body, x.SHA256)
 	body = appendBytes(body, x.Primary)
 	body = appendBytes(body, x.Filelists)
-	body = appendBytes(body, x.Other)
-	return appendRecord(buf, body)
+	return appendBytes(body, x.Other)
 }
 
 // decodeRPMXML reads one record; nil if it is torn or damaged.
@@ -133,28 +140,27 @@ func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	var batch fileBatch
 	defer batch.abort()
 	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log, nil)
-	if err != nil {
+	if err != nil || after == nil {
 		return err
 	}
 	if err := batch.commit(ctx); err != nil {
+		after(false)
 		return err
 	}
-	if after != nil {
-		return after()
-	}
-	return nil
+	return after(true)
 }
 
 // stageRepodata adds to batch dir/repodata for the RPMs of a channel:
 // primary, filelists and other (gzip, sha256), repomd.xml and its detached
-// signature repomd.xml.asc, in that order. The returned function, to run
-// once the batch is committed, removes the data files the new repomd.xml
-// no longer names and saves the cache. Headers are read only for packages
+// signature repomd.xml.asc, in that order. The caches are saved in the
+// background; the returned function, which must be called, waits for
+// them and, once the batch is committed, removes the data files the new
+// repomd.xml no longer names. Headers are read only for packages
 // the cache does not know, on every core.
 //
 // caches, when not nil, returns the channel's caches (see
 // preloadRepodataCaches); else they are read here.
-func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func() error, error) {
+func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
 	if caches == nil {
 		caches = preloadRepodataCaches(dir)
 	}
@@ -313,20 +319,30 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	if err := batch.addSigned(filepath.Join(rd, "repomd.xml"), md.Bytes(), signer); err != nil {
 		return nil, err
 	}
-	return func() error {
-		if entries, err := os.ReadDir(rd); err == nil {
-			for _, e := range entries {
-				if !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
-					os.Remove(filepath.Join(rd, e.Name()))
+	// The caches describe the packages, not what is published: they are
+	// written while the caller's batch waits for the disk.
+	saved := make(chan error, 1)
+	go func() {
+		var err error
+		if len(fresh) > 0 {
+			err = saveGzSegments(dir, segs)
+		}
+		if err == nil {
+			err = cache.save(dir, out, added)
+		}
+		saved <- err
+	}()
+	return func(committed bool) error {
+		if committed {
+			if entries, err := os.ReadDir(rd); err == nil {
+				for _, e := range entries {
+					if !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+						os.Remove(filepath.Join(rd, e.Name()))
+					}
 				}
 			}
 		}
-		if len(fresh) > 0 {
-			if err := saveGzSegments(dir, segs); err != nil {
-				return err
-			}
-		}
-		return cache.save(dir, out, added)
+		return <-saved
 	}, nil
 }
 
@@ -651,6 +667,16 @@ func senseName(flags int) string {
 
 // esc escapes text for XML content and attributes.
 func esc(s string) string {
+	// Most strings (names, versions, paths) need nothing: return them
+	// without the encoder's copies.
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '<' && c != '>' && c != '&' && c != '\'' && c != '"'
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	xml.EscapeText(&b, []byte(s))
 	return b.String()
@@ -726,7 +752,7 @@ func changedSince(pf IndexFix, e *catalogEntry) bool {
 // writeChannelRepodata adds yum repodata for the RPMs of a channel to
 // batch (see stageRepodata), or removes a repodata directory left from
 // RPMs that are gone.
-func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func() error, error) {
+func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
 	var pkgs []rpmFile
 	for _, e := range entries {
 		r := e
