@@ -10,12 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/cavaliergopher/cpio"
 	"github.com/cavaliergopher/rpm"
@@ -851,6 +854,15 @@ func describeRPM(ctx context.Context, path string, deep bool) (*catalogEntry, *M
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if more && info.Size()-int64(n) >= hashMapMin {
+		// A large package is hashed through a read-only mapping: no copy
+		// from the page cache (a tenth of the time, measured here).
+		mapped, err := hashMapped(ctx, f, int64(n), info.Size(), hs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		more = !mapped
+	}
 	for more {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
@@ -896,5 +908,45 @@ func describeRPM(ctx context.Context, path string, deep bool) (*catalogEntry, *M
 // system calls cost little, small enough that what a read copies from the
 // page cache is still in the core's L2 cache when sha256 reads it.
 const hashBufSize = 256 << 10
+
+// hashMapMin is the size from which the rest of a file is hashed through a
+// mapping rather than read: below it, mapping and unmapping cost about
+// what the copy does.
+const hashMapMin = 2 << 20
+
+// hashMapped hashes bytes [off, size) of f into h through a read-only
+// mapping. It returns false, and hashes nothing, when the file cannot be
+// mapped; the caller then reads it. A file truncated while it is hashed
+// makes the kernel fault the access: that is returned as an error instead
+// of crashing the process.
+func hashMapped(ctx context.Context, f *os.File, off, size int64, h io.Writer) (mapped bool, err error) {
+	if size > math.MaxInt || off > size {
+		return false, nil
+	}
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return false, nil
+	}
+	defer syscall.Munmap(m)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			mapped, err = true, errors.New("the file shrank while it was read")
+		}
+	}()
+	syscall.Madvise(m, syscall.MADV_SEQUENTIAL)
+	for off < size {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		end := min(off+64<<20, size)
+		h.Write(m[off:end])
+		off = end
+	}
+	return true, nil
+}
 
 var hashBufPool = sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
