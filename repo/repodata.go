@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -321,16 +322,14 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	}
 	// The caches describe the packages, not what is published: they are
 	// written while the caller's batch waits for the disk.
-	saved := make(chan error, 1)
+	saved := make(chan error, 2)
+	go func() { saved <- cache.save(dir, out, added) }()
 	go func() {
-		var err error
-		if len(fresh) > 0 {
-			err = saveGzSegments(dir, segs)
+		if len(fresh) == 0 {
+			saved <- nil
+			return
 		}
-		if err == nil {
-			err = cache.save(dir, out, added)
-		}
-		saved <- err
+		saved <- saveGzSegments(dir, segs)
 	}()
 	return func(committed bool) error {
 		if committed {
@@ -342,7 +341,7 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 				}
 			}
 		}
-		return <-saved
+		return errors.Join(<-saved, <-saved)
 	}, nil
 }
 
