@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
@@ -47,7 +48,19 @@ identical archive again does nothing. Run "hotfix repo build" afterwards.`,
 	}
 }
 
+// batchGC lets the one-shot vendor batch commands (repo add, repo build)
+// trade memory for speed. They load caches of several MB and allocate tens
+// of MB within a fraction of a second, nearly all of it live until the end:
+// at Go's default GOGC=100 the collector took a quarter of an incremental
+// build of 2000 packages. A GOGC the user set wins.
+func batchGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
+
 func runRepoAdd(ctx context.Context, g *globalOptions, opts *repoAddOptions) error {
+	batchGC()
 	res, err := repo.Add(ctx, opts.Repo, opts.Archives, repo.AddOptions{Logger: g.logger})
 	if err != nil {
 		return fmt.Errorf("repo add: %w (the repository was not changed)", err)
@@ -98,6 +111,7 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 	if opts.Expires <= 0 {
 		return usagef("repo build: --expires must be positive")
 	}
+	batchGC()
 	signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv("HOTFIX_KEY_PASSPHRASE")))
 	if err != nil {
 		return err

@@ -76,7 +76,6 @@ type AddResult struct {
 // and archives are placed in chain order, each atomically, so even an
 // interrupted add leaves a gap-free repository.
 func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
-	defer lessGC()()
 	log := logger(opts.Logger)
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
