@@ -54,24 +54,8 @@ func SourceDateEpoch() (time.Time, error) {
 // into outDir, returning its path and manifest. It streams: memory stays
 // flat whatever the payload size. The archive appears only when complete.
 func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string, *Manifest, error) {
-	src, err := LoadSource(srcDir)
+	m, epoch, err := prepareManifest(ctx, srcDir, opts.Epoch)
 	if err != nil {
-		return "", nil, err
-	}
-	epoch := opts.Epoch
-	if epoch.IsZero() {
-		if epoch, err = SourceDateEpoch(); err != nil {
-			return "", nil, err
-		}
-	}
-	m := src.Manifest
-	if err := hashEntries(ctx, filepath.Join(srcDir, "files"), m.Files); err != nil {
-		return "", nil, err
-	}
-	if err := hashEntries(ctx, filepath.Join(srcDir, "scripts"), m.Scripts); err != nil {
-		return "", nil, err
-	}
-	if err := m.Validate(); err != nil {
 		return "", nil, err
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -90,6 +74,32 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 		return "", nil, fmt.Errorf("pack: %w", err)
 	}
 	return out, &m, nil
+}
+
+// prepareManifest loads and checks a fix source and completes its
+// manifest with every file's digest, for any archive format. A zero epoch
+// means SourceDateEpoch.
+func prepareManifest(ctx context.Context, srcDir string, epoch time.Time) (Manifest, time.Time, error) {
+	src, err := LoadSource(srcDir)
+	if err != nil {
+		return Manifest{}, epoch, err
+	}
+	if epoch.IsZero() {
+		if epoch, err = SourceDateEpoch(); err != nil {
+			return Manifest{}, epoch, err
+		}
+	}
+	m := src.Manifest
+	if err := hashEntries(ctx, filepath.Join(srcDir, "files"), m.Files); err != nil {
+		return Manifest{}, epoch, err
+	}
+	if err := hashEntries(ctx, filepath.Join(srcDir, "scripts"), m.Scripts); err != nil {
+		return Manifest{}, epoch, err
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, epoch, err
+	}
+	return m, epoch, nil
 }
 
 // hashEntries fills in the sha256 of every entry, on every core.

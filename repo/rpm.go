@@ -79,24 +79,8 @@ func rpmFixDir(product string, v Version) string {
 // installs a chain in order; fix B.1 requires nothing, since the base is
 // put in place by a full patch that need not be an RPM.
 func PackRPM(ctx context.Context, srcDir, outDir string, opts RPMOptions) (string, *Manifest, error) {
-	src, err := LoadSource(srcDir)
+	m, epoch, err := prepareManifest(ctx, srcDir, opts.Epoch)
 	if err != nil {
-		return "", nil, err
-	}
-	epoch := opts.Epoch
-	if epoch.IsZero() {
-		if epoch, err = SourceDateEpoch(); err != nil {
-			return "", nil, err
-		}
-	}
-	m := src.Manifest
-	if err := hashEntries(ctx, filepath.Join(srcDir, "files"), m.Files); err != nil {
-		return "", nil, err
-	}
-	if err := hashEntries(ctx, filepath.Join(srcDir, "scripts"), m.Scripts); err != nil {
-		return "", nil, err
-	}
-	if err := m.Validate(); err != nil {
 		return "", nil, err
 	}
 	data, err := buildRPM(ctx, srcDir, &m, epoch, opts.Signer)
