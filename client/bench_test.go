@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/repo"
@@ -59,17 +60,10 @@ func BenchmarkInstall1000Files(b *testing.B) {
 			dir := filepath.Join(work, fmt.Sprint("i", i))
 			root := filepath.Join(dir, "root")
 			crashWrite(b, root, "VERSION", []byte("1.0\n"), 0o644)
-			cfg, err := ParseConfig("bench.toml", fmt.Appendf(nil, `repo = "file://%s"
-product = "bench"
-root = %q
-version_file = %q
-trusted_keys = %q
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-`, repoDir, root, filepath.Join(root, "VERSION"), keys,
-				filepath.Join(dir, "state"), cache, filepath.Join(dir, "log"), filepath.Join(dir, "lock")))
+			// One cache for every round: the archive is downloaded once.
+			text := strings.Replace(SandboxConfig("file://"+repoDir, "bench", root, keys, dir),
+				fmt.Sprintf("cache_dir = %q", filepath.Join(dir, "cache")), fmt.Sprintf("cache_dir = %q", cache), 1)
+			cfg, err := ParseConfig("bench.toml", []byte(text))
 			if err != nil {
 				b.Fatal(err)
 			}

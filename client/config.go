@@ -1001,3 +1001,21 @@ func (c *Config) ReadBase() (string, error) {
 	}
 	return line, nil
 }
+
+// SandboxConfig returns the text of a configuration for product in root
+// (whose base is in root/VERSION) that keeps state, cache, logs and locks
+// below dir, so that hotfix runs unprivileged in a scratch directory:
+// what "hotfix demo" and the tests use. Extra keys may be appended.
+func SandboxConfig(repoURL, product, root, trustedKeys, dir string) string {
+	return fmt.Sprintf(`repo = %q
+product = %q
+root = %q
+version_file = %q
+trusted_keys = %q
+state_dir = %q
+cache_dir = %q
+log_dir = %q
+lock_dir = %q
+`, repoURL, product, root, filepath.Join(root, "VERSION"), trustedKeys,
+		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+}

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -142,42 +143,6 @@ func crashWrite(t testing.TB, dir, rel string, data []byte, mode os.FileMode) {
 	}
 }
 
-// crashCopyTree copies src to dst (which must not exist) with modes.
-func crashCopyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if err := os.Mkdir(target, 0o700); err != nil {
-				return err
-			}
-			return os.Chmod(target, info.Mode().Perm())
-		}
-		if !info.Mode().IsRegular() {
-			return nil // lock files and the like are not copied
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(target, data, 0o600); err != nil {
-			return err
-		}
-		return os.Chmod(target, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-}
-
 // crashText is deterministic, somewhat compressible text, so that packing
 // megabytes with Go's xz stays fast while the bytes still differ per file.
 func crashText(r *rand.Rand, n int) []byte {
@@ -285,7 +250,7 @@ func crashSources(t testing.TB, dir string) {
 func crashModel(t testing.TB, dir string, n int) crashTree {
 	t.Helper()
 	model := filepath.Join(dir, fmt.Sprintf("model%d", n))
-	crashCopyTree(t, filepath.Join(dir, "base"), model)
+	testkit.CopyTree(t, filepath.Join(dir, "base"), model)
 	for k := 1; k <= n; k++ {
 		src := filepath.Join(dir, "fixes", crashVersions[k-1])
 		files := filepath.Join(src, "files")
@@ -339,24 +304,13 @@ func (e *crashEnv) newTrial(t testing.TB, from string) *crashTrial {
 	}
 	tr := &crashTrial{env: e, dir: dir, root: filepath.Join(dir, "root"), cfg: filepath.Join(dir, "hotfix.toml")}
 	if from == "" {
-		crashCopyTree(t, e.base, tr.root)
+		testkit.CopyTree(t, e.base, tr.root)
 	} else {
-		crashCopyTree(t, filepath.Join(from, "root"), tr.root)
-		crashCopyTree(t, filepath.Join(from, "state"), filepath.Join(dir, "state"))
-		crashCopyTree(t, filepath.Join(from, "cache"), filepath.Join(dir, "cache"))
+		testkit.CopyTree(t, filepath.Join(from, "root"), tr.root)
+		testkit.CopyTree(t, filepath.Join(from, "state"), filepath.Join(dir, "state"))
+		testkit.CopyTree(t, filepath.Join(from, "cache"), filepath.Join(dir, "cache"))
 	}
-	cfg := fmt.Sprintf(`repo = %q
-product = %q
-root = %q
-version_file = %q
-trusted_keys = %q
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-script_timeout = "1m"
-`, e.repoURL, crashProduct, tr.root, filepath.Join(tr.root, "VERSION"), e.keys,
-		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	cfg := SandboxConfig(e.repoURL, crashProduct, tr.root, e.keys, dir) + "script_timeout = \"1m\"\n"
 	if err := os.WriteFile(tr.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func unpackedFix(t testing.TB, v string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyTree(t, staging, dir)
+	testkit.CopyTree(t, staging, dir)
 	data, err := m.Marshal()
 	if err != nil {
 		t.Fatal(err)

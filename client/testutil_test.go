@@ -13,7 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -271,7 +271,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 	}
 	dir := t.TempDir()
 	e := &testEnv{Dir: dir, Root: filepath.Join(dir, "root"), Repo: o.Repo}
-	copyTree(t, sampleRoot(t), e.Root)
+	testkit.CopyTree(t, sampleRoot(t), e.Root)
 	keys := filepath.Join(dir, "keys")
 	if err := os.MkdirAll(keys, 0o755); err != nil {
 		t.Fatal(err)
@@ -300,19 +300,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 		e.Server = serveDir(t, o.Repo.Dir, o.Wrap)
 		url = e.Server.URL
 	}
-	cfg := fmt.Sprintf(`repo = %q
-product = %q
-root = %q
-version_file = %q
-trusted_keys = %q
-role = "single"
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-script_timeout = "30s"
-`, url, demo.Product, e.Root, filepath.Join(e.Root, "VERSION"), keys,
-		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	cfg := SandboxConfig(url, demo.Product, e.Root, keys, dir) + "role = \"single\"\nscript_timeout = \"30s\"\n"
 	cfg += o.Extra
 	if o.Edit != nil {
 		cfg = o.Edit(cfg)
@@ -347,42 +335,6 @@ func (e *testEnv) client(t testing.TB) *Client {
 // cachePath is where the client keeps files of the sample channel.
 func (e *testEnv) cachePath(name string) string {
 	return filepath.Join(e.Cfg.CacheDir, demo.Product, demo.Base, name)
-}
-
-// copyTree copies a directory tree, keeping modes.
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, fi.Mode().Perm())
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // tree is a snapshot of a directory: relative path -> "type mode sha256".

@@ -9,8 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,7 +113,7 @@ func newUAEnv(t *testing.T, extra string) *uaEnv {
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
 	dir := t.TempDir()
 	e := &uaEnv{Dir: dir, Root: filepath.Join(dir, "root"), Config: filepath.Join(dir, "hotfix.toml")}
-	uaCopy(t, uaRoot, e.Root)
+	testkit.CopyTree(t, uaRoot, e.Root)
 	keys := filepath.Join(dir, "keys")
 	if err := os.MkdirAll(keys, 0o755); err != nil {
 		t.Fatal(err)
@@ -126,17 +125,7 @@ func newUAEnv(t *testing.T, extra string) *uaEnv {
 	if err := os.WriteFile(filepath.Join(keys, "vendor.pub.asc"), pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.base = fmt.Sprintf(`repo = %q
-product = "acme"
-root = %q
-version_file = %q
-trusted_keys = %q
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-`, srv.URL, e.Root, filepath.Join(e.Root, "VERSION"), keys,
-		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	e.base = client.SandboxConfig(srv.URL, demo.Product, e.Root, keys, dir)
 	e.write(t, extra)
 	return e
 }
@@ -285,88 +274,12 @@ func awaitText(t *testing.T, b *uaBuffer, text string) {
 	t.Fatalf("output never said %q:\n%s", text, b.String())
 }
 
-// uaSink is a webhook receiver.
-type uaSink struct {
-	URL    string
-	status int
-	mu     sync.Mutex
-	got    []client.Report
-}
-
-func newUASink(t *testing.T, status int) *uaSink {
-	t.Helper()
-	s := &uaSink{status: status}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rep client.Report
-		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.got = append(s.got, rep)
-		s.mu.Unlock()
-		w.WriteHeader(s.status)
-	}))
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
-}
-
-func (s *uaSink) await(t *testing.T, n int) []client.Report {
-	t.Helper()
-	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		got := append([]client.Report(nil), s.got...)
-		s.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-	}
-	t.Fatalf("webhook received fewer than %d reports", n)
-	return nil
-}
-
-func uaCopy(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, fi.Mode().Perm())
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 var allFixes = []string{"2.4.1.1", "2.4.1.2", "2.4.1.3"}
 
 // TestDaemonProcess: a real daemon, triggered with SIGUSR1, reloaded with
 // SIGHUP (a good and a broken configuration), stopped with SIGTERM.
 func TestDaemonProcess(t *testing.T) {
-	sink := newUASink(t, http.StatusOK)
+	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
 	notify := "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \"" + sink.URL + "\"\n"
 	e := newUAEnv(t, "[schedule]\ncron = \"0 4 * * *\"\nrandom_wait = \"0\"\n"+notify)
 	d := e.start(t, "daemon")
@@ -374,7 +287,7 @@ func TestDaemonProcess(t *testing.T) {
 	awaitText(t, d.stderr, `cron="0 4 * * *"`)
 
 	d.cmd.Process.Signal(syscall.SIGUSR1)
-	reps := sink.await(t, 1)
+	reps := sink.Await(t, 1)
 	if r := reps[0]; r.Outcome != client.OutcomeInstalled || len(r.Installed) != 3 || r.SystemName != "shop-prod-1" || r.Trigger != "daemon (run now)" {
 		t.Fatalf("report %+v", r)
 	}
@@ -395,7 +308,7 @@ func TestDaemonProcess(t *testing.T) {
 
 	// The old configuration is still in force: a run still reports.
 	d.cmd.Process.Signal(syscall.SIGUSR1)
-	if r := sink.await(t, 2)[1]; r.Outcome != client.OutcomeUpToDate {
+	if r := sink.Await(t, 2)[1]; r.Outcome != client.OutcomeUpToDate {
 		t.Errorf("second report %+v", r)
 	}
 
@@ -676,7 +589,7 @@ func TestPauseForExpires(t *testing.T) {
 // TestCronFailedNotificationExits1: the run went well, the report did not
 // reach anyone: exit 1, and the error says so.
 func TestCronFailedNotificationExits1(t *testing.T) {
-	sink := newUASink(t, http.StatusServiceUnavailable)
+	sink := testkit.NewWebhookSink[client.Report](t, http.StatusServiceUnavailable)
 	e := newUAEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
 	code, _, stderr := e.run(t, "cron", "--now")
 	if code != ExitError || !strings.Contains(stderr, "report not sent") || !strings.Contains(stderr, "503") {

@@ -155,18 +155,7 @@ func runDemo(ctx context.Context, g *globalOptions, opts *demoOptions) (err erro
 		return err
 	}
 	cfgPath := filepath.Join(dir, "server", "hotfix.toml")
-	cfgText := fmt.Sprintf(`repo = %q
-product = "acme"
-root = %q
-version_file = %q
-trusted_keys = %q
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-`, url, root, filepath.Join(root, "VERSION"), trusted,
-		filepath.Join(dir, "server", "state"), filepath.Join(dir, "server", "cache"),
-		filepath.Join(dir, "server", "log"), filepath.Join(dir, "server", "lock"))
+	cfgText := client.SandboxConfig(url, demo.Product, root, trusted, filepath.Join(dir, "server"))
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		return err
 	}

@@ -7,8 +7,7 @@ package cron
 import (
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -105,26 +104,15 @@ func newRunEnv(t *testing.T, extra string) *runEnv {
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
 	dir := t.TempDir()
 	e := &runEnv{Dir: dir, Root: filepath.Join(dir, "root"), URL: srv.URL}
-	copyDir(t, sampleRoot, e.Root)
+	testkit.CopyTree(t, sampleRoot, e.Root)
 	keys := filepath.Join(dir, "keys")
-	copyDir(t, filepath.Join("..", "testdata", "keys"), keys)
+	testkit.CopyTree(t, filepath.Join("..", "testdata", "keys"), keys)
 	os.Remove(filepath.Join(keys, "other.pub.asc"))
 	os.Remove(filepath.Join(keys, "protected.pub.asc"))
 	for _, n := range []string{"vendor.sec.asc", "other.sec.asc", "protected.sec.asc", "README.md"} {
 		os.Remove(filepath.Join(keys, n))
 	}
-	cfg := fmt.Sprintf(`repo = %q
-product = %q
-root = %q
-version_file = %q
-trusted_keys = %q
-state_dir = %q
-cache_dir = %q
-log_dir = %q
-lock_dir = %q
-script_timeout = "30s"
-`, srv.URL, demo.Product, e.Root, filepath.Join(e.Root, "VERSION"), keys,
-		filepath.Join(dir, "state"), filepath.Join(dir, "cache"), filepath.Join(dir, "log"), filepath.Join(dir, "lock"))
+	cfg := client.SandboxConfig(srv.URL, demo.Product, e.Root, keys, dir) + "script_timeout = \"30s\"\n"
 	e.Config = filepath.Join(dir, "hotfix.toml")
 	if err := os.WriteFile(e.Config, []byte(cfg+extra), 0o644); err != nil {
 		t.Fatal(err)
@@ -174,39 +162,4 @@ func (e *runEnv) scheduledRuns(t *testing.T) []client.AuditRecord {
 		}
 	}
 	return out
-}
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(target, fi.Mode().Perm()|0o700)
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fi.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -2,15 +2,13 @@ package cron
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,39 +16,6 @@ import (
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
 )
-
-// webhookSink receives reports posted to it.
-type webhookSink struct {
-	URL    string
-	status int
-	mu     sync.Mutex
-	got    []client.Report
-}
-
-func newWebhookSink(t *testing.T, status int) *webhookSink {
-	t.Helper()
-	s := &webhookSink{status: status}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rep client.Report
-		if err := json.NewDecoder(r.Body).Decode(&rep); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.got = append(s.got, rep)
-		s.mu.Unlock()
-		w.WriteHeader(s.status)
-	}))
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
-	return s
-}
-
-func (s *webhookSink) reports() []client.Report {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]client.Report(nil), s.got...)
-}
 
 func versionsOf(fs []client.ReportFix) []string {
 	var out []string
@@ -61,7 +26,7 @@ func versionsOf(fs []client.ReportFix) []string {
 }
 
 func TestRunInstallsAndReports(t *testing.T) {
-	sink := newWebhookSink(t, http.StatusOK)
+	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
 	e := newRunEnv(t, "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \""+sink.URL+"\"\n")
 	rep, err := Run(context.Background(), e.client(t), RunOptions{Trigger: "cron"})
 	if err != nil {
@@ -89,7 +54,7 @@ func TestRunInstallsAndReports(t *testing.T) {
 	if got := e.installed(t); !slices.Equal(got, all) {
 		t.Errorf("installed %v", got)
 	}
-	if posted := sink.reports(); len(posted) != 1 || posted[0].Outcome != client.OutcomeInstalled {
+	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != client.OutcomeInstalled {
 		t.Errorf("webhook got %+v", posted)
 	}
 	runs := e.scheduledRuns(t)
@@ -149,7 +114,7 @@ func TestRunDownloadOnly(t *testing.T) {
 }
 
 func TestRunSkipsWhilePaused(t *testing.T) {
-	sink := newWebhookSink(t, http.StatusOK)
+	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
 	e := newRunEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
 	until := time.Now().Add(time.Hour).UTC()
 	if err := client.Pause(e.Cfg.StateDir, client.PauseInfo{By: "patcher", Since: time.Now().UTC(), Reason: "patch 2.5.0", Until: &until}); err != nil {
@@ -173,7 +138,7 @@ func TestRunSkipsWhilePaused(t *testing.T) {
 	if len(runs) != 1 || runs[0].Outcome != client.OutcomePaused || !strings.Contains(runs[0].Detail, "patch 2.5.0") {
 		t.Errorf("audit %+v", runs)
 	}
-	if posted := sink.reports(); len(posted) != 1 || posted[0].Outcome != client.OutcomePaused {
+	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != client.OutcomePaused {
 		t.Errorf("webhook got %+v", posted)
 	}
 }
@@ -207,7 +172,7 @@ func TestRunLocked(t *testing.T) {
 }
 
 func TestRunFailedNotificationIsAnError(t *testing.T) {
-	sink := newWebhookSink(t, http.StatusBadGateway)
+	sink := testkit.NewWebhookSink[client.Report](t, http.StatusBadGateway)
 	e := newRunEnv(t, "[schedule]\ncheck_only = true\n[notify]\nwebhook = \""+sink.URL+"\"\n")
 	rep, err := Run(context.Background(), e.client(t), RunOptions{})
 	var ne *client.NotifyError
@@ -222,7 +187,7 @@ func TestRunFailedNotificationIsAnError(t *testing.T) {
 	}
 	// The report never reached anyone: the next run reports the fixes as
 	// new again.
-	sink.status = http.StatusOK
+	sink.Status = http.StatusOK
 	rep, err = Run(context.Background(), e.client(t), RunOptions{})
 	if err != nil || len(rep.New) != 3 {
 		t.Fatalf("after a lost report: %v, new %v", err, rep.New)
