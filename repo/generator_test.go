@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"errors"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -246,12 +247,12 @@ func noTemporaries(t testing.TB, root string) {
 
 func TestBuildGPGVerifies(t *testing.T) {
 	root, _ := builtRepo(t, BuildOptions{})
-	home := gnupgHome(t)
-	if out, err := gpg(t, home, "--import", vendorPublic); err != nil {
+	home := testkit.GPGHome(t)
+	if out, err := testkit.GPG(t, home, "--import", vendorPublic); err != nil {
 		t.Fatalf("gpg --import: %v\n%s", err, out)
 	}
 	for _, f := range []string{filepath.Join(channelDir(root), IndexName), filepath.Join(root, RepoIndexName)} {
-		out, err := gpg(t, home, "--verify", f+SigSuffix, f)
+		out, err := testkit.GPG(t, home, "--verify", f+SigSuffix, f)
 		if err != nil || !strings.Contains(string(out), "Good signature") {
 			t.Errorf("gpg --verify %s: %v\n%s", f, err, out)
 		}
@@ -260,7 +261,7 @@ func TestBuildGPGVerifies(t *testing.T) {
 	f := filepath.Join(channelDir(root), IndexName)
 	data, _ := os.ReadFile(f)
 	os.WriteFile(f, bytes.Replace(data, []byte(`"serial": 1`), []byte(`"serial": 9`), 1), 0o644)
-	if out, err := gpg(t, home, "--verify", f+SigSuffix, f); err == nil {
+	if out, err := testkit.GPG(t, home, "--verify", f+SigSuffix, f); err == nil {
 		t.Errorf("gpg accepted a tampered index:\n%s", out)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -135,34 +134,4 @@ func wantErr(t testing.TB, err error, wants ...string) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
 	}
-}
-
-// gnupgHome makes a throwaway gpg home directly under /tmp (gpg-agent's
-// socket path must stay short) and kills its agent at cleanup.
-func gnupgHome(t testing.TB) string {
-	t.Helper()
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Fatalf("gpg is needed for the interoperability tests: %v", err)
-	}
-	home, err := os.MkdirTemp("/tmp", "gpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command("gpgconf", "--kill", "all")
-		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
-		_ = cmd.Run()
-		os.RemoveAll(home)
-	})
-	return home
-}
-
-func gpg(t testing.TB, home string, args ...string) ([]byte, error) {
-	t.Helper()
-	cmd := exec.Command("gpg", append([]string{"--batch", "--no-tty", "--no-auto-check-trustdb"}, args...)...)
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
-	return cmd.CombinedOutput()
 }

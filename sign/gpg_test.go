@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"errors"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,45 +11,9 @@ import (
 	"time"
 )
 
-// gnupgHome makes a throwaway gpg home. It lives directly under /tmp
-// because gpg-agent's socket path must stay short, and its agent is killed
-// at cleanup so no daemon outlives the test.
-func gnupgHome(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Fatalf("gpg is needed for the interoperability tests: %v", err)
-	}
-	home, err := os.MkdirTemp("/tmp", "gpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// The agent re-protects imported secret keys with an S2K count it
-	// calibrates to take seconds; a test has no use for that.
-	if err := os.WriteFile(filepath.Join(home, "gpg-agent.conf"), []byte("s2k-count 65536\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command("gpgconf", "--homedir", home, "--kill", "all")
-		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
-		_ = cmd.Run()
-		os.RemoveAll(home)
-	})
-	return home
-}
-
-func gpg(t *testing.T, home string, args ...string) ([]byte, error) {
-	t.Helper()
-	cmd := exec.Command("gpg", append([]string{"--homedir", home, "--batch", "--no-tty", "--no-auto-check-trustdb"}, args...)...)
-	cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
-	return cmd.CombinedOutput()
-}
-
 func mustGPG(t *testing.T, home string, args ...string) []byte {
 	t.Helper()
-	out, err := gpg(t, home, args...)
+	out, err := testkit.GPG(t, home, args...)
 	if err != nil {
 		t.Fatalf("gpg %v: %v\n%s", args, err, out)
 	}
@@ -62,7 +27,7 @@ func TestGPGVerifiesOurSignatures(t *testing.T) {
 		bits int
 	}{{"ed25519", 0}, {"rsa2048", 2048}} {
 		t.Run(tc.name, func(t *testing.T) {
-			home := gnupgHome(t)
+			home := testkit.GPGHome(t)
 			dir := t.TempDir()
 			k, err := GenerateKey("Interop Test <interop@example.com>", KeyOptions{RSABits: tc.bits})
 			if err != nil {
@@ -90,7 +55,7 @@ func TestGPGVerifiesOurSignatures(t *testing.T) {
 			mustGPG(t, home, "--verify", writeFile(t, filepath.Join(dir, "index.json.sig"), bin), dataPath)
 
 			writeFile(t, dataPath, []byte("channel index\nserial 4\n"))
-			out, err = gpg(t, home, "--verify", sigPath, dataPath)
+			out, err = testkit.GPG(t, home, "--verify", sigPath, dataPath)
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || !bytes.Contains(out, []byte("BAD signature")) {
 				t.Errorf("gpg accepted tampered data (err %v):\n%s", err, out)
@@ -127,7 +92,7 @@ func TestGPGVerifiesOurSignatures(t *testing.T) {
 
 // Keyring.Verify accepts a signature gpg made with a key gpg made.
 func TestVerifyGPGSignature(t *testing.T) {
-	home := gnupgHome(t)
+	home := testkit.GPGHome(t)
 	dir := t.TempDir()
 	loop := []string{"--passphrase", "", "--pinentry-mode", "loopback"}
 	mustGPG(t, home, append(loop, "--quick-gen-key", "T <t@example.com>", "ed25519", "sign", "never")...)

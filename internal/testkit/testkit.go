@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -116,4 +117,42 @@ func (s *WebhookSink[T]) Await(tb testing.TB, n int) []T {
 	}
 	tb.Fatalf("webhook received fewer than %d posts", n)
 	return nil
+}
+
+// GPGHome makes a throwaway gpg home for interoperability tests with the
+// real gpg. It lives directly under /tmp because gpg-agent's socket path
+// must stay short, and its agent is killed at cleanup so no daemon
+// outlives the test. A missing gpg fails the test: these tests never skip.
+func GPGHome(tb testing.TB) string {
+	tb.Helper()
+	if _, err := exec.LookPath("gpg"); err != nil {
+		tb.Fatalf("gpg is needed for the interoperability tests (make test installs it): %v", err)
+	}
+	home, err := os.MkdirTemp("/tmp", "gpg")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	// The agent re-protects imported secret keys with an S2K count it
+	// calibrates to take seconds; a test has no use for that.
+	if err := os.WriteFile(filepath.Join(home, "gpg-agent.conf"), []byte("s2k-count 65536\n"), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cmd := exec.Command("gpgconf", "--homedir", home, "--kill", "all")
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+		_ = cmd.Run()
+		os.RemoveAll(home)
+	})
+	return home
+}
+
+// GPG runs the real gpg in home, non-interactively.
+func GPG(tb testing.TB, home string, args ...string) ([]byte, error) {
+	tb.Helper()
+	cmd := exec.Command("gpg", append([]string{"--homedir", home, "--batch", "--no-tty", "--no-auto-check-trustdb"}, args...)...)
+	cmd.Env = append(os.Environ(), "GNUPGHOME="+home)
+	return cmd.CombinedOutput()
 }
