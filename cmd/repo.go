@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -179,5 +178,5 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 	for _, p := range problems {
 		fmt.Fprintf(g.stdout, "%s\n", p)
 	}
-	return errors.New(fmt.Sprintf("repo verify: %d problems found in %s", len(problems), opts.Repo))
+	return fmt.Errorf("repo verify: %d problems found in %s: fix each one above, then run \"hotfix repo build\" and verify again", len(problems), opts.Repo)
 }

@@ -112,9 +112,9 @@ func TestRepoCLI(t *testing.T) {
 		t.Errorf("--expires 48h gave %s", ix.Expires.Sub(ix.Generated))
 	}
 
-	code, stdout, _ = runHotfix(t, "repo", "add", root, paths[2])
+	code, _, stderr = runHotfix(t, "repo", "add", root, paths[2])
 	if code != ExitOK {
-		t.Fatal("add 2.4.1.3")
+		t.Fatalf("add 2.4.1.3: exit %d: %s", code, stderr)
 	}
 	code, stdout, stderr = runHotfix(t, "repo", "build", root, "--key", testSecret)
 	if code != ExitOK || !strings.Contains(stdout, "serial 2, 3 fixes, latest 2.4.1.3") {

@@ -734,20 +734,6 @@ func (e *catalogEntry) rpmRef() *RPMRef {
 	return &RPMRef{File: e.RPMEntry.File, Size: e.RPMEntry.Size, SHA256: e.RPMEntry.SHA256}
 }
 
-// changedSince reports whether a file the previous index published for
-// this fix now has other content. A file added beside it (the RPM of a
-// published .fix) is not a change.
-func changedSince(pf IndexFix, e *catalogEntry) bool {
-	check := func(name, sum string) bool {
-		cur := e.fileNamed(name)
-		return cur != nil && cur.SHA256 != sum
-	}
-	if check(pf.File, pf.SHA256) {
-		return true
-	}
-	return pf.RPM != nil && check(pf.RPM.File, pf.RPM.SHA256)
-}
-
 // writeChannelRepodata adds yum repodata for the RPMs of a channel to
 // batch (see stageRepodata), or removes a repodata directory left from
 // RPMs that are gone.

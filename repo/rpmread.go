@@ -119,7 +119,6 @@ type RPMHeader struct {
 	signature              []byte // binary OpenPGP header signature, if any
 	headerBytes            []byte
 	sigHeaderSHA256        string
-	payloadDigest          string
 	sigSize                int64 // -1 when absent
 }
 

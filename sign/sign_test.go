@@ -17,9 +17,6 @@ import (
 
 const keysDir = "../testdata/keys"
 
-// The committed test keys were all created at this time.
-var keysCreated = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-
 func testSigner(t *testing.T, name string) *Signer {
 	t.Helper()
 	s, err := LoadSigner(filepath.Join(keysDir, name+".sec.asc"), nil)
