@@ -1,6 +1,3 @@
-// Package demo holds the embedded sample product "acme" 2.4.1 and its
-// three chained fixes, used by "hotfix demo" and by tests that need a
-// realistic fix source without files on disk.
 package demo
 
 import (

@@ -1,0 +1,4 @@
+// Package demo holds the embedded sample product "acme" 2.4.1 and its
+// three chained fixes, used by "hotfix demo" and by tests that need a
+// realistic fix source without files on disk.
+package demo
