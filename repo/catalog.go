@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -17,7 +18,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // catalogName is the generator's private record of what it has already
@@ -486,30 +486,15 @@ func parallel(ctx context.Context, n int, fn func(i int) error) error {
 }
 
 // parallelN is parallel with at most workers goroutines (for work that
-// waits on the disk rather than the CPU).
+// waits on the disk rather than the CPU). Unlike atomicfile.Parallel,
+// whose pool it uses, it runs every task and reports every error, so a
+// verification lists all the bad archives, not the first.
 func parallelN(ctx context.Context, n, workers int, fn func(i int) error) error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	workers = min(workers, n, 64)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if ctx.Err() != nil {
-					errs[i] = ctx.Err()
-					continue
-				}
-				errs[i] = fn(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	errs := make([]error, n+1)
+	errs[n] = atomicfile.Parallel(ctx, n, min(workers, 64), func(i int) error {
+		errs[i] = fn(i)
+		return nil
+	})
 	return errors.Join(errs...)
 }
 
