@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -104,39 +103,14 @@ func prepareManifest(ctx context.Context, srcDir string, epoch time.Time) (Manif
 
 // hashEntries fills in the sha256 of every entry, on every core.
 func hashEntries(ctx context.Context, dir string, entries []FileEntry) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(entries))
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				sum, n, err := HashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
-				if err == nil && n != entries[i].Size {
-					err = fmt.Errorf("%s changed while packing", entries[i].Path)
-				}
-				entries[i].SHA256, errs[i] = sum, err
-			}
-		}()
-	}
-	for i := range entries {
-		if ctx.Err() != nil {
-			break
+	return atomicfile.Parallel(ctx, len(entries), runtime.GOMAXPROCS(0), func(i int) error {
+		sum, n, err := HashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+		if err == nil && n != entries[i].Size {
+			err = fmt.Errorf("%s changed while packing: pack again", entries[i].Path)
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+		entries[i].SHA256 = sum
 		return err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // HashFile returns the hex sha256 and the size of a file: the one digest
