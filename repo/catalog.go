@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -432,10 +431,11 @@ func (e *catalogEntry) fresh(info fs.FileInfo) bool {
 }
 
 // describeArchive hashes an archive file and reads its manifest in one
-// pass over the bytes. With deep set it also verifies every entry.
-func describeArchive(ctx context.Context, path string, deep bool) (*catalogEntry, *Manifest, error) {
+// pass over the bytes, verifying every entry (repo add; a build describes
+// many archives at once with describeAll).
+func describeArchive(ctx context.Context, path string) (*catalogEntry, *Manifest, error) {
 	if isRPMName(path) {
-		return describeRPM(ctx, path, deep)
+		return describeRPM(ctx, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -447,21 +447,11 @@ func describeArchive(ctx context.Context, path string, deep bool) (*catalogEntry
 		return nil, nil, err
 	}
 	h := sha256.New()
-	tee := io.TeeReader(f, h)
-	var m *Manifest
-	if deep {
-		m, err = VerifyArchive(ctx, tee)
-	} else {
-		var a *ArchiveReader
-		a, err = NewArchiveReader(bufio.NewReader(tee))
-		if a != nil {
-			m = a.Manifest
-		}
-	}
+	m, err := VerifyArchive(ctx, io.TeeReader(f, h))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	// Hash whatever the readers did not need.
+	// Hash whatever the reader did not need.
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -474,7 +464,7 @@ func describeArchive(ctx context.Context, path string, deep bool) (*catalogEntry
 		Summary:  m.Summary,
 		Desc:     m.Description,
 		Bugs:     m.Bugs,
-		Verified: deep,
+		Verified: true,
 	}
 	return e, m, nil
 }

@@ -87,7 +87,7 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	in := make([]incoming, len(archives))
 	err := parallel(ctx, len(archives), func(i int) error {
-		e, m, err := describeArchive(ctx, archives[i], true)
+		e, m, err := describeArchive(ctx, archives[i])
 		in[i] = incoming{archives[i], e, m}
 		return err
 	})
@@ -281,14 +281,16 @@ func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogE
 	if len(stale) > 0 {
 		log.Debug("hashing archives", "channel", ch.Dir, "count", len(stale))
 	}
-	err = parallel(ctx, len(stale), func(k int) error {
-		i := stale[k]
-		e, _, err := describeArchive(ctx, filepath.Join(ch.Dir, names[i]), false)
-		entries[i] = e
-		return err
-	})
+	stalePaths := make([]string, len(stale))
+	for k, i := range stale {
+		stalePaths[k] = filepath.Join(ch.Dir, names[i])
+	}
+	described, err := describeAll(ctx, stalePaths)
 	if err != nil {
 		return nil, nil, 0, err
+	}
+	for k, i := range stale {
+		entries[i] = described[k]
 	}
 	fresh := map[string]*catalogEntry{}
 	for i, e := range entries {

@@ -271,12 +271,12 @@ func TestRepodataAnswersLikeCreaterepo(t *testing.T) {
 
 	var pkgs []rpmFile
 	names, _ := filepath.Glob(filepath.Join(ours, "*.rpm"))
-	for _, n := range names {
-		e, _, err := describeRPM(context.Background(), n, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pkgs = append(pkgs, rpmFile{Name: filepath.Base(n), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: e.SHA256})
+	described, err := describeAll(context.Background(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range described {
+		pkgs = append(pkgs, rpmFile{Name: filepath.Base(names[i]), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: e.SHA256})
 	}
 	if err := writeRepodata(context.Background(), ours, pkgs, time.Now(), vendorSigner(t), logger(nil)); err != nil {
 		t.Fatal(err)

@@ -817,12 +817,10 @@ func ExtractRPM(ctx context.Context, path, dest string, trust RPMTrust) (m *Mani
 func isRPMName(name string) bool { return path.Ext(name) == ".rpm" }
 
 // describeRPM is describeArchive for an RPM: one pass over the file hashes
-// it and reads its header; with deep set the payload is verified against
-// the manifest too (the signature is not required: the vendor indexes its
-// own packages, and the index signs their sha256). Without deep, the
-// package's repodata fragments are rendered from the same header (entry.xml),
-// so that a build does not open the file a second time.
-func describeRPM(ctx context.Context, path string, deep bool) (*catalogEntry, *Manifest, error) {
+// it and reads its header, then the payload is verified against the
+// manifest (the signature is not required: the vendor indexes its own
+// packages, and the index signs their sha256).
+func describeRPM(ctx context.Context, path string) (*catalogEntry, *Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -887,13 +885,6 @@ func describeRPM(ctx context.Context, path string, deep bool) (*catalogEntry, *M
 	}
 	if e.Bugs == nil {
 		e.Bugs = []Bug{}
-	}
-	if !deep {
-		e.xml, err = renderRPMHeader(h, path, rpmFile{Name: filepath.Base(path), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: e.SHA256})
-		if err != nil {
-			return nil, nil, err
-		}
-		return e, nil, nil
 	}
 	_, m, err := VerifyRPM(ctx, path, RPMTrust{})
 	if err != nil {

@@ -1,0 +1,167 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/hotfix-project/hotfix/internal/sha256mb"
+)
+
+// describeAll describes the archives at paths for a build (what
+// describeArchive does without deep) on every core. A build is hashing:
+// each core maps up to 16 files at a time and hashes them together
+// (internal/sha256mb), reading each one's header or manifest from the
+// mapping as it starts, so no byte is copied out of the page cache. Like
+// parallel it describes every archive and joins every error.
+func describeAll(ctx context.Context, paths []string) ([]*catalogEntry, error) {
+	entries := make([]*catalogEntry, len(paths))
+	errs := make([]error, len(paths))
+	workers := min(runtime.GOMAXPROCS(0), len(paths))
+	werrs := make([]error, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			werrs[w] = describeWorker(ctx, paths, &next, entries, errs)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(werrs...); err != nil {
+		return nil, err
+	}
+	return entries, errors.Join(errs...)
+}
+
+// describeWorker takes archives from paths in turn until none is left.
+func describeWorker(ctx context.Context, paths []string, next *atomic.Int64, entries []*catalogEntry, errs []error) (err error) {
+	open := map[*mappedArchive]bool{}
+	defer func() {
+		for a := range open {
+			a.unmap()
+		}
+	}()
+	// A file truncated while it is mapped makes the kernel fault the
+	// access: that becomes an error instead of a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(interface{ Addr() uintptr }); !ok {
+				panic(r)
+			}
+			err = errors.New("an archive shrank while it was read: build again once nothing is writing to the repository")
+		}
+	}()
+	return sha256mb.Hash(ctx, func() (sha256mb.Job, bool) {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(paths) {
+				return sha256mb.Job{}, false
+			}
+			a, err := mapArchive(paths[i])
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			open[a] = true
+			return sha256mb.Job{Data: a.data, Done: func(sum [sha256mb.Size]byte) {
+				entries[i], errs[i] = a.entry(hex.EncodeToString(sum[:]))
+				a.unmap()
+				delete(open, a)
+			}}, true
+		}
+	})
+}
+
+// mappedArchive is an archive being described: its bytes, mapped, and
+// what its header or manifest says.
+type mappedArchive struct {
+	path   string
+	info   fs.FileInfo
+	data   []byte
+	mapped bool
+	rpm    *RPMHeader
+	fix    *Manifest
+}
+
+// mapArchive maps the file at path and reads its RPM header or .fix
+// manifest from the mapping. Where the file cannot be mapped it is read.
+func mapArchive(path string) (*mappedArchive, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	a := &mappedArchive{path: path, info: info}
+	if size := info.Size(); size > 0 && int64(int(size)) == size {
+		if m, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED); err == nil {
+			a.data, a.mapped = m, true
+		}
+	}
+	if !a.mapped {
+		if a.data, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+	}
+	if isRPMName(path) {
+		a.rpm, err = readRPMHeader(bytes.NewReader(a.data))
+	} else {
+		var r *ArchiveReader
+		if r, err = NewArchiveReader(bytes.NewReader(a.data)); err == nil {
+			a.fix = r.Manifest
+		}
+	}
+	if err != nil {
+		a.unmap()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, nil
+}
+
+func (a *mappedArchive) unmap() {
+	if a.mapped {
+		syscall.Munmap(a.data)
+		a.mapped = false
+	}
+	a.data = nil
+}
+
+// entry is the archive's catalog entry, given its sha256; an RPM's
+// repodata is rendered from the header already read.
+func (a *mappedArchive) entry(sum string) (*catalogEntry, error) {
+	e := &catalogEntry{Size: a.info.Size(), MTimeNS: a.info.ModTime().UnixNano(), SHA256: sum}
+	if m := a.fix; m != nil {
+		e.Product, e.Version, e.Summary, e.Desc, e.Bugs = m.Product, m.Version, m.Summary, m.Description, m.Bugs
+		return e, nil
+	}
+	h := a.rpm
+	e.Product, e.Version, e.Summary, e.Desc, e.Bugs = h.Product, h.Fix, h.Pkg.Summary(), h.Pkg.Description(), h.Bugs
+	if e.Bugs == nil {
+		e.Bugs = []Bug{}
+	}
+	var err error
+	e.xml, err = renderRPMHeader(h, a.path, rpmFile{Name: filepath.Base(a.path), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: sum})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}

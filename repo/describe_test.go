@@ -1,0 +1,106 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// manyArchives packs n chained fixes of product "many" 1.0, with payloads
+// of different sizes (the first empty), each as a .fix and as an RPM.
+func manyArchives(t testing.TB, n int) []string {
+	t.Helper()
+	src := t.TempDir()
+	out := filepath.Join(src, "out")
+	r := rand.New(rand.NewPCG(9, 10))
+	var paths []string
+	for i := 1; i <= n; i++ {
+		dir := filepath.Join(src, fmt.Sprint(i))
+		writeFile(t, dir, "fix.toml", fmt.Sprintf("product = \"many\"\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\ndescription = \"Fixes %d.\"\n[[bug]]\nid = \"M-%d\"\nsummary = \"bug %d\"\n", i, i, i, i, i), 0o644)
+		data := make([]byte, (i-1)*(i-1)*97)
+		for j := range data {
+			data[j] = byte(r.Uint32())
+		}
+		writeFile(t, dir, "files/lib/f.bin", string(data), 0o644)
+		p, _, err := Pack(context.Background(), dir, out, PackOptions{Epoch: testEpoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _, err := PackRPM(context.Background(), dir, out, RPMOptions{Epoch: testEpoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p, q)
+	}
+	return paths
+}
+
+// describeAll (many files hashed together, headers read from mappings)
+// must say what describeArchive (one file, read and verified) says.
+func TestDescribeAllAgreesWithDescribeArchive(t *testing.T) {
+	paths := manyArchives(t, 40)
+	got, err := describeAll(context.Background(), paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		want, _, err := describeArchive(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[i]
+		if g.SHA256 != want.SHA256 || g.Size != want.Size || g.MTimeNS != want.MTimeNS ||
+			g.Product != want.Product || g.Version.String() != want.Version.String() || g.Summary != want.Summary ||
+			strings.TrimSpace(g.Desc) != strings.TrimSpace(want.Desc) || fmt.Sprint(g.Bugs) != fmt.Sprint(want.Bugs) {
+			t.Errorf("%s:\n describeAll     %+v\n describeArchive %+v", filepath.Base(p), *g, *want)
+		}
+		if isRPMName(p) && (g.xml == nil || !strings.Contains(string(g.xml.Primary), want.SHA256)) {
+			t.Errorf("%s: repodata not rendered with the package's sha256", filepath.Base(p))
+		}
+	}
+}
+
+// A broken archive among good ones is named; the others are still
+// described, so the build can list every problem.
+func TestDescribeAllNamesBrokenArchives(t *testing.T) {
+	paths := manyArchives(t, 12)
+	dir := t.TempDir()
+	bad := map[string]string{
+		"empty.rpm":   "",
+		"garbage.rpm": strings.Repeat("not an rpm ", 100),
+		"garbage.fix": strings.Repeat("not xz ", 100),
+	}
+	for name, data := range bad {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	paths = append(paths, filepath.Join(dir, "missing.fix"))
+	_, err := describeAll(context.Background(), paths)
+	if err == nil {
+		t.Fatal("describeAll accepted broken archives")
+	}
+	for _, name := range []string{"empty.rpm", "garbage.rpm", "garbage.fix", "missing.fix"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "many-") {
+		t.Errorf("error blames a good archive: %v", err)
+	}
+}
+
+func TestDescribeAllStopsWhenCancelled(t *testing.T) {
+	paths := manyArchives(t, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := describeAll(ctx, paths); err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Fatalf("describeAll after cancel = %v, want context canceled", err)
+	}
+}
