@@ -81,6 +81,9 @@ fi
 small=$work/repo-small/bench/1.0
 large=$work/repo-large/bigbench/1.0
 new=$(ls "$work"/rpms/small/*-1_0_2001-*.rpm)
+# The update runs leave the 2001st RPM in both channels: take it out, so
+# that the fresh builds index 2000 and the saved state below holds 2000.
+rm -f "$small/$(basename "$new")" "$work/cr-small/$(basename "$new")"
 du -sh "$small" "$large" >&2
 
 clean_hotfix() { echo "rm -rf $1/repodata $1/.catalog $1/.catalog.json $1/.repodata.cache $1/.repodata.gz $1/index.json $1/index.json.asc $1/index.html"; }
