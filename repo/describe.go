@@ -134,8 +134,15 @@ func mapArchive(path string) (*mappedArchive, error) {
 		a.unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if testHookMapped != nil {
+		testHookMapped(path)
+	}
 	return a, nil
 }
+
+// testHookMapped, set only by tests, runs once an archive is mapped and its
+// header read, before it is hashed.
+var testHookMapped func(path string)
 
 func (a *mappedArchive) unmap() {
 	if a.mapped {

@@ -104,3 +104,22 @@ func TestDescribeAllStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("describeAll after cancel = %v, want context canceled", err)
 	}
 }
+
+// An archive truncated after it was mapped makes the hashing fault: the
+// build gets an error that says so instead of crashing.
+func TestDescribeAllArchiveShrinks(t *testing.T) {
+	paths := manyArchives(t, 20)
+	victim := paths[len(paths)-3] // large enough to span pages
+	testHookMapped = func(path string) {
+		if path == victim {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(func() { testHookMapped = nil })
+	_, err := describeAll(context.Background(), paths)
+	if err == nil || !strings.Contains(err.Error(), "shrank while it was read") {
+		t.Fatalf("describeAll with a truncated archive = %v, want an error saying it shrank", err)
+	}
+}
