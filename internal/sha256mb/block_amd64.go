@@ -1,5 +1,7 @@
 package sha256mb
 
+//go:generate go run gen_amd64.go
+
 import "golang.org/x/sys/cpu"
 
 // useMulti is whether the 16-lane kernel runs on this machine: it needs

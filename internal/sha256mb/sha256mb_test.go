@@ -1,11 +1,15 @@
 package sha256mb
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -208,3 +212,23 @@ func BenchmarkHash(b *testing.B) { benchmarkHash(b, true) }
 
 // BenchmarkHashEach is the same with crypto/sha256 one after another.
 func BenchmarkHashEach(b *testing.B) { benchmarkHash(b, false) }
+
+// The committed kernel is what the generator writes.
+func TestKernelIsGenerated(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "block_amd64.s")
+	cmd := exec.Command("go", "run", "gen_amd64.go", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gen_amd64.go: %v\n%s", err, msg)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("block_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("block_amd64.s differs from what gen_amd64.go writes: run go generate ./internal/sha256mb")
+	}
+}
