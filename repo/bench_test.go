@@ -15,24 +15,7 @@ import (
 // repository and returns it.
 func benchChannel(b *testing.B, n, payload int) string {
 	b.Helper()
-	src := b.TempDir()
-	out := filepath.Join(src, "out")
-	r := rand.New(rand.NewPCG(7, 8))
-	var archives []string
-	for i := 1; i <= n; i++ {
-		dir := filepath.Join(src, fmt.Sprint(i))
-		writeFile(b, dir, "fix.toml", fmt.Sprintf("product = \"bench\"\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\n[[bug]]\nid = \"B-%d\"\nsummary = \"bug %d\"\nfiles = [\"lib/f%d.bin\"]\n", i, i, i, i, i), 0o644)
-		data := make([]byte, payload)
-		for j := range data {
-			data[j] = byte(r.Uint32())
-		}
-		writeFile(b, dir, fmt.Sprintf("files/lib/f%d.bin", i), string(data), 0o644)
-		p, _, err := Pack(b.Context(), dir, out, PackOptions{Epoch: testEpoch})
-		if err != nil {
-			b.Fatal(err)
-		}
-		archives = append(archives, p)
-	}
+	archives := packChain(b, "bench", n, func(int) int { return payload }, false)
 	root := b.TempDir()
 	if _, err := Add(b.Context(), root, archives, AddOptions{}); err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package repo
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,29 +13,7 @@ import (
 // of different sizes (the first empty), each as a .fix and as an RPM.
 func manyArchives(t testing.TB, n int) []string {
 	t.Helper()
-	src := t.TempDir()
-	out := filepath.Join(src, "out")
-	r := rand.New(rand.NewPCG(9, 10))
-	var paths []string
-	for i := 1; i <= n; i++ {
-		dir := filepath.Join(src, fmt.Sprint(i))
-		writeFile(t, dir, "fix.toml", fmt.Sprintf("product = \"many\"\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\ndescription = \"Fixes %d.\"\n[[bug]]\nid = \"M-%d\"\nsummary = \"bug %d\"\n", i, i, i, i, i), 0o644)
-		data := make([]byte, (i-1)*(i-1)*97)
-		for j := range data {
-			data[j] = byte(r.Uint32())
-		}
-		writeFile(t, dir, "files/lib/f.bin", string(data), 0o644)
-		p, _, err := Pack(context.Background(), dir, out, PackOptions{Epoch: testEpoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, _, err := PackRPM(context.Background(), dir, out, RPMOptions{Epoch: testEpoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p, q)
-	}
-	return paths
+	return packChain(t, "many", n, func(i int) int { return (i - 1) * (i - 1) * 97 }, true)
 }
 
 // describeAll (many files hashed together, headers read from mappings)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -134,4 +136,37 @@ func wantErr(t testing.TB, err error, wants ...string) {
 			t.Errorf("error %q does not mention %q", err, w)
 		}
 	}
+}
+
+// packChain packs fixes 1..n of PRODUCT 1.0, fix i with size(i) random
+// (incompressible) bytes in files/lib/f.bin and one bug, as .fix archives
+// and, with rpm set, as RPMs too (each .fix followed by its RPM).
+func packChain(t testing.TB, product string, n int, size func(i int) int, rpm bool) []string {
+	t.Helper()
+	src := t.TempDir()
+	out := filepath.Join(src, "out")
+	r := rand.New(rand.NewPCG(7, 8))
+	var paths []string
+	for i := 1; i <= n; i++ {
+		dir := filepath.Join(src, fmt.Sprint(i))
+		writeFile(t, dir, "fix.toml", fmt.Sprintf("product = %q\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\ndescription = \"Fixes %d.\"\n[[bug]]\nid = \"B-%d\"\nsummary = \"bug %d\"\n", product, i, i, i, i, i), 0o644)
+		data := make([]byte, size(i))
+		for j := range data {
+			data[j] = byte(r.Uint32())
+		}
+		writeFile(t, dir, "files/lib/f.bin", string(data), 0o644)
+		p, _, err := Pack(context.Background(), dir, out, PackOptions{Epoch: testEpoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+		if rpm {
+			q, _, err := PackRPM(context.Background(), dir, out, RPMOptions{Epoch: testEpoch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, q)
+		}
+	}
+	return paths
 }
