@@ -56,21 +56,32 @@ func randomBytes(r *rand.Rand, n int) []byte {
 	return b
 }
 
-// withMulti runs f with the 16-lane kernel on and, separately, off, so
-// both paths are tested on a machine that has the kernel.
+// withMulti runs f with the 16-lane kernel, with the lanes driving the Go
+// reference kernel, and with crypto/sha256 alone, so that every path is
+// tested wherever the assembly can run and the lanes' bookkeeping
+// everywhere.
 func withMulti(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := useMulti
-	t.Cleanup(func() { useMulti = saved })
-	for _, on := range []bool{true, false} {
-		if on && !saved {
-			t.Logf("this CPU lacks AVX-512: only the crypto/sha256 path runs")
+	savedMulti, savedKernel := useMulti, kernel
+	t.Cleanup(func() { useMulti, kernel = savedMulti, savedKernel })
+	modes := []struct {
+		name   string
+		multi  bool
+		kernel func(*[8][lanes]uint32, *[lanes]*byte, int)
+	}{
+		{"avx512", true, block16},
+		{"lanes in Go", true, block16Generic},
+		{"crypto/sha256", false, nil},
+	}
+	for _, m := range modes {
+		if m.name == "avx512" && !savedMulti {
+			t.Logf("this CPU lacks AVX-512: the assembly kernel cannot run here")
 			continue
 		}
-		useMulti = on
-		t.Run(fmt.Sprintf("multi=%v", on), f)
+		useMulti, kernel = m.multi, m.kernel
+		t.Run(m.name, f)
 	}
-	useMulti = saved
+	useMulti, kernel = savedMulti, savedKernel
 }
 
 func TestHashMatchesCryptoSHA256(t *testing.T) {
