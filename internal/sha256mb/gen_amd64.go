@@ -19,7 +19,6 @@ import (
 	"os"
 )
 
-
 var out bytes.Buffer
 
 func emit(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
