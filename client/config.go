@@ -20,9 +20,9 @@ import (
 	"unicode"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 	"github.com/robfig/cron/v3"
 
+	"github.com/hotfix-project/hotfix/internal/tomlpos"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -369,7 +369,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err := dec.Decode(&fc); err != nil {
 		return nil, decodeError(path, err)
 	}
-	v := &validator{path: path, lines: keyLines(data)}
+	v := &validator{path: path, lines: tomlpos.Lines(data)}
 	c := v.convert(&fc)
 	if err := v.result(); err != nil {
 		return nil, err
@@ -493,76 +493,6 @@ func joinErrors(errs []error) error {
 		return errs[0]
 	}
 	return errors.Join(errs...)
-}
-
-// keyLines maps every dotted key and table in src to the line that defines
-// it. It walks go-toml's own parser, so dotted keys, quoted keys and inline
-// tables are found wherever they are written.
-func keyLines(src []byte) (lines map[string]int) {
-	lines = map[string]int{}
-	defer func() {
-		// The document already decoded, so the parser should not fail; a
-		// line number is not worth a crash if it does.
-		if recover() != nil {
-			lines = map[string]int{}
-		}
-	}()
-	var p unstable.Parser
-	p.Reset(src)
-	var table []string
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			table = table[:0:0]
-			var first *unstable.Node
-			for it := e.Key(); it.Next(); {
-				n := it.Node()
-				if first == nil {
-					first = n
-				}
-				table = append(table, string(n.Data))
-			}
-			if first != nil {
-				setLine(lines, strings.Join(table, "."), p.Shape(first.Raw).Start.Line)
-			}
-		case unstable.KeyValue:
-			walkKeyValue(&p, lines, table, e)
-		}
-	}
-	return lines
-}
-
-func walkKeyValue(p *unstable.Parser, lines map[string]int, prefix []string, kv *unstable.Node) {
-	parts := append([]string(nil), prefix...)
-	var first *unstable.Node
-	for it := kv.Key(); it.Next(); {
-		n := it.Node()
-		if first == nil {
-			first = n
-		}
-		parts = append(parts, string(n.Data))
-	}
-	if first == nil {
-		return
-	}
-	line := p.Shape(first.Raw).Start.Line
-	for i := len(prefix) + 1; i <= len(parts); i++ {
-		setLine(lines, strings.Join(parts[:i], "."), line)
-	}
-	if v := kv.Value(); v != nil && v.Kind == unstable.InlineTable {
-		for it := v.Children(); it.Next(); {
-			if c := it.Node(); c.Kind == unstable.KeyValue {
-				walkKeyValue(p, lines, parts, c)
-			}
-		}
-	}
-}
-
-func setLine(lines map[string]int, key string, line int) {
-	if _, ok := lines[key]; !ok {
-		lines[key] = line
-	}
 }
 
 // validator collects every problem of a decoded file.

@@ -607,21 +607,3 @@ func TestReadBase(t *testing.T) {
 		t.Errorf("missing file: want ErrNotExist in chain, got %v", err)
 	}
 }
-
-func TestKeyLines(t *testing.T) {
-	src := `a = 1
-"b" = 2
-[t]
-c = 3
-d.e = 4
-[t.u]
-f = { g = 5, h = { i = 6 } }
-[[arr]]
-j = 7
-`
-	got := keyLines([]byte(src))
-	want := map[string]int{"a": 1, "b": 2, "t": 3, "t.c": 4, "t.d": 5, "t.d.e": 5, "t.u": 6, "t.u.f": 7, "t.u.f.g": 7, "t.u.f.h": 7, "t.u.f.h.i": 7, "arr": 8, "arr.j": 9}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v\nwant %v", got, want)
-	}
-}

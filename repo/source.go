@@ -71,8 +71,12 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 		return nil, tomlError(name, err)
 	}
 	var problems []error
+	var lines map[string]int
 	add := func(table string, idx int, key string, format string, args ...any) {
-		problems = append(problems, &SourceError{File: name, Line: tomlpos.Line(data, table, idx, key), Err: fmt.Errorf(format, args...)})
+		if lines == nil {
+			lines = tomlpos.Lines(data)
+		}
+		problems = append(problems, &SourceError{File: name, Line: tomlpos.LineIn(lines, table, idx, key), Err: fmt.Errorf(format, args...)})
 	}
 	m := Manifest{Format: ManifestFormat, Product: st.Product, Summary: strings.TrimSpace(st.Summary), Description: st.Description}
 	if err := ValidProductName(st.Product); err != nil {

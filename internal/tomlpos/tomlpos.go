@@ -1,49 +1,124 @@
 package tomlpos
 
 import (
-	"bufio"
-	"bytes"
+	"strconv"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// Line returns the 1-based line of key inside table (use "" for the top
-// level). For an array of tables ("[[bug]]"), index picks the element
-// (0-based); for a plain table, pass 0. It returns 0 when not found.
-func Line(src []byte, table string, index int, key string) int {
-	current, seen := "", -1
-	if table == "" {
-		seen = 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case strings.HasPrefix(line, "[["):
-			current = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.SplitN(line, "]]", 2)[0], "[["), "]]"))
-			if current == table {
-				seen++
+// Lines maps every key and table of src to the line that defines it, as
+// dotted paths: "notify.smtp", "t.d.e" for a dotted key, the inline
+// table's keys under its own. An element of an array of tables has its
+// 0-based index in the path ("bug.1" for its header, "bug.1.id" for a
+// key; "bug" alone is the first header). It walks
+// go-toml's own parser, so quoted and dotted keys are found wherever they
+// are written; for a document that does not parse, it maps what comes
+// before the error.
+func Lines(src []byte) (lines map[string]int) {
+	lines = map[string]int{}
+	defer func() {
+		// Lines is for documents that already decoded; a line number is
+		// not worth a crash should the parser fail on one.
+		if recover() != nil {
+			lines = map[string]int{}
+		}
+	}()
+	var p unstable.Parser
+	p.Reset(src)
+	var table []string
+	seen := map[string]int{} // elements of each array of tables so far
+	for p.NextExpression() {
+		e := p.Expression()
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table = table[:0:0]
+			var first *unstable.Node
+			for it := e.Key(); it.Next(); {
+				n := it.Node()
+				if first == nil {
+					first = n
+				}
+				table = append(table, string(n.Data))
 			}
-			if key == "" && current == table && seen == index {
-				return n
-			}
-		case strings.HasPrefix(line, "["):
-			current = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(line, "]", 2)[0], "["))
-			if current == table {
-				seen = 0
-			}
-			if key == "" && current == table {
-				return n
-			}
-		default:
-			if current != table || seen != index || key == "" {
+			if first == nil {
 				continue
 			}
-			k, _, ok := strings.Cut(line, "=")
-			if ok && strings.Trim(strings.TrimSpace(k), `"'`) == key {
-				return n
+			line := p.Shape(first.Raw).Start.Line
+			name := strings.Join(table, ".")
+			setLine(lines, name, line)
+			if e.Kind == unstable.ArrayTable {
+				i := seen[name]
+				seen[name]++
+				table = append(table, strconv.Itoa(i))
+				setLine(lines, strings.Join(table, "."), line)
+			}
+		case unstable.KeyValue:
+			walkKeyValue(&p, lines, table, e)
+		}
+	}
+	return lines
+}
+
+func walkKeyValue(p *unstable.Parser, lines map[string]int, prefix []string, kv *unstable.Node) {
+	parts := append([]string(nil), prefix...)
+	var first *unstable.Node
+	for it := kv.Key(); it.Next(); {
+		n := it.Node()
+		if first == nil {
+			first = n
+		}
+		parts = append(parts, string(n.Data))
+	}
+	if first == nil {
+		return
+	}
+	line := p.Shape(first.Raw).Start.Line
+	for i := len(prefix) + 1; i <= len(parts); i++ {
+		setLine(lines, strings.Join(parts[:i], "."), line)
+	}
+	if v := kv.Value(); v != nil && v.Kind == unstable.InlineTable {
+		for it := v.Children(); it.Next(); {
+			if c := it.Node(); c.Kind == unstable.KeyValue {
+				walkKeyValue(p, lines, parts, c)
 			}
 		}
 	}
-	return 0
+}
+
+func setLine(lines map[string]int, key string, line int) {
+	if _, ok := lines[key]; !ok {
+		lines[key] = line
+	}
+}
+
+// Line returns the line of key inside table ("" for the top level), 0 when
+// it is not there. For an array of tables ("[[bug]]"), index picks the
+// element; for a plain table, pass 0. An empty key asks for the table's
+// header.
+func Line(src []byte, table string, index int, key string) int {
+	return LineIn(Lines(src), table, index, key)
+}
+
+// LineIn is Line over the map Lines returned, for many lookups in one
+// document.
+func LineIn(lines map[string]int, table string, index int, key string) int {
+	join := func(parts ...string) string {
+		var keep []string
+		for _, p := range parts {
+			if p != "" {
+				keep = append(keep, p)
+			}
+		}
+		return strings.Join(keep, ".")
+	}
+	if table != "" {
+		if n, ok := lines[join(table, strconv.Itoa(index), key)]; ok {
+			return n
+		}
+		if index != 0 {
+			return 0
+		}
+	}
+	return lines[join(table, key)]
 }

@@ -1,6 +1,10 @@
 package tomlpos
 
-import "testing"
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
 
 func TestLine(t *testing.T) {
 	src := []byte(`product = "acme"
@@ -38,4 +42,44 @@ retries = 3
 			}
 		})
 	}
+}
+
+func TestLines(t *testing.T) {
+	src := `a = 1
+"b" = 2
+[t]
+c = 3
+d.e = 4
+[t.u]
+f = { g = 5, h = { i = 6 } }
+[[arr]]
+j = 7
+[[arr]]
+j = 8
+`
+	got := Lines([]byte(src))
+	want := map[string]int{"a": 1, "b": 2, "t": 3, "t.c": 4, "t.d": 5, "t.d.e": 5, "t.u": 6, "t.u.f": 7, "t.u.f.g": 7,
+		"t.u.f.h": 7, "t.u.f.h.i": 7, "arr": 8, "arr.0": 8, "arr.0.j": 9, "arr.1": 10, "arr.1.j": 11}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// A document that does not parse maps what comes before the error.
+func TestLinesBrokenDocument(t *testing.T) {
+	got := Lines([]byte("a = 1\nb = \n[t\nc = 3\n"))
+	if got["a"] != 1 || got["c"] != 0 {
+		t.Errorf("Lines of a broken document = %v, want a on line 1 and nothing after the error", got)
+	}
+}
+
+func FuzzLines(f *testing.F) {
+	f.Add([]byte("a = 1\n[[bug]]\nid = \"x\"\n[t]\nd.e = { f = 2 }\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for key, line := range Lines(src) {
+			if line < 1 || line > bytes.Count(src, []byte("\n"))+1 {
+				t.Fatalf("key %q on line %d of a %d-line document", key, line, bytes.Count(src, []byte("\n"))+1)
+			}
+		}
+	})
 }
