@@ -23,6 +23,15 @@ var armorBegin = []byte("-----BEGIN PGP ")
 // Keyring is a set of trusted public keys.
 type Keyring struct {
 	entities openpgp.EntityList
+	// revocations are standalone revocation certificates read so far:
+	// each applies to its key whichever file brings the key.
+	revocations []revocation
+}
+
+// revocation is a key revocation signature and the file it came from.
+type revocation struct {
+	sig    *packet.Signature
+	source string
 }
 
 // LoadKeyring reads trusted public keys from path: a key file (armored or
@@ -39,9 +48,12 @@ func LoadKeyring(path string) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
-		kr, err := ParseKeyring(data)
+		kr, err := parseKeyring(data, path)
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys %s: %w", path, err)
+		}
+		if err := kr.applyRevocations(); err != nil {
+			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
 		return kr, nil
 	}
@@ -68,23 +80,45 @@ func LoadKeyring(path string) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
-		one, err := ParseKeyring(data)
+		one, err := parseKeyring(data, p)
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys %s: %w", p, err)
 		}
 		kr.add(one.entities...)
+		kr.revocations = append(kr.revocations, one.revocations...)
 	}
 	if kr.Len() == 0 {
 		return nil, fmt.Errorf("load trusted keys: no key files (%s) in directory %s: copy the vendor's public key there",
 			strings.Join(keyFileExts, ", "), path)
 	}
+	if err := kr.applyRevocations(); err != nil {
+		return nil, fmt.Errorf("load trusted keys: %w", err)
+	}
 	return kr, nil
 }
 
 // ParseKeyring reads public keys from the bytes of a key file: armored
-// blocks (several may follow each other) or binary packets.
+// blocks (several may follow each other) or binary packets. A standalone
+// revocation certificate (what gpg writes to openpgp-revocs.d, or
+// --gen-revoke) revokes its key when the same bytes bring the key too.
 func ParseKeyring(data []byte) (*Keyring, error) {
-	entities, err := parseEntities(data)
+	kr, err := parseKeyring(data, "")
+	if err != nil {
+		return nil, err
+	}
+	if kr.Len() == 0 {
+		return nil, errors.New("only revocation certificates, no OpenPGP key found")
+	}
+	if err := kr.applyRevocations(); err != nil {
+		return nil, err
+	}
+	return kr, nil
+}
+
+// parseKeyring reads the keys and revocation certificates of one file;
+// source names it in errors.
+func parseKeyring(data []byte, source string) (*Keyring, error) {
+	entities, sigs, err := parseEntities(data)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +131,43 @@ func ParseKeyring(data []byte) (*Keyring, error) {
 		}
 		kr.add(e)
 	}
+	for _, sig := range sigs {
+		kr.revocations = append(kr.revocations, revocation{sig, source})
+	}
 	return kr, nil
+}
+
+// applyRevocations adds each standalone revocation certificate to the key
+// it revokes, once its signature by that very key verifies. A certificate
+// for a key not in the keyring changes nothing (a site may keep those of
+// keys it no longer trusts); one that does not verify is an error, since
+// whoever placed it meant a key to be revoked.
+func (k *Keyring) applyRevocations() error {
+	for _, r := range k.revocations {
+		var target *openpgp.Entity
+		for _, e := range k.entities {
+			pk := e.PrimaryKey
+			if (len(r.sig.IssuerFingerprint) > 0 && bytes.Equal(r.sig.IssuerFingerprint, pk.Fingerprint)) ||
+				(len(r.sig.IssuerFingerprint) == 0 && r.sig.IssuerKeyId != nil && *r.sig.IssuerKeyId == pk.KeyId) {
+				target = e
+				break
+			}
+		}
+		if target == nil {
+			continue
+		}
+		if err := target.PrimaryKey.VerifyRevocationSignature(r.sig); err != nil {
+			where := ""
+			if r.source != "" {
+				where = " in " + r.source
+			}
+			return fmt.Errorf("revocation certificate%s for key %s does not verify (%v): remove it, or get the certificate the key's owner made", where, fingerprint(target), err)
+		}
+		if !slices.Contains(target.Revocations, r.sig) {
+			target.Revocations = append(target.Revocations, r.sig)
+		}
+	}
+	return nil
 }
 
 // NewKeyring makes a keyring of the public parts of entities.
@@ -181,25 +251,20 @@ func (k *Keyring) Fingerprints() []string {
 func (k *Keyring) Entities() openpgp.EntityList { return k.entities }
 
 // parseEntities reads every key in data, armored or binary, secret parts
-// included.
-func parseEntities(data []byte) ([]*openpgp.Entity, error) {
+// included, and the key revocation signatures of standalone revocation
+// certificates.
+func parseEntities(data []byte) ([]*openpgp.Entity, []*packet.Signature, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty file: not an OpenPGP key")
+		return nil, nil, errors.New("empty file: not an OpenPGP key")
 	}
 	if !bytes.Contains(data, armorBegin) {
 		if data[0]&0x80 == 0 {
-			return nil, errors.New("not an OpenPGP key (neither an armored block nor binary OpenPGP packets)")
+			return nil, nil, errors.New("not an OpenPGP key (neither an armored block nor binary OpenPGP packets)")
 		}
-		el, err := openpgp.ReadKeyRing(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("not a readable OpenPGP key: %w", err)
-		}
-		if len(el) == 0 {
-			return nil, errors.New("no OpenPGP key found")
-		}
-		return el, nil
+		return readKeysOrRevocations(data)
 	}
 	var all []*openpgp.Entity
+	var sigs []*packet.Signature
 	rest := data
 	for {
 		i := bytes.Index(rest, armorBegin)
@@ -209,20 +274,21 @@ func parseEntities(data []byte) ([]*openpgp.Entity, error) {
 		rest = rest[i:]
 		block, err := armor.Decode(bytes.NewReader(rest))
 		if err != nil {
-			return nil, fmt.Errorf("corrupt armored block: %w", err)
+			return nil, nil, fmt.Errorf("corrupt armored block: %w", err)
 		}
 		if block.Type != openpgp.PublicKeyType && block.Type != openpgp.PrivateKeyType {
-			return nil, fmt.Errorf("armored %q block where a key was expected: not an OpenPGP key", block.Type)
+			return nil, nil, fmt.Errorf("armored %q block where a key was expected: not an OpenPGP key", block.Type)
 		}
 		body, err := io.ReadAll(block.Body)
 		if err != nil {
-			return nil, fmt.Errorf("corrupt armored %s: %w", block.Type, err)
+			return nil, nil, fmt.Errorf("corrupt armored %s: %w", block.Type, err)
 		}
-		el, err := openpgp.ReadKeyRing(bytes.NewReader(body))
+		el, revs, err := readKeysOrRevocations(body)
 		if err != nil {
-			return nil, fmt.Errorf("not a readable OpenPGP key: %w", err)
+			return nil, nil, err
 		}
 		all = append(all, el...)
+		sigs = append(sigs, revs...)
 		// Move past this block's END line to look for another.
 		end := bytes.Index(rest, []byte("-----END PGP "))
 		if end < 0 {
@@ -230,8 +296,45 @@ func parseEntities(data []byte) ([]*openpgp.Entity, error) {
 		}
 		rest = rest[end+len("-----END PGP "):]
 	}
-	if len(all) == 0 {
-		return nil, errors.New("no OpenPGP key found")
+	if len(all) == 0 && len(sigs) == 0 {
+		return nil, nil, errors.New("no OpenPGP key found")
 	}
-	return all, nil
+	return all, sigs, nil
+}
+
+// readKeysOrRevocations reads binary packets: keys, or else a revocation
+// certificate (key revocation signatures and nothing else).
+func readKeysOrRevocations(body []byte) ([]*openpgp.Entity, []*packet.Signature, error) {
+	el, err := openpgp.ReadKeyRing(bytes.NewReader(body))
+	if err == nil && len(el) > 0 {
+		return el, nil, nil
+	}
+	if sigs := revocationSignatures(body); len(sigs) > 0 {
+		return nil, sigs, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a readable OpenPGP key: %w", err)
+	}
+	return nil, nil, errors.New("no OpenPGP key found")
+}
+
+// revocationSignatures returns the signatures of body when it holds only
+// key revocation signatures, nil otherwise.
+func revocationSignatures(body []byte) []*packet.Signature {
+	var sigs []*packet.Signature
+	r := packet.NewReader(bytes.NewReader(body))
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return sigs
+		}
+		if err != nil {
+			return nil
+		}
+		sig, ok := p.(*packet.Signature)
+		if !ok || sig.SigType != packet.SigTypeKeyRevocation {
+			return nil
+		}
+		sigs = append(sigs, sig)
+	}
 }

@@ -213,7 +213,7 @@ func TestPassphrase(t *testing.T) {
 	}
 	// The armored secret must really be encrypted: loading it without a
 	// passphrase is refused above, and its packets say so.
-	e, err := parseEntities(sec)
+	e, _, err := parseEntities(sec)
 	if err != nil || !e[0].PrivateKey.Encrypted {
 		t.Fatalf("secret key not encrypted (err %v)", err)
 	}
@@ -570,7 +570,7 @@ func FuzzParseKeyring(f *testing.F) {
 		if err == nil && kr.Len() == 0 {
 			t.Error("no error and no keys")
 		}
-		_, _ = parseEntities(data)
+		_, _, _ = parseEntities(data)
 	})
 }
 

@@ -54,7 +54,7 @@ func LoadSigner(path string, passphrase []byte) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load secret key: %w", err)
 	}
-	entities, err := parseEntities(data)
+	entities, _, err := parseEntities(data)
 	if err != nil {
 		return nil, fmt.Errorf("load secret key %s: %w", path, err)
 	}
