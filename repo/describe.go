@@ -19,7 +19,7 @@ import (
 )
 
 // describeAll describes the archives at paths for a build (what
-// describeArchive does without deep) on every core. A build is hashing:
+// describeArchive does, without verifying every entry) on every core. A build is hashing:
 // each core maps up to 16 files at a time and hashes them together
 // (internal/sha256mb), reading each one's header or manifest from the
 // mapping as it starts, so no byte is copied out of the page cache. Like
