@@ -342,10 +342,17 @@ func BuildMessage(from *mail.Address, to []*mail.Address, rep *Report, now time.
 	header("X-Hotfix-Outcome", clean(rep.Outcome))
 	b.WriteString("\n")
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(rep.Text()))
+	qp.Write([]byte(mailLines(rep.Text())))
 	qp.Close()
 	// quotedprintable writes CRLF; keep the whole message LF.
 	return bytes.ReplaceAll(b.Bytes(), []byte("\r\n"), []byte("\n"))
+}
+
+// mailLines turns every line break of s (CRLF, or a lone CR as a script's
+// progress output leaves in an error) into LF: mail allows CR only as part
+// of a line break, and the report reads the same either way.
+func mailLines(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 }
 
 // sendSMTP delivers msg over one SMTP session: STARTTLS whenever the

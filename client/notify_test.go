@@ -610,8 +610,8 @@ func TestNotifyRedactURL(t *testing.T) {
 }
 
 // FuzzNotifyMessage: whatever the names and summaries hold, the message
-// parses, keeps exactly its own headers, and the subject decodes to
-// Report.Subject().
+// parses, keeps exactly its own headers, the subject decodes to
+// Report.Subject() and the body to Report.Text() with LF line breaks.
 func FuzzNotifyMessage(f *testing.F) {
 	f.Add("shop-prod-1", "Fix rounding", "ACME-1", "boom")
 	f.Add("web\r\nBcc: evil@example.com", "line\n.\nnext", "\x00", "é ü 漢字")
@@ -637,8 +637,11 @@ func FuzzNotifyMessage(f *testing.F) {
 		if err != nil {
 			t.Fatalf("body: %v", err)
 		}
-		if string(body) != strings.ReplaceAll(r.Text(), "\r\n", "\n") {
-			t.Fatalf("body does not round-trip")
+		if string(body) != mailLines(r.Text()) {
+			t.Fatalf("body does not round-trip:\n got %q\nwant %q", body, mailLines(r.Text()))
+		}
+		if strings.Contains(string(body), "\r") {
+			t.Fatalf("body holds a CR outside a line break: %q", body)
 		}
 	})
 }
