@@ -92,7 +92,7 @@ Try it:         hotfix demo`,
 	pf.StringVar(&g.ConfigPath, "config", "", "client configuration file (default $HOTFIX_CONFIG or /etc/hotfix/hotfix.toml)")
 	pf.BoolVar(&g.JSON, "json", false, "machine-readable output where supported")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")
-	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print results and errors only: no progress, hints or info logs")
 
 	root.AddCommand(
 		newVersionCmd(g),
