@@ -10,15 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
-	"sync"
-	"syscall"
 
 	"github.com/cavaliergopher/cpio"
 	"github.com/cavaliergopher/rpm"
@@ -816,127 +812,20 @@ func ExtractRPM(ctx context.Context, path, dest string, trust RPMTrust) (m *Mani
 // isRPMName reports whether a file name is an RPM package's.
 func isRPMName(name string) bool { return path.Ext(name) == ".rpm" }
 
-// describeRPM is describeArchive for an RPM: one pass over the file hashes
-// it and reads its header, then the payload is verified against the
-// manifest (the signature is not required: the vendor indexes its own
+// describeRPM is describeArchive for an RPM: what a build reads of it
+// (describeAll: its sha256 and header), then its payload verified against
+// the manifest (the signature is not required: the vendor indexes its own
 // packages, and the index signs their sha256).
 func describeRPM(ctx context.Context, path string) (*catalogEntry, *Manifest, error) {
-	f, err := os.Open(path)
+	described, err := describeAll(ctx, []string{path})
 	if err != nil {
 		return nil, nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	bp := hashBufPool.Get().(*[]byte)
-	defer hashBufPool.Put(bp)
-	buf := *bp
-	// The first read holds the header of almost every package: it is
-	// parsed from memory and hashed once; a larger header is read on
-	// through the hash.
-	n, err := io.ReadFull(f, buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	hs := sha256.New()
-	hs.Write(buf[:n])
-	more := n == len(buf)
-	var rest io.Reader = bytes.NewReader(buf[:n])
-	if more {
-		rest = io.MultiReader(rest, io.TeeReader(f, hs))
-	}
-	h, err := readRPMHeader(rest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if more && info.Size()-int64(n) >= hashMapMin {
-		// A large package is hashed through a read-only mapping: no copy
-		// from the page cache (a tenth of the time, measured here).
-		mapped, err := hashMapped(ctx, f, int64(n), info.Size(), hs)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		more = !mapped
-	}
-	for more {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		n, err := f.Read(buf)
-		hs.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", path, err)
-		}
-	}
-	e := &catalogEntry{
-		Size:    info.Size(),
-		MTimeNS: info.ModTime().UnixNano(),
-		SHA256:  hex.EncodeToString(hs.Sum(nil)),
-		Product: h.Product,
-		Version: h.Fix,
-		Summary: h.Pkg.Summary(),
-		Desc:    h.Pkg.Description(),
-		Bugs:    h.Bugs,
-	}
-	if e.Bugs == nil {
-		e.Bugs = []Bug{}
 	}
 	_, m, err := VerifyRPM(ctx, path, RPMTrust{})
 	if err != nil {
 		return nil, nil, err
 	}
+	e := described[0]
 	e.Summary, e.Desc, e.Bugs, e.Verified = m.Summary, m.Description, m.Bugs, true
 	return e, m, nil
 }
-
-// hashBufSize is the read size when hashing archives: large enough that
-// system calls cost little, small enough that what a read copies from the
-// page cache is still in the core's L2 cache when sha256 reads it.
-const hashBufSize = 256 << 10
-
-// hashMapMin is the size from which the rest of a file is hashed through a
-// mapping rather than read: below it, mapping and unmapping cost about
-// what the copy does.
-const hashMapMin = 2 << 20
-
-// hashMapped hashes bytes [off, size) of f into h through a read-only
-// mapping. It returns false, and hashes nothing, when the file cannot be
-// mapped; the caller then reads it. A file truncated while it is hashed
-// makes the kernel fault the access: that is returned as an error instead
-// of crashing the process.
-func hashMapped(ctx context.Context, f *os.File, off, size int64, h io.Writer) (mapped bool, err error) {
-	if size > math.MaxInt || off > size {
-		return false, nil
-	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return false, nil
-	}
-	defer syscall.Munmap(m)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(interface{ Addr() uintptr }); !ok {
-				panic(r)
-			}
-			mapped, err = true, errors.New("the file shrank while it was read")
-		}
-	}()
-	syscall.Madvise(m, syscall.MADV_SEQUENTIAL)
-	for off < size {
-		if err := ctx.Err(); err != nil {
-			return true, err
-		}
-		end := min(off+64<<20, size)
-		h.Write(m[off:end])
-		off = end
-	}
-	return true, nil
-}
-
-var hashBufPool = sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
