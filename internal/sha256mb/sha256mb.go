@@ -69,8 +69,7 @@ type lane struct {
 	job    Job
 	active bool
 	rest   []byte // the whole blocks not yet hashed: of Data, then of pad
-	inPad  bool
-	done   uint64 // bytes of Data already hashed
+	padded []byte // pad's blocks, still to come after rest; nil once rest is them
 	pad    [2 * 64]byte
 }
 
@@ -95,22 +94,26 @@ func (m *multi) start(l int, j Job) {
 		padLen = 128
 	}
 	binary.BigEndian.PutUint64(ln.pad[padLen-8:], uint64(len(j.Data))*8)
-	ln.rest = j.Data[:whole]
+	ln.rest, ln.padded = j.Data[:whole], ln.pad[:padLen]
 	if whole == 0 {
-		ln.rest, ln.inPad = ln.pad[:padLen], true
+		ln.rest, ln.padded = ln.padded, nil
 	}
 }
 
-// finish hands lane l's digest to its job.
-func (m *multi) finish(l int) {
+// finish empties lane l and hands sum to its job.
+func (m *multi) finish(l int, sum [Size]byte) {
+	done := m.lane[l].job.Done
+	m.lane[l] = lane{}
+	done(sum)
+}
+
+// sum is the digest in lane l's state.
+func (m *multi) sum(l int) [Size]byte {
 	var sum [Size]byte
 	for i := range 8 {
 		binary.BigEndian.PutUint32(sum[4*i:], m.state[i][l])
 	}
-	ln := &m.lane[l]
-	done := ln.job.Done
-	*ln = lane{}
-	done(sum)
+	return sum
 }
 
 func (m *multi) run(ctx context.Context, next func() (Job, bool)) error {
@@ -165,21 +168,13 @@ func (m *multi) run(ctx context.Context, next func() (Job, bool)) error {
 				continue
 			}
 			ln.rest = ln.rest[n*64:]
-			if !ln.inPad {
-				ln.done += uint64(n * 64)
+			switch {
+			case len(ln.rest) > 0:
+			case ln.padded != nil:
+				ln.rest, ln.padded = ln.padded, nil
+			default:
+				m.finish(l, m.sum(l))
 			}
-			if len(ln.rest) > 0 {
-				continue
-			}
-			if !ln.inPad {
-				padLen := 64
-				if len(ln.job.Data)%64 >= 56 {
-					padLen = 128
-				}
-				ln.rest, ln.inPad = ln.pad[:padLen], true
-				continue
-			}
-			m.finish(l)
 		}
 	}
 }
@@ -197,7 +192,7 @@ func (m *multi) finishEach(ctx context.Context) error {
 		if !ln.active {
 			continue
 		}
-		if ln.inPad {
+		if ln.padded == nil {
 			var h [8]uint32
 			for i := range h {
 				h[i] = m.state[i][l]
@@ -206,23 +201,26 @@ func (m *multi) finishEach(ctx context.Context) error {
 			for i := range h {
 				m.state[i][l] = h[i]
 			}
-			m.finish(l)
+			m.finish(l, m.sum(l))
 			continue
 		}
-		h := m.resume(l)
-		h.Write(ln.job.Data[ln.done:])
+		hashed := len(ln.job.Data)&^63 - len(ln.rest)
 		var sum [Size]byte
-		h.Sum(sum[:0])
-		done := ln.job.Done
-		*ln = lane{}
-		done(sum)
+		if h := m.resume(l, hashed); h != nil {
+			h.Write(ln.job.Data[hashed:])
+			h.Sum(sum[:0])
+		} else {
+			sum = sha256.Sum256(ln.job.Data)
+		}
+		m.finish(l, sum)
 	}
 	return nil
 }
 
-// resume returns a crypto/sha256 hash in lane l's state: ln.done bytes
-// hashed, nothing buffered.
-func (m *multi) resume(l int) hash.Hash {
+// resume returns a crypto/sha256 hash in lane l's state, hashed bytes in
+// and nothing buffered; nil should crypto/sha256 not take the state (its
+// form is part of the package's compatibility promise).
+func (m *multi) resume(l, hashed int) hash.Hash {
 	// crypto/sha256's marshalled state: "sha\x03", the eight words, the
 	// 64-byte buffer, the length in bytes.
 	b := make([]byte, 0, 4+32+64+8)
@@ -231,13 +229,10 @@ func (m *multi) resume(l int) hash.Hash {
 		b = binary.BigEndian.AppendUint32(b, m.state[i][l])
 	}
 	b = append(b, make([]byte, 64)...)
-	b = binary.BigEndian.AppendUint64(b, m.lane[l].done)
+	b = binary.BigEndian.AppendUint64(b, uint64(hashed))
 	h := sha256.New()
 	if err := h.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(b); err != nil {
-		// The form is part of crypto/sha256's compatibility promise;
-		// should it ever change, hash the message again from the start.
-		h.Reset()
-		m.lane[l].done = 0
+		return nil
 	}
 	return h
 }
