@@ -32,19 +32,11 @@ func Lines(src []byte) (lines map[string]int) {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.Table, unstable.ArrayTable:
-			table = table[:0:0]
-			var first *unstable.Node
-			for it := e.Key(); it.Next(); {
-				n := it.Node()
-				if first == nil {
-					first = n
-				}
-				table = append(table, string(n.Data))
-			}
-			if first == nil {
+			var line int
+			table, line = appendKey(&p, nil, e)
+			if line == 0 {
 				continue
 			}
-			line := p.Shape(first.Raw).Start.Line
 			name := strings.Join(table, ".")
 			setLine(lines, name, line)
 			if e.Kind == unstable.ArrayTable {
@@ -60,20 +52,26 @@ func Lines(src []byte) (lines map[string]int) {
 	return lines
 }
 
-func walkKeyValue(p *unstable.Parser, lines map[string]int, prefix []string, kv *unstable.Node) {
+// appendKey returns prefix followed by the parts of the key of e (a table
+// header or a key/value), and the line the key starts on; 0 if it has none.
+func appendKey(p *unstable.Parser, prefix []string, e *unstable.Node) ([]string, int) {
 	parts := append([]string(nil), prefix...)
-	var first *unstable.Node
-	for it := kv.Key(); it.Next(); {
+	line := 0
+	for it := e.Key(); it.Next(); {
 		n := it.Node()
-		if first == nil {
-			first = n
+		if line == 0 {
+			line = p.Shape(n.Raw).Start.Line
 		}
 		parts = append(parts, string(n.Data))
 	}
-	if first == nil {
+	return parts, line
+}
+
+func walkKeyValue(p *unstable.Parser, lines map[string]int, prefix []string, kv *unstable.Node) {
+	parts, line := appendKey(p, prefix, kv)
+	if line == 0 {
 		return
 	}
-	line := p.Shape(first.Raw).Start.Line
 	for i := len(prefix) + 1; i <= len(parts); i++ {
 		setLine(lines, strings.Join(parts[:i], "."), line)
 	}
