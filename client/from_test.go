@@ -2,13 +2,13 @@ package client
 
 import (
 	"context"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 

@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +27,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"

@@ -7,7 +7,6 @@ package cron
 import (
 	"context"
 	"fmt"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"

@@ -3,7 +3,6 @@ package cron
 import (
 	"context"
 	"errors"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 

@@ -3,7 +3,6 @@ package repo
 import (
 	"bytes"
 	"errors"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 func channelDir(root string) string { return filepath.Join(root, "acme", "2.4.1") }

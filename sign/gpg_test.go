@@ -3,12 +3,13 @@ package sign
 import (
 	"bytes"
 	"errors"
-	"github.com/hotfix-project/hotfix/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 func mustGPG(t *testing.T, home string, args ...string) []byte {
