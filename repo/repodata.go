@@ -175,11 +175,11 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 			stale = append(stale, i)
 		}
 	}
+	// The repodata is written again even when no package changed: the
+	// cache describes the packages, not what is published, which may be
+	// damaged, signed with another key or left behind by a build that
+	// failed; the cached gzip segments keep that cheap.
 	rd := filepath.Join(dir, RepodataDir)
-	if len(stale) == 0 && len(cache.Packages) == len(pkgs) && fileExists(filepath.Join(rd, "repomd.xml")) && fileExists(filepath.Join(rd, "repomd.xml"+SigSuffix)) {
-		// Same packages as the signed repodata describes: nothing to do.
-		return nil, nil
-	}
 	if len(stale) > 0 {
 		log.Debug("reading rpm headers", "channel", dir, "count", len(stale))
 	}
@@ -868,9 +868,4 @@ func primaryPackages(path string) (map[string]string, error) {
 		out[p.Location.Href] = p.Checksum
 	}
 	return out, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -431,6 +431,14 @@ func TestVerifyRepoChecksRepodata(t *testing.T) {
 			if len(problems) == 0 || !strings.Contains(strings.Join(all, "\n"), tt.want) {
 				t.Errorf("problems %q, want one mentioning %q", all, tt.want)
 			}
+			// What verify tells the user to do must mend it.
+			if _, err := Build(context.Background(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
+				t.Fatal(err)
+			}
+			problems, err = VerifyRepo(context.Background(), root, VerifyOptions{Check: keyringCheck(t, vendorPublic, time.Now())})
+			if err != nil || len(problems) != 0 {
+				t.Errorf("after repo build: problems %v, err %v; want none", problems, err)
+			}
 		})
 	}
 }
