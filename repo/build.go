@@ -251,11 +251,14 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	if err != nil {
 		return nil, 0, err
 	}
+	// The channel is published: a cache that could not be saved, or an
+	// old repodata file not removed, costs the next build time, not this
+	// one its result.
 	if aerr != nil {
-		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, aerr)
+		log.Warn("repodata cache or cleanup failed; the next build reads the headers again", "channel", ch.Dir, "err", aerr)
 	}
 	if cerr != nil {
-		return nil, 0, cerr
+		log.Warn("catalog not saved; the next build hashes the archives again", "channel", ch.Dir, "err", cerr)
 	}
 	cr := &ChannelResult{Product: ch.Product, Base: ch.Base, Serial: ix.Serial, Fixes: len(ix.Fixes)}
 	if n := len(ix.Fixes); n > 0 {

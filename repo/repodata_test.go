@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -488,4 +489,36 @@ func TestAddRPMBesideFix(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "acme", "2.4.1", filepath.Base(rpmB)), data, 0o644)
 	_, err = Build(ctx, root, BuildOptions{Signer: vendorSigner(t)})
 	wantErr(t, err, "2.4.1.1 already published with different content")
+}
+
+// A cache that cannot be saved after the channel is published is a
+// warning, not a failed build (the user would rebuild and skip a serial).
+func TestBuildWarnsWhenCachesCannotBeSaved(t *testing.T) {
+	root, ch := rpmRepo(t)
+	for _, name := range []string{catalogName, repodataCacheName} {
+		if err := os.Remove(filepath.Join(ch, name)); err != nil {
+			t.Fatal(err)
+		}
+		// A non-empty directory where the cache goes: the rename fails.
+		if err := os.MkdirAll(filepath.Join(ch, name, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged bytes.Buffer
+	res, err := Build(context.Background(), root, BuildOptions{Signer: vendorSigner(t), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	if err != nil {
+		t.Fatalf("Build failed over a cache: %v", err)
+	}
+	if res.Channels[0].Serial != 2 {
+		t.Errorf("serial %d, want 2", res.Channels[0].Serial)
+	}
+	for _, want := range []string{"catalog not saved", "repodata cache or cleanup failed"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
+		}
+	}
+	problems, err := VerifyRepo(context.Background(), root, VerifyOptions{Check: keyringCheck(t, vendorPublic, time.Now())})
+	if err != nil || len(problems) != 0 {
+		t.Errorf("published repository: problems %v, err %v", problems, err)
+	}
 }
