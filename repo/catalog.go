@@ -218,7 +218,7 @@ func (c *catalog) save(dir string) error {
 		for _, name := range names {
 			buf = appendRecord(buf, appendEntry(appendStr([]byte{recEntry}, name), c.Archives[name]))
 		}
-		if err := writeUnsynced(dir, catalogName, buf); err != nil {
+		if err := atomicfile.WriteUnsynced(filepath.Join(dir, catalogName), buf, 0o644); err != nil {
 			return err
 		}
 		c.size, c.records, c.template = int64(len(buf)), len(names)+1, c.PageTemplate
@@ -398,31 +398,6 @@ func appendAt(path string, data []byte, off int64) error {
 		err = cerr
 	}
 	return err
-}
-
-// writeUnsynced replaces dir/name by a rename, without fsync: for caches,
-// whose loss only costs time.
-func writeUnsynced(dir, name string, data []byte) error {
-	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // fresh reports whether the entry still describes the file.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/cavaliergopher/rpm"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
 )
 
 // RepodataDir is the yum/dnf metadata directory of a channel with RPMs.
@@ -84,7 +86,7 @@ func (c *repodataCache) save(dir string, pkgs []*rpmXML, added []*rpmXML) error 
 			return nil
 		}
 	}
-	return writeUnsynced(dir, repodataCacheName, appendRPMXMLs([]byte(repodataCacheMagic), pkgs))
+	return atomicfile.WriteUnsynced(filepath.Join(dir, repodataCacheName), appendRPMXMLs([]byte(repodataCacheMagic), pkgs), 0o644)
 }
 
 // appendRPMXMLs appends the records of pkgs, growing buf once.
@@ -410,7 +412,7 @@ func saveGzSegments(dir string, segs []*gzSegment) error {
 		}
 		buf = appendRecord(buf, body)
 	}
-	return writeUnsynced(dir, repodataGzName, buf)
+	return atomicfile.WriteUnsynced(filepath.Join(dir, repodataGzName), buf, 0o644)
 }
 
 func samePackage(a, b *rpmXML) bool {

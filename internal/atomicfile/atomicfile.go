@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,22 @@ func WriteFrom(path string, r io.Reader, perm os.FileMode) (int64, error) {
 		return n, fmt.Errorf("write %s: %w", path, err)
 	}
 	return n, f.Commit()
+}
+
+// WriteUnsynced replaces path with data by a rename but without fsync: for
+// caches, whose loss in a crash only costs time. Readers never see a half
+// written file; after a crash they may see the old one or none.
+func WriteUnsynced(path string, data []byte, perm os.FileMode) error {
+	tmp, err := writeTemp(path, bytes.NewReader(data), perm, -1, -1)
+	if err == nil {
+		if err = os.Rename(tmp, path); err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // SyncDir fsyncs a directory so that renames and creations in it are durable.

@@ -130,3 +130,33 @@ func TestParallel(t *testing.T) {
 		t.Errorf("cancelled: %v after %d calls", err, calls.Load())
 	}
 }
+
+func TestWriteUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".cache")
+	for _, data := range []string{"first", "second, longer"} {
+		if err := WriteUnsynced(path, []byte(data), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != data {
+			t.Fatalf("read back %q (%v), want %q", got, err, data)
+		}
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want 0640", fi.Mode().Perm())
+	}
+	// A target that cannot be replaced: an error naming it, and no
+	// temporary file left behind.
+	blocked := filepath.Join(dir, "blocked")
+	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteUnsynced(blocked, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), blocked) {
+		t.Fatalf("WriteUnsynced onto a directory = %v, want an error naming it", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Errorf("directory holds %d entries after a failed write, want 2 (no temporary left)", len(ents))
+	}
+}
