@@ -95,7 +95,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 		return nil, err
 	}
 	var batch fileBatch
-	defer batch.abort()
+	defer batch.Abort()
 	if err := batch.addSigned(filepath.Join(root, RepoIndexName), data, opts.Signer); err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if err := batch.add(filepath.Join(root, "index.html"), page); err != nil {
 		return nil, err
 	}
-	if err := batch.commit(ctx); err != nil {
+	if err := batch.Commit(ctx); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -188,7 +188,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 		rerr, perr    error
 		wg            sync.WaitGroup
 	)
-	defer rbatch.abort()
+	defer rbatch.Abort()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -219,9 +219,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 
 	// Everything the channel publishes is replaced in one batch: repodata,
 	// then index.json and its signature, then the page.
-	batch := rbatch
-	rbatch = fileBatch{}
-	defer batch.abort()
+	batch := &rbatch
 	if err := batch.add(indexPath, data); err != nil {
 		return nil, 0, err
 	}
@@ -242,7 +240,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 		cat.Published = published
 		cerr = cat.save(ch.Dir)
 	}()
-	err = batch.commit(ctx)
+	err = batch.Commit(ctx)
 	if err == nil && afterRepodata != nil {
 		aerr = afterRepodata(true)
 		afterRepodata = nil
@@ -357,10 +355,3 @@ func (b *fileBatch) addSigned(path string, data []byte, signer Signer) error {
 	}
 	return b.add(path+SigSuffix, sig)
 }
-
-// abort removes the temporary files of a batch not committed.
-func (b *fileBatch) abort() { b.Abort() }
-
-// commit syncs every file, renames them into place in order and syncs
-// their directories.
-func (b *fileBatch) commit(ctx context.Context) error { return b.Commit(ctx) }

@@ -141,12 +141,12 @@ type rpmFile struct {
 // stageRepodata).
 func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, log *slog.Logger) error {
 	var batch fileBatch
-	defer batch.abort()
+	defer batch.Abort()
 	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log, nil)
 	if err != nil || after == nil {
 		return err
 	}
-	if err := batch.commit(ctx); err != nil {
+	if err := batch.Commit(ctx); err != nil {
 		after(false)
 		return err
 	}
