@@ -15,8 +15,12 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// keyFileExts are the file names LoadKeyring reads from a directory.
-var keyFileExts = []string{".asc", ".gpg", ".pub", ".key"}
+// keyFileExts are the file names LoadKeyring reads from a directory; a
+// ".rev" file (gpg's name for a revocation certificate) may hold
+// revocation certificates only.
+var keyFileExts = []string{".asc", ".gpg", ".pub", ".key", revExt}
+
+const revExt = ".rev"
 
 var armorBegin = []byte("-----BEGIN PGP ")
 
@@ -36,8 +40,9 @@ type revocation struct {
 
 // LoadKeyring reads trusted public keys from path: a key file (armored or
 // binary, one key or several) or a directory, of which every regular *.asc,
-// *.gpg, *.pub and *.key file is read in name order. Secret keys count by
-// their public part.
+// *.gpg, *.pub, *.key and *.rev file is read in name order. Secret keys
+// count by their public part; revocation certificates revoke their key
+// whichever file brings it.
 func LoadKeyring(path string) (*Keyring, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -48,12 +53,9 @@ func LoadKeyring(path string) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
-		kr, err := parseKeyring(data, path)
+		kr, err := ParseKeyring(data)
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys %s: %w", path, err)
-		}
-		if err := kr.applyRevocations(); err != nil {
-			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
 		return kr, nil
 	}
@@ -63,7 +65,8 @@ func LoadKeyring(path string) (*Keyring, error) {
 	}
 	kr := &Keyring{}
 	for _, de := range des { // os.ReadDir sorts by name
-		if !slices.Contains(keyFileExts, strings.ToLower(filepath.Ext(de.Name()))) {
+		ext := strings.ToLower(filepath.Ext(de.Name()))
+		if !slices.Contains(keyFileExts, ext) {
 			continue
 		}
 		p := filepath.Join(path, de.Name())
@@ -83,6 +86,10 @@ func LoadKeyring(path string) (*Keyring, error) {
 		one, err := parseKeyring(data, p)
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys %s: %w", p, err)
+		}
+		if ext == revExt && one.Len() > 0 {
+			return nil, fmt.Errorf("load trusted keys %s: holds a key, and a %s file may hold revocation certificates only: rename it to %s.asc",
+				p, revExt, strings.TrimSuffix(de.Name(), filepath.Ext(de.Name())))
 		}
 		kr.add(one.entities...)
 		kr.revocations = append(kr.revocations, one.revocations...)
@@ -107,7 +114,7 @@ func ParseKeyring(data []byte) (*Keyring, error) {
 		return nil, err
 	}
 	if kr.Len() == 0 {
-		return nil, errors.New("only revocation certificates, no OpenPGP key found")
+		return nil, errors.New("revocation certificates only, no key: put the vendor's public key beside them")
 	}
 	if err := kr.applyRevocations(); err != nil {
 		return nil, err
@@ -161,11 +168,12 @@ func (k *Keyring) applyRevocations() error {
 			if r.source != "" {
 				where = " in " + r.source
 			}
-			return fmt.Errorf("revocation certificate%s for key %s does not verify (%v): remove it, or get the certificate the key's owner made", where, fingerprint(target), err)
+			// The certificate names only its issuer: a revocation of
+			// another key by this one looks the same as a damaged one.
+			return fmt.Errorf("revocation certificate%s, issued by key %s, does not verify against that key (%v): it is damaged, or it revokes another key (only a key's own revocation counts): remove it",
+				where, fingerprint(target), err)
 		}
-		if !slices.Contains(target.Revocations, r.sig) {
-			target.Revocations = append(target.Revocations, r.sig)
-		}
+		target.Revocations = append(target.Revocations, r.sig)
 	}
 	return nil
 }
@@ -309,31 +317,46 @@ func readKeysOrRevocations(body []byte) ([]*openpgp.Entity, []*packet.Signature,
 	if err == nil && len(el) > 0 {
 		return el, nil, nil
 	}
-	if sigs := revocationSignatures(body); len(sigs) > 0 {
+	sigs, serr := revocationSignatures(body)
+	switch {
+	case serr == nil:
 		return nil, sigs, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("not a readable OpenPGP key: %w", err)
+	case !errors.Is(serr, errNotSignatures):
+		return nil, nil, serr
+	case err != nil:
+		return nil, nil, fmt.Errorf("not a readable OpenPGP key or revocation certificate (%w): get the file again from its source", err)
 	}
 	return nil, nil, errors.New("no OpenPGP key found")
 }
 
-// revocationSignatures returns the signatures of body when it holds only
-// key revocation signatures, nil otherwise.
-func revocationSignatures(body []byte) []*packet.Signature {
+var errNotSignatures = errors.New("not signature packets")
+
+// revocationSignatures returns the signatures of body when it holds key
+// revocation signatures only; errNotSignatures when it does not start with
+// a signature.
+func revocationSignatures(body []byte) ([]*packet.Signature, error) {
 	var sigs []*packet.Signature
 	r := packet.NewReader(bytes.NewReader(body))
 	for {
 		p, err := r.Next()
-		if err == io.EOF {
-			return sigs
+		if err == io.EOF && len(sigs) > 0 {
+			return sigs, nil
 		}
 		if err != nil {
-			return nil
+			if len(sigs) == 0 {
+				return nil, errNotSignatures
+			}
+			return nil, fmt.Errorf("damaged revocation certificate (%v): get it again from the key's owner", err)
 		}
 		sig, ok := p.(*packet.Signature)
-		if !ok || sig.SigType != packet.SigTypeKeyRevocation {
-			return nil
+		if !ok {
+			if len(sigs) == 0 {
+				return nil, errNotSignatures
+			}
+			return nil, errors.New("a revocation certificate followed by other packets: keep keys and revocation certificates in separate armored blocks")
+		}
+		if sig.SigType != packet.SigTypeKeyRevocation {
+			return nil, fmt.Errorf("an OpenPGP signature of type %#x, not a key revocation certificate: only keys and their revocation certificates belong among the trusted keys", uint8(sig.SigType))
 		}
 		sigs = append(sigs, sig)
 	}

@@ -2,7 +2,9 @@ package sign
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +21,7 @@ import (
 // revocationCert returns a standalone revocation certificate of k's key,
 // armored as gpg writes one: a public key block holding only the key
 // revocation signature.
-func revocationCert(t *testing.T, k *Key) []byte {
+func revocationCert(t testing.TB, k *Key) []byte {
 	t.Helper()
 	e := k.Entity()
 	if err := e.RevokeKey(packet.KeyCompromised, "leaked", nil); err != nil {
@@ -64,6 +66,11 @@ func TestStandaloneRevocation(t *testing.T) {
 	// The same certificate with its signature value damaged: it still
 	// parses, but no longer verifies.
 	forged := damageRevocation(t, vendorRev)
+	// A revocation of the vendor's key issued by the other key: only a
+	// key's own revocation counts.
+	byOther := armorPackets(t, otherRevokes(t, other, vendor))
+	// A document signature where a revocation certificate belongs.
+	docSig := armorPackets(t, dearmor(t, sig))
 
 	cases := []struct {
 		name    string
@@ -76,8 +83,14 @@ func TestStandaloneRevocation(t *testing.T) {
 		{"revocation before the key", map[string][]byte{"a-vendor.rev.asc": vendorRev, "b-vendor.asc": vendorPub}, ErrKeyRevoked, nil},
 		{"revocation in the key's file", map[string][]byte{"vendor.asc": append(append([]byte{}, vendorPub...), vendorRev...)}, ErrKeyRevoked, nil},
 		{"revocation of a key not trusted", map[string][]byte{"vendor.asc": vendorPub, "other.rev.asc": otherRev}, nil, nil},
-		{"revocation by another key", map[string][]byte{"vendor.asc": vendorPub, "other.asc": otherPub, "other.rev.asc": otherRev}, nil, nil},
-		{"damaged revocation", map[string][]byte{"vendor.asc": vendorPub, "vendor.rev.asc": forged}, nil, []string{"vendor.rev.asc", "does not verify", vendor.Fingerprint()}},
+		{"revocation of another trusted key", map[string][]byte{"vendor.asc": vendorPub, "other.asc": otherPub, "other.rev.asc": otherRev}, nil, nil},
+		{"gpg's .rev name", map[string][]byte{"vendor.asc": vendorPub, "vendor.rev": vendorRev}, ErrKeyRevoked, nil},
+		{"damaged revocation", map[string][]byte{"vendor.asc": vendorPub, "vendor.rev.asc": forged}, nil, []string{"vendor.rev.asc", "does not verify", vendor.Fingerprint(), "remove it"}},
+		{"revocation issued by another key", map[string][]byte{"vendor.asc": vendorPub, "other.asc": otherPub, "x.rev": byOther}, nil, []string{"x.rev", "issued by key " + other.Fingerprint(), "revokes another key"}},
+		{"truncated revocation", map[string][]byte{"vendor.asc": vendorPub, "vendor.rev": armorPackets(t, dearmor(t, vendorRev)[:20])}, nil, []string{"vendor.rev", "revocation certificate", "get"}},
+		{"document signature", map[string][]byte{"vendor.asc": vendorPub, "sig.asc": docSig}, nil, []string{"sig.asc", "not a key revocation certificate"}},
+		{"a key in a .rev file", map[string][]byte{"vendor.asc": vendorPub, "other.rev": otherPub}, nil, []string{"other.rev", "rename it to other.asc"}},
+		{"revocations only", map[string][]byte{"vendor.rev": vendorRev}, nil, []string{"no key"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -108,33 +121,76 @@ func TestStandaloneRevocation(t *testing.T) {
 	}
 
 	// A file of revocations alone is not a keyring.
-	if _, err := ParseKeyring(vendorRev); err == nil || !strings.Contains(err.Error(), "no OpenPGP key") {
-		t.Errorf("ParseKeyring(revocation only) = %v, want an error saying there is no key", err)
+	revOnly := writeFile(t, filepath.Join(t.TempDir(), "vendor.asc"), vendorRev)
+	if _, err := LoadKeyring(revOnly); err == nil || !strings.Contains(err.Error(), "no key: put the vendor's public key beside them") {
+		t.Errorf("LoadKeyring(revocation only) = %v, want an error saying there is no key", err)
 	}
+}
+
+// otherRevokes returns a key revocation signature over target's key
+// issued by issuer.
+func otherRevokes(t *testing.T, issuer, target *Key) []byte {
+	t.Helper()
+	priv := issuer.Entity().PrivateKey
+	sig := &packet.Signature{
+		Version:           priv.Version,
+		SigType:           packet.SigTypeKeyRevocation,
+		PubKeyAlgo:        priv.PubKeyAlgo,
+		Hash:              crypto.SHA256,
+		CreationTime:      time.Now(),
+		IssuerKeyId:       &priv.KeyId,
+		IssuerFingerprint: priv.Fingerprint,
+	}
+	if err := sig.RevokeKey(target.Entity().PrimaryKey, priv, nil); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := sig.Serialize(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// dearmor returns the packets of an armored block.
+func dearmor(t testing.TB, armored []byte) []byte {
+	t.Helper()
+	block, err := armor.Decode(bytes.NewReader(armored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(block.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// armorPackets armors raw packets as a public key block, as a revocation
+// certificate is.
+func armorPackets(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := armor.Encode(&out, openpgp.PublicKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw)
+	w.Close()
+	return out.Bytes()
 }
 
 // damageRevocation flips a bit near the end of the certificate's packet,
 // inside the signature value.
 func damageRevocation(t *testing.T, cert []byte) []byte {
 	t.Helper()
-	block, err := armor.Decode(bytes.NewReader(cert))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	body.ReadFrom(block.Body)
-	raw := body.Bytes()
+	raw := dearmor(t, cert)
 	raw[len(raw)-3] ^= 0x01
-	var out bytes.Buffer
-	w, _ := armor.Encode(&out, openpgp.PublicKeyType, nil)
-	w.Write(raw)
-	w.Close()
-	return out.Bytes()
+	return armorPackets(t, raw)
 }
 
-// The revocation certificate gpg writes when it makes a key revokes that
-// key for hotfix, once the colon gpg puts before it is removed (as gpg's
-// own instructions in the file say).
+// The revocation certificate gpg writes when it makes a key, copied in as
+// gpg wrote it (name, explanation and the colon before its armor line),
+// revokes that key for hotfix.
 func TestGPGRevocationCertificate(t *testing.T) {
 	home := testkit.GPGHome(t)
 	mustGPG(t, home, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", "GPG Vendor <gv@example.com>", "ed25519", "sign", "0")
@@ -151,7 +207,6 @@ func TestGPGRevocationCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rev = bytes.Replace(rev, []byte(":-----BEGIN PGP PUBLIC KEY BLOCK-----"), []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----"), 1)
 
 	keys := t.TempDir()
 	writeFile(t, filepath.Join(keys, "vendor.asc"), pub)
@@ -162,15 +217,7 @@ func TestGPGRevocationCertificate(t *testing.T) {
 	if _, err := kr.Verify([]byte("channel index\n"), sig, time.Now()); err != nil {
 		t.Fatalf("gpg's signature before the revocation: %v", err)
 	}
-	writeFile(t, filepath.Join(keys, "vendor.rev"), rev)
-	// .rev is not a key file name: only .asc and friends are read.
-	if kr, err = LoadKeyring(keys); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kr.Verify([]byte("channel index\n"), sig, time.Now()); err != nil {
-		t.Fatalf("a .rev file was read: %v", err)
-	}
-	writeFile(t, filepath.Join(keys, "vendor-revoked.asc"), rev)
+	writeFile(t, filepath.Join(keys, filepath.Base(revs[0])), rev)
 	if kr, err = LoadKeyring(keys); err != nil {
 		t.Fatal(err)
 	}

@@ -562,6 +562,16 @@ func FuzzParseKeyring(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// A key followed by its revocation certificate, and the certificate
+	// alone, so the revocation path is fuzzed too.
+	k, err := GenerateKey("Fuzz <fuzz@example.com>", KeyOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	pub, _ := k.ArmoredPublic()
+	rev := revocationCert(f, k)
+	f.Add(append(pub, rev...))
+	f.Add(dearmor(f, rev))
 	f.Add([]byte("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n"))
 	f.Add([]byte{0x99, 0x00, 0x0d, 0x04})
 	f.Add([]byte{})
