@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -20,7 +19,7 @@ import (
 func TestScriptDiesWithHotfix(t *testing.T) {
 	if os.Getenv("HOTFIX_TEST_SCRIPT_PARENT") != "" {
 		dir := os.Getenv("HOTFIX_TEST_SCRIPT_PARENT")
-		script := "echo $$ > " + filepath.Join(dir, "pid") + "; sleep 5; touch " + filepath.Join(dir, "survived")
+		script := "echo $$ > " + filepath.Join(dir, "pid") + "; sleep 1; touch " + filepath.Join(dir, "survived")
 		runCommand(context.Background(), dir, nil, io.Discard, time.Minute, true, script)
 		os.Exit(0)
 	}
@@ -45,20 +44,28 @@ func TestScriptDiesWithHotfix(t *testing.T) {
 	parent.Process.Signal(syscall.SIGKILL)
 	parent.Wait()
 	deadline = time.Now().Add(3 * time.Second)
-	for {
-		// Signal 0 probes; a reaped or zombie-free pid gives ESRCH.
-		err := syscall.Kill(pid, 0)
-		if errors.Is(err, syscall.ESRCH) {
-			break
-		}
+	for running(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("script pid %d still runs after its parent was killed", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Had the script lived, it would have finished its work by now.
+	time.Sleep(1500 * time.Millisecond)
 	if _, err := os.Stat(filepath.Join(dir, "survived")); err == nil {
 		t.Error("the script finished its work after its parent was killed")
 	}
+}
+
+// running reports whether pid is a live process: not gone, and not a
+// zombie nobody reaped (a container's PID 1 may not reap orphans).
+func running(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || !strings.HasPrefix(string(stat[i+1:]), " Z")
 }
