@@ -182,22 +182,6 @@ func sameDevice(ps []placement) []bool {
 	return out
 }
 
-// syncDirs fsyncs each directory once, so that the entries created,
-// renamed or removed in it are durable.
-func syncDirs(dirs map[string]bool) error {
-	list := make([]string, 0, len(dirs))
-	for d := range dirs {
-		list = append(list, d)
-	}
-	sort.Strings(list)
-	for _, d := range list {
-		if err := atomicfile.SyncDir(d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // syncTree fsyncs dir and every directory below it.
 func syncTree(dir string) error {
 	dirs := map[string]bool{}
@@ -213,7 +197,7 @@ func syncTree(dir string) error {
 	if err != nil {
 		return err
 	}
-	return syncDirs(dirs)
+	return atomicfile.SyncDirs(dirs)
 }
 
 // ownerOf returns the uid and gid of path, or -1 when unknown.
@@ -263,7 +247,7 @@ func restore(root string, j *journal, backupDir string) error {
 
 // removeTemps deletes atomic-write temporaries a crash left beside target.
 func removeTemps(target string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*"))
+	matches, _ := filepath.Glob(atomicfile.TempGlob(target))
 	for _, m := range matches {
 		os.Remove(m)
 	}
@@ -286,7 +270,7 @@ func syncParents(root string, j *journal) error {
 			delete(dirs, d)
 		}
 	}
-	return syncDirs(dirs)
+	return atomicfile.SyncDirs(dirs)
 }
 
 // missingDirs lists the parents of rel (relative to root) that do not

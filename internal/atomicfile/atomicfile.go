@@ -20,11 +20,7 @@ type File struct {
 
 // Create starts an atomic write of path with permissions perm.
 func Create(path string, perm os.FileMode) (*File, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
 		return nil, err
 	}

@@ -68,9 +68,6 @@ func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
 	return nil
 }
 
-// Len is the number of files added.
-func (b *Batch) Len() int { return len(b.items) }
-
 // Abort removes the temporaries of files not yet renamed.
 func (b *Batch) Abort() {
 	for _, it := range b.items {
@@ -96,6 +93,9 @@ func (b *Batch) Commit(ctx context.Context) error {
 		return err
 	}
 	dirs := map[string]bool{}
+	// From the first rename on, the batch is published: the rest runs to
+	// its end even if ctx is cancelled, so a caller never reports as
+	// failed what is already in place.
 	for i := range b.items {
 		it := &b.items[i]
 		err := os.Rename(it.temp, it.target)
@@ -109,12 +109,31 @@ func (b *Batch) Commit(ctx context.Context) error {
 		it.temp = ""
 		dirs[filepath.Dir(it.target)] = true
 	}
+	return SyncDirs(dirs)
+}
+
+// SyncDirs fsyncs each directory once, several at a time, so that the
+// entries created, renamed or removed in them are durable.
+func SyncDirs(dirs map[string]bool) error {
 	list := make([]string, 0, len(dirs))
 	for d := range dirs {
 		list = append(list, d)
 	}
 	sort.Strings(list)
-	return Parallel(ctx, len(list), batchWorkers, func(i int) error { return SyncDir(list[i]) })
+	return Parallel(context.Background(), len(list), batchWorkers, func(i int) error { return SyncDir(list[i]) })
+}
+
+// TempGlob matches the temporaries that atomic writes of path leave
+// beside it when they are interrupted.
+func TempGlob(path string) string {
+	return filepath.Join(filepath.Dir(path), tempPrefix(path)+"*")
+}
+
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// createTemp creates the temporary file an atomic write of path starts with.
+func createTemp(path string) (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(path), tempPrefix(path)+"*")
 }
 
 func (b *Batch) copyAdopted(it *batchItem) error {
@@ -140,11 +159,7 @@ func (b *Batch) copyAdopted(it *batchItem) error {
 
 // writeTemp writes r to a new temporary beside path, unsynced.
 func writeTemp(path string, r io.Reader, perm os.FileMode, uid, gid int) (string, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
 		return "", err
 	}

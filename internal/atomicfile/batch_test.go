@@ -38,8 +38,8 @@ func TestBatchCommit(t *testing.T) {
 	if got, _ := os.ReadFile(old); string(got) != "old" {
 		t.Fatalf("before commit %q", got)
 	}
-	if b.Len() != 3 {
-		t.Fatalf("Len %d", b.Len())
+	if m, _ := filepath.Glob(TempGlob(old)); len(m) != 1 {
+		t.Fatalf("temporaries of %s before commit: %v, want one", old, m)
 	}
 	if err := b.Commit(context.Background()); err != nil {
 		t.Fatal(err)
@@ -159,4 +159,56 @@ func TestWriteUnsynced(t *testing.T) {
 	if len(ents) != 2 {
 		t.Errorf("directory holds %d entries after a failed write, want 2 (no temporary left)", len(ents))
 	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, errors.New("disk went away")
+	}
+	r.n--
+	return copy(p, "data"), nil
+}
+
+// Broken input to a batch: a reader that fails halfway, a file to adopt
+// that is not there, a context cancelled before Commit. Each is an error,
+// no temporary stays behind and no target changes.
+func TestBatchRefusesBrokenInput(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "index.json")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func(t *testing.T, err error, want string) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want one containing %q", err, want)
+		}
+		if m, _ := filepath.Glob(TempGlob(target)); len(m) != 0 {
+			t.Errorf("temporaries left: %v", m)
+		}
+		if got, _ := os.ReadFile(target); string(got) != "old" {
+			t.Errorf("target changed to %q", got)
+		}
+	}
+	t.Run("reader fails", func(t *testing.T) {
+		var b Batch
+		defer b.Abort()
+		check(t, b.Write(target, &failingReader{n: 3}, 0o644, -1, -1), "disk went away")
+	})
+	t.Run("adopt a missing file", func(t *testing.T) {
+		var b Batch
+		defer b.Abort()
+		check(t, b.Adopt(filepath.Join(dir, "missing"), target, 0o644, -1, -1), "missing")
+	})
+	t.Run("cancelled before commit", func(t *testing.T) {
+		var b Batch
+		if err := b.WriteBytes(target, []byte("new"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		check(t, b.Commit(ctx), "canceled")
+	})
 }
