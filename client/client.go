@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
@@ -40,8 +42,11 @@ func (c *Client) trusted() (*sign.Keyring, error) {
 		return c.keyring, nil
 	}
 	kr, err := sign.LoadKeyring(c.Cfg.TrustedKeys)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: put the vendor's public key (from the repository's keys/ folder, checked out of band) into %s", err, c.Cfg.TrustedKeys)
+	}
+	if err != nil {
+		return nil, err // sign says what is wrong with the keys and what to do
 	}
 	c.keyring = kr
 	return kr, nil
@@ -242,6 +247,9 @@ func reachHint(err error, cfg *Config) string {
 	var te *TrustError
 	if errors.As(err, &he) || errors.As(err, &te) || errors.Is(err, context.Canceled) {
 		return ""
+	}
+	if !strings.HasPrefix(cfg.Repo, "http") {
+		return fmt.Sprintf(" (check repo = %q in %s)", cfg.Repo, cfg.Path)
 	}
 	return fmt.Sprintf(" (is the repository reachable from here? check repo = %q in %s, and HTTPS_PROXY if a proxy is needed)", cfg.Repo, cfg.Path)
 }

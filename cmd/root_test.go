@@ -14,7 +14,7 @@ func TestUsageExitCodes(t *testing.T) {
 		name string
 		args []string
 		code int
-		want string
+		want string // in stderr; on success, in stdout
 	}{
 		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
 		{"unknown repo subcommand", []string{"repo", "bogus"}, ExitUsage, `unknown command "bogus" for "hotfix repo"`},
@@ -22,8 +22,8 @@ func TestUsageExitCodes(t *testing.T) {
 		{"unknown flag", []string{"check", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
 		{"too many arguments", []string{"status", "extra"}, ExitUsage, "unknown command"},
 		{"bad version argument", []string{"--config", "/nonexistent/hotfix.toml", "install", "1..2"}, ExitUsage, "version"},
-		{"group alone shows help", []string{"repo"}, ExitOK, ""},
-		{"version", []string{"version"}, ExitOK, ""},
+		{"group alone shows help", []string{"repo"}, ExitOK, "Available Commands"},
+		{"version", []string{"version"}, ExitOK, "hotfix "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,8 +32,12 @@ func TestUsageExitCodes(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errb.String())
 			}
-			if !strings.Contains(errb.String(), tt.want) {
-				t.Errorf("stderr %q lacks %q", errb.String(), tt.want)
+			got, stream := errb.String(), "stderr"
+			if tt.code == ExitOK {
+				got, stream = out.String(), "stdout"
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("%s %q lacks %q", stream, got, tt.want)
 			}
 		})
 	}
