@@ -33,8 +33,10 @@ func TestCatalogRoundTrip(t *testing.T) {
 	}
 	size := c.size
 	delete(c.Archives, "acme-2.4.1.2.fix")
-	c.Archives["acme-2.4.1.3.fix"].Page = nil
-	c.Archives["acme-2.4.1.3.fix"].Page = []byte("<section>")
+	changed := *full // as if the file had been replaced: a later record wins
+	changed.SHA256, changed.Summary, changed.Page = "ac", "s2", []byte("<section 2>")
+	changed.logged, changed.loggedPage = false, false // a new entry, as describing the file makes
+	c.Archives["acme-2.4.1.3.fix"] = &changed
 	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Version: MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []Bug{}}
 	c.Published = &publishedIndex{SHA256: "gh", Serial: 4}
 	if err := c.save(dir); err != nil {
@@ -44,7 +46,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 	if got.size <= size {
 		t.Errorf("catalog rewritten (%d bytes, was %d), want appended", got.size, size)
 	}
-	want := map[string]*catalogEntry{"acme-2.4.1.3.fix": full, "acme-2.4.1.4.fix": c.Archives["acme-2.4.1.4.fix"]}
+	want := map[string]*catalogEntry{"acme-2.4.1.3.fix": &changed, "acme-2.4.1.4.fix": c.Archives["acme-2.4.1.4.fix"]}
 	if len(got.Archives) != len(want) {
 		t.Fatalf("loaded %d archives, want %d", len(got.Archives), len(want))
 	}
@@ -55,7 +57,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 			t.Errorf("%s: loaded %+v, want %+v", name, g, w)
 		}
 	}
-	if !reflect.DeepEqual(got.Published.Files, map[string]string{"acme-2.4.1.3.fix": "ab", "acme-2.4.1.4.fix": "ef"}) || got.Published.Serial != 4 {
+	if !reflect.DeepEqual(got.Published.Files, map[string]string{"acme-2.4.1.3.fix": "ac", "acme-2.4.1.4.fix": "ef"}) || got.Published.Serial != 4 {
 		t.Errorf("published after append: %+v", got.Published)
 	}
 	if got.PageTemplate != fixSectionID {
@@ -109,7 +111,9 @@ func TestRepodataCacheAppends(t *testing.T) {
 }
 
 // The caches are read back from disk: damaged bytes must cost a rehash,
-// never a panic.
+// never a panic. Each input is read as a whole file, and as one more
+// record with a valid checksum after a valid file, so that the decoders
+// behind the checksum see hostile bodies too.
 func FuzzCatalogLog(f *testing.F) {
 	dir := f.TempDir()
 	c := loadCatalog(dir)
@@ -119,13 +123,64 @@ func FuzzCatalogLog(f *testing.F) {
 		f.Fatal(err)
 	}
 	seed, _ := os.ReadFile(filepath.Join(dir, catalogName))
+	x := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "s", Primary: []byte("<p/>"), Filelists: []byte("<f/>"), Other: []byte("<o/>")}
+	if err := loadRepodataCache(dir).save(dir, []*rpmXML{x}, nil); err != nil {
+		f.Fatal(err)
+	}
+	member, err := gzipMember("<p/>")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := saveGzSegments(dir, []*gzSegment{{pkgs: []*rpmXML{x}, members: [3][]byte{member, member, member}}}); err != nil {
+		f.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, name := range []string{catalogName, repodataCacheName, repodataGzName} {
+		files[name], _ = os.ReadFile(filepath.Join(dir, name))
+	}
 	f.Add(seed)
 	f.Add([]byte(catalogMagic))
+	f.Add([]byte{recEntry, 3, 'a', '.', 'f'})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := t.TempDir()
-		os.WriteFile(filepath.Join(d, catalogName), data, 0o644)
+		for name, valid := range files {
+			os.WriteFile(filepath.Join(d, name), data, 0o644)
+			loadCatalog(d)
+			loadRepodataCache(d)
+			loadGzSegments(d)
+			os.WriteFile(filepath.Join(d, name), appendRecord(append([]byte{}, valid...), data), 0o644)
+		}
 		loadCatalog(d)
-		os.WriteFile(filepath.Join(d, repodataCacheName), append([]byte(repodataCacheMagic), data...), 0o644)
 		loadRepodataCache(d)
+		loadGzSegments(d)
 	})
+}
+
+// A cached segment is published as it is, so one whose members are not
+// gzip is dropped (and compressed again) rather than trusted.
+func TestGzSegmentsRefuseNonGzipMembers(t *testing.T) {
+	dir := t.TempDir()
+	x := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "s"}
+	good, err := gzipMember("<p/>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		members [3][]byte
+		want    int
+	}{
+		{"gzip", [3][]byte{good, good, good}, 1},
+		{"not gzip", [3][]byte{good, []byte("<filelists/>"), good}, 0},
+		{"empty", [3][]byte{good, good, nil}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := saveGzSegments(dir, []*gzSegment{{pkgs: []*rpmXML{x}, members: tt.members}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := loadGzSegments(dir); len(got) != tt.want {
+				t.Errorf("loaded %d segments, want %d", len(got), tt.want)
+			}
+		})
+	}
 }

@@ -137,36 +137,15 @@ type rpmFile struct {
 	XML     *rpmXML // already rendered, if not nil
 }
 
-// writeRepodata writes dir/repodata for the RPMs of a channel at once (see
-// stageRepodata).
-func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, log *slog.Logger) error {
-	var batch fileBatch
-	defer batch.Abort()
-	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, log, nil)
-	if err != nil || after == nil {
-		return err
-	}
-	if err := batch.Commit(ctx); err != nil {
-		after(false)
-		return err
-	}
-	return after(true)
-}
-
 // stageRepodata adds to batch dir/repodata for the RPMs of a channel:
 // primary, filelists and other (gzip, sha256), repomd.xml and its detached
 // signature repomd.xml.asc, in that order. The caches are saved in the
 // background; the returned function, which must be called, waits for
 // them and, once the batch is committed, removes the data files the new
 // repomd.xml no longer names. Headers are read only for packages
-// the cache does not know, on every core.
-//
-// caches, when not nil, returns the channel's caches (see
-// preloadRepodataCaches); else they are read here.
+// the cache does not know, on every core. caches returns the channel's
+// caches (see preloadRepodataCaches).
 func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
-	if caches == nil {
-		caches = preloadRepodataCaches(dir)
-	}
 	cache, cachedSegs := caches()
 	out := make([]*rpmXML, len(pkgs))
 	var stale []int
@@ -389,6 +368,11 @@ func loadGzSegments(dir string) []*gzSegment {
 		}
 		for i := range sg.members {
 			sg.members[i] = d.bytes()
+			// Members are published as they are: each must at least
+			// be gzip.
+			if !bytes.HasPrefix(sg.members[i], []byte{0x1f, 0x8b}) {
+				d.bad = true
+			}
 		}
 		if d.bad || len(d.b) != 0 || len(sg.pkgs) == 0 {
 			break

@@ -279,7 +279,7 @@ func TestRepodataAnswersLikeCreaterepo(t *testing.T) {
 	for i, e := range described {
 		pkgs = append(pkgs, rpmFile{Name: filepath.Base(names[i]), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: e.SHA256})
 	}
-	if err := writeRepodata(context.Background(), ours, pkgs, time.Now(), vendorSigner(t), logger(nil)); err != nil {
+	if err := writeRepodata(context.Background(), ours, pkgs, time.Now(), vendorSigner(t)); err != nil {
 		t.Fatal(err)
 	}
 	runTool(t, "createrepo_c", "-q", "--no-database", "--workers", "2", theirs)
@@ -521,4 +521,20 @@ func TestBuildWarnsWhenCachesCannotBeSaved(t *testing.T) {
 	if err != nil || len(problems) != 0 {
 		t.Errorf("published repository: problems %v, err %v", problems, err)
 	}
+}
+
+// writeRepodata writes dir/repodata for the RPMs pkgs at once, as a build
+// does for a channel.
+func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer) error {
+	var batch fileBatch
+	defer batch.Abort()
+	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, logger(nil), preloadRepodataCaches(dir))
+	if err != nil || after == nil {
+		return err
+	}
+	if err := batch.Commit(ctx); err != nil {
+		after(false)
+		return err
+	}
+	return after(true)
 }
