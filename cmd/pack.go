@@ -70,7 +70,7 @@ func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
 	if formats["rpm"] {
 		ro := repo.RPMOptions{}
 		if opts.KeyPath != "" {
-			signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv("HOTFIX_KEY_PASSPHRASE")))
+			signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv(passphraseEnv)))
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hotfix-project/hotfix/client"
 	"github.com/spf13/cobra"
 )
 
@@ -85,4 +84,3 @@ func newResumeCmd(g *globalOptions) *cobra.Command {
 	}
 }
 
-var _ = client.ErrPaused

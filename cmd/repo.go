@@ -111,7 +111,7 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 		return usagef("repo build: --expires must be positive")
 	}
 	batchGC()
-	signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv("HOTFIX_KEY_PASSPHRASE")))
+	signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv(passphraseEnv)))
 	if err != nil {
 		return err
 	}

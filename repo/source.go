@@ -76,7 +76,7 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 		if lines == nil {
 			lines = tomlpos.Lines(data)
 		}
-		problems = append(problems, &SourceError{File: name, Line: tomlpos.LineIn(lines, table, idx, key), Err: fmt.Errorf(format, args...)})
+		problems = append(problems, &SourceError{File: name, Line: tomlpos.Line(lines, table, idx, key), Err: fmt.Errorf(format, args...)})
 	}
 	m := Manifest{Format: ManifestFormat, Product: st.Product, Summary: strings.TrimSpace(st.Summary), Description: st.Description}
 	if err := ValidProductName(st.Product); err != nil {
@@ -182,20 +182,21 @@ func LoadSource(dir string) (*Source, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
+	lines := tomlpos.Lines(data)
 	shipped := map[string]bool{}
 	for _, f := range files {
 		shipped[f.Path] = true
 	}
 	for i, d := range m.Delete {
 		if shipped[d] {
-			problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(data, "", 0, "delete"),
+			problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(lines, "", 0, "delete"),
 				Err: fmt.Errorf("%q is both deleted and shipped in files/: keep one", m.Delete[i])})
 		}
 	}
 	for i, b := range m.Bugs {
 		for _, f := range b.Files {
 			if !shipped[f] && !contains(m.Delete, f) {
-				problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(data, "bug", i, "files"),
+				problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(lines, "bug", i, "files"),
 					Err: fmt.Errorf("bug %q names %q, which the fix neither ships under files/ nor deletes", b.ID, f)})
 			}
 		}

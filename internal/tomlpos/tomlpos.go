@@ -90,17 +90,11 @@ func setLine(lines map[string]int, key string, line int) {
 	}
 }
 
-// Line returns the line of key inside table ("" for the top level), 0 when
-// it is not there. For an array of tables ("[[bug]]"), index picks the
-// element; for a plain table, pass 0. An empty key asks for the table's
-// header.
-func Line(src []byte, table string, index int, key string) int {
-	return LineIn(Lines(src), table, index, key)
-}
-
-// LineIn is Line over the map Lines returned, for many lookups in one
-// document.
-func LineIn(lines map[string]int, table string, index int, key string) int {
+// Line returns the line of key inside table ("" for the top level) in
+// lines, what Lines returned; 0 when it is not there. For an array of
+// tables ("[[bug]]"), index picks the element; for a plain table, pass 0.
+// An empty key asks for the table's header.
+func Line(lines map[string]int, table string, index int, key string) int {
 	join := func(parts ...string) string {
 		var keep []string
 		for _, p := range parts {
