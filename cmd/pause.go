@@ -83,4 +83,3 @@ func newResumeCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 }
-
