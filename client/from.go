@@ -81,13 +81,13 @@ func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptio
 	case strings.HasSuffix(path, ".rpm"):
 		h, err := repo.ReadRPMHeader(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("install --from: %w: get the package again from the vendor", err)
 		}
 		m = &repo.Manifest{Product: h.Product, Version: h.Fix, Summary: h.Pkg.Summary()}
 		opts.extract = c.extractRPM
 	case strings.HasSuffix(path, ".fix"):
 		if m, err = repo.ReadManifestFile(path); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("install --from: %w: get the archive again from the vendor", err)
 		}
 		opts.extract = extractFile
 	default:

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,6 +144,22 @@ func TestInstallFromRefuses(t *testing.T) {
 			os.WriteFile(p, []byte("x"), 0o644)
 			return p
 		}, "not a .fix, a .rpm or a fix directory"},
+		{"truncated .fix", func(t *testing.T) string {
+			data, _ := os.ReadFile(sampleArchives(t)["2.4.1.1"])
+			p := filepath.Join(t.TempDir(), "acme-2.4.1.1.fix")
+			os.WriteFile(p, data[:len(data)/2], 0o644)
+			return p
+		}, "get the archive again"},
+		{"garbage named .fix", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "acme-2.4.1.1.fix")
+			os.WriteFile(p, []byte("this is not an archive"), 0o644)
+			return p
+		}, "not an xz stream"},
+		{"garbage named .rpm", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "acme-hotfix-2_4_1_1-1-0.noarch.rpm")
+			os.WriteFile(p, []byte("this is not a package"), 0o644)
+			return p
+		}, "get the package again"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,5 +191,22 @@ func TestInstallRPMOnlyFixFromRepository(t *testing.T) {
 	}
 	if got := strings.Join(installedVersions(t, c), " "); got != "2.4.1.1 2.4.1.2 2.4.1.3" {
 		t.Fatalf("installed: %s", got)
+	}
+}
+
+// A paused server installs nothing from a file either.
+func TestInstallFromRefusesWhilePaused(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	c := env.client(t)
+	if _, err := c.Pause(context.Background(), 0, 0, "full patch running"); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, env.Root)
+	_, err := c.InstallFrom(context.Background(), sampleArchives(t)["2.4.1.1"], InstallOptions{})
+	if !errors.Is(err, ErrPaused) {
+		t.Fatalf("InstallFrom while paused = %v, want ErrPaused", err)
+	}
+	if d := before.diff(snapshot(t, env.Root)); d != "" {
+		t.Errorf("root changed:\n%s", d)
 	}
 }

@@ -242,11 +242,16 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	if err != nil {
 		return err
 	}
+	progress := func(v repo.Version, step string) {
+		if !g.Quiet {
+			fmt.Fprintf(g.stderr, "%s: %s\n", v, step)
+		}
+	}
 	if opts.From != "" {
 		if target != nil || reinstall != nil {
 			return usagef("install --from takes no VERSION and no --reinstall: the fix is the one in %s", opts.From)
 		}
-		res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait})
+		res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait, Progress: progress})
 		if res != nil {
 			for _, f := range res.Installed {
 				if res.DryRun {
@@ -277,11 +282,6 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 		answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return errors.New("install cancelled: nothing was changed")
-		}
-	}
-	progress := func(v repo.Version, step string) {
-		if !g.Quiet {
-			fmt.Fprintf(g.stderr, "%s: %s\n", v, step)
 		}
 	}
 	res, err := cl.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force,

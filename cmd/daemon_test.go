@@ -626,3 +626,33 @@ func TestCronMailsBySendmail(t *testing.T) {
 		t.Errorf("mail:\n%s", data)
 	}
 }
+
+// --quiet keeps results and drops progress: install prints each fix's
+// steps on stderr, and nothing there with -q.
+func TestQuietInstall(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		steps bool
+	}{
+		{"plain", []string{"install", "--yes"}, true},
+		{"quiet", []string{"-q", "install", "--yes"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newUAEnv(t, "")
+			code, stdout, stderr := e.run(t, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			if !strings.Contains(stdout, "installed 2.4.1.3") {
+				t.Errorf("stdout lacks the result:\n%s", stdout)
+			}
+			if got := strings.Contains(stderr, "2.4.1.1: "); got != tt.steps {
+				t.Errorf("progress on stderr = %v, want %v:\n%s", got, tt.steps, stderr)
+			}
+			if !tt.steps && stderr != "" {
+				t.Errorf("-q: stderr not empty:\n%s", stderr)
+			}
+		})
+	}
+}
