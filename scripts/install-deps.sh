@@ -9,7 +9,6 @@ command -v xz >/dev/null 2>&1 || need="$need xz-utils"
 command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v dnf >/dev/null 2>&1 || need="$need dnf"
 command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
-command -v openssl >/dev/null 2>&1 || need="$need openssl"
 # goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
 # is the newest that builds with Go 1.26 through the module proxy (newer
 # ones need Go 1.27 or a dependency the proxy refuses). The first build
