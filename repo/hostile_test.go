@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"hash/crc32"
 	"maps"
 	"math/rand/v2"
@@ -18,35 +17,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
 	"github.com/ulikunitz/xz"
 )
-
-var update = flag.Bool("update", false, "rewrite the generated fixtures under testdata/")
-
-// golden is the one place fixtures are written: with -update it writes
-// testdata/NAME, otherwise it insists that the committed file has exactly
-// the bytes the generator makes today.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v: run go test ./repo/ -run TestHostileFixtures -update", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s is out of date (%d bytes, generator makes %d): run go test ./repo/ -run TestHostileFixtures -update", path, len(want), len(got))
-	}
-}
 
 // tarEntry is one entry of a hand-made archive.
 type tarEntry struct {
@@ -232,10 +206,10 @@ func hostileCases() []hostileCase {
 // rewrites them.
 func TestHostileFixtures(t *testing.T) {
 	for _, c := range hostileCases() {
-		t.Run(c.name, func(t *testing.T) { golden(t, "hostile/"+c.name, c.make(t)) })
+		t.Run(c.name, func(t *testing.T) { testkit.Golden(t, "hostile/"+c.name, c.make(t)) })
 	}
 	t.Run("good.fix", func(t *testing.T) {
-		golden(t, "hostile/good.fix", makeArchive(t, reg(ManifestName, hostileManifest(t, map[string][]byte{"lib/ok.php": okBody}, nil)), reg("files/lib/ok.php", okBody)))
+		testkit.Golden(t, "hostile/good.fix", makeArchive(t, reg(ManifestName, hostileManifest(t, map[string][]byte{"lib/ok.php": okBody}, nil)), reg("files/lib/ok.php", okBody)))
 	})
 }
 
