@@ -22,6 +22,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/tomlpos"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -45,43 +46,38 @@ const (
 	DefaultLockDir      = "/run/hotfix"
 	DefaultCron         = "2 4 * * *"
 	DefaultDaysOfWeek   = "0123456"
-	DefaultSendmail     = "/usr/sbin/sendmail"
 	DefaultMinRate      = 1024
 	DefaultRetries      = 3
 	DefaultMaxIndexSize = 8 << 20
 )
 
-// Roles and mail_report values.
+// Roles.
 const (
 	RoleSingle    = "single"
 	RolePrimary   = "primary"
 	RoleSecondary = "secondary"
-
-	MailAlways   = "always"
-	MailOnChange = "on-change"
-	MailOnError  = "on-error"
 )
 
 // Config is the client configuration of one server.
 type Config struct {
-	Repo          string      `toml:"repo"`           // repository root URL (http, https or file), no trailing slash
-	Product       string      `toml:"product"`        // product name as in the repository
-	Root          string      `toml:"root"`           // the product's install root, absolute and clean
-	VersionFile   string      `toml:"version_file"`   // absolute (relative ones are resolved against Root); "" when Version is set
-	Version       string      `toml:"version"`        // the base given literally; "" when VersionFile is set
-	TrustedKeys   string      `toml:"trusted_keys"`   // directory or file of trusted public keys
-	Role          string      `toml:"role"`           // RoleSingle, RolePrimary or RoleSecondary
-	StateDir      string      `toml:"state_dir"`      // installed fixes, journal, pause marker
-	CacheDir      string      `toml:"cache_dir"`      // downloaded indexes and archives
-	LogDir        string      `toml:"log_dir"`        // audit.log and install logs
-	LockDir       string      `toml:"lock_dir"`       // run lock; keep it on local disk
-	ScriptTimeout Duration    `toml:"script_timeout"` // limit of each install script
-	Schedule      Schedule    `toml:"schedule"`
-	Pause         PauseConfig `toml:"pause"`
-	Notify        Notify      `toml:"notify"`
-	Hooks         Hooks       `toml:"hooks"`
-	Network       Network     `toml:"network"`
-	Path          string      `toml:"-"` // the file it came from
+	Repo          string        `toml:"repo"`           // repository root URL (http, https or file), no trailing slash
+	Product       string        `toml:"product"`        // product name as in the repository
+	Root          string        `toml:"root"`           // the product's install root, absolute and clean
+	VersionFile   string        `toml:"version_file"`   // absolute (relative ones are resolved against Root); "" when Version is set
+	Version       string        `toml:"version"`        // the base given literally; "" when VersionFile is set
+	TrustedKeys   string        `toml:"trusted_keys"`   // directory or file of trusted public keys
+	Role          string        `toml:"role"`           // RoleSingle, RolePrimary or RoleSecondary
+	StateDir      string        `toml:"state_dir"`      // installed fixes, journal, pause marker
+	CacheDir      string        `toml:"cache_dir"`      // downloaded indexes and archives
+	LogDir        string        `toml:"log_dir"`        // audit.log and install logs
+	LockDir       string        `toml:"lock_dir"`       // run lock; keep it on local disk
+	ScriptTimeout Duration      `toml:"script_timeout"` // limit of each install script
+	Schedule      Schedule      `toml:"schedule"`
+	Pause         PauseConfig   `toml:"pause"`
+	Notify        notify.Config `toml:"notify"`
+	Hooks         Hooks         `toml:"hooks"`
+	Network       Network       `toml:"network"`
+	Path          string        `toml:"-"` // the file it came from
 }
 
 // Schedule is when scheduled runs (daemon, cron) happen.
@@ -97,19 +93,6 @@ type Schedule struct {
 type PauseConfig struct {
 	ServiceWaits    bool     `toml:"service_waits"`     // pause waits for a running install, as --wait does
 	ServiceWaitTime Duration `toml:"service_wait_time"` // how long pause --wait waits at most
-}
-
-// Notify is where results of scheduled runs go.
-type Notify struct {
-	MailTo       []string `toml:"mail_to"`       // empty: no mail
-	MailFrom     string   `toml:"mail_from"`     // default hotfix@<hostname>
-	SystemName   string   `toml:"system_name"`   // names this server in reports; default the hostname
-	SMTP         string   `toml:"smtp"`          // host:port; when set, mail goes by SMTP
-	SMTPUser     string   `toml:"smtp_user"`     // SMTP AUTH user, needs SMTP
-	SMTPPassword string   `toml:"smtp_password"` // SMTP AUTH password, needs SMTPUser
-	Sendmail     string   `toml:"sendmail"`      // sendmail binary, used when SMTP is ""; default DefaultSendmail
-	Webhook      string   `toml:"webhook"`       // http(s) URL that receives the report as JSON
-	MailReport   string   `toml:"mail_report"`   // MailAlways, MailOnChange or MailOnError
 }
 
 // Hooks are administrator commands run around an install via /bin/sh -c.
@@ -301,7 +284,7 @@ func defaults() fileConfig {
 		ScriptTimeout: "10m",
 		Schedule:      fileSchedule{Cron: DefaultCron, DaysOfWeek: DefaultDaysOfWeek, RandomWait: "1h"},
 		Pause:         filePause{ServiceWaitTime: "30m"},
-		Notify:        fileNotify{MailReport: MailOnChange},
+		Notify:        fileNotify{MailReport: notify.MailOnChange},
 		Hooks:         fileHooks{Timeout: "5m"},
 		Network: fileNetwork{
 			ConnectTimeout: "15s",
@@ -343,7 +326,7 @@ var knownKeys = map[string]string{
 	"notify.smtp":             `host:port, such as "mail.example.com:25"`,
 	"notify.smtp_user":        `a string`,
 	"notify.smtp_password":    `a string`,
-	"notify.sendmail":         `an absolute path, such as "` + DefaultSendmail + `"`,
+	"notify.sendmail":         `an absolute path, such as "` + notify.DefaultSendmail + `"`,
 	"notify.webhook":          `an http or https URL`,
 	"notify.mail_report":      `"always", "on-change" or "on-error"`,
 	"hooks":                   `a table: [hooks]`,
@@ -725,8 +708,8 @@ func (v *validator) command(key, s string) string {
 	return s
 }
 
-func (v *validator) notify(fn *fileNotify) Notify {
-	n := Notify{
+func (v *validator) notify(fn *fileNotify) notify.Config {
+	n := notify.Config{
 		MailFrom:     fn.MailFrom,
 		SystemName:   fn.SystemName,
 		SMTP:         fn.SMTP,
@@ -734,7 +717,7 @@ func (v *validator) notify(fn *fileNotify) Notify {
 		SMTPPassword: fn.SMTPPassword,
 		Sendmail:     fn.Sendmail,
 		Webhook:      fn.Webhook,
-		MailReport:   v.oneOf("notify.mail_report", fn.MailReport, MailAlways, MailOnChange, MailOnError),
+		MailReport:   v.oneOf("notify.mail_report", fn.MailReport, notify.MailAlways, notify.MailOnChange, notify.MailOnError),
 	}
 	const key = "notify.mail_to"
 	switch to := fn.MailTo.(type) {
@@ -788,7 +771,7 @@ func (v *validator) notify(fn *fileNotify) Notify {
 		v.fail("notify.sendmail", `empty: want %s, or remove the line to use the default`, knownKeys["notify.sendmail"])
 	default:
 		if n.Sendmail == "" {
-			n.Sendmail = DefaultSendmail
+			n.Sendmail = notify.DefaultSendmail
 		}
 		n.Sendmail = v.absPath("notify.sendmail", n.Sendmail, "")
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/hotfix-project/hotfix/client/notify"
 )
 
 const minimalConfig = `repo = "https://fixes.example.com/hotfix/"
@@ -99,7 +101,7 @@ func TestParseConfigFull(t *testing.T) {
 			DownloadOnly: true,
 		},
 		Pause: PauseConfig{ServiceWaits: true, ServiceWaitTime: dur("2h")},
-		Notify: Notify{
+		Notify: notify.Config{
 			MailTo:       []string{"ops@example.com", "Dba Team <dba@example.com>"},
 			MailFrom:     "hotfix@shop.example.com",
 			SystemName:   "shop-web-1",
@@ -107,7 +109,7 @@ func TestParseConfigFull(t *testing.T) {
 			SMTPUser:     "hotfix",
 			SMTPPassword: "s3cret",
 			Webhook:      "https://hooks.example.com/hotfix",
-			MailReport:   MailAlways,
+			MailReport:   notify.MailAlways,
 		},
 		Hooks: Hooks{
 			PreInstall:  "systemctl stop shop",
@@ -149,11 +151,11 @@ func TestParseConfigDefaults(t *testing.T) {
 		ScriptTimeout: dur("10m"),
 		Schedule:      Schedule{Cron: "2 4 * * *", DaysOfWeek: "0123456", RandomWait: dur("1h")},
 		Pause:         PauseConfig{ServiceWaitTime: dur("30m")},
-		Notify: Notify{
+		Notify: notify.Config{
 			MailFrom:   "hotfix@" + host,
 			SystemName: host,
 			Sendmail:   "/usr/sbin/sendmail",
-			MailReport: MailOnChange,
+			MailReport: notify.MailOnChange,
 		},
 		Hooks:   Hooks{Timeout: dur("5m")},
 		Network: Network{ConnectTimeout: dur("15s"), MinRate: 1024, Retries: 3, MaxIndexSize: 8 << 20},
@@ -176,7 +178,7 @@ func TestParseConfigForms(t *testing.T) {
 	}{
 		{"mail_to as a string", "[notify]\nmail_to = \"ops@example.com\"\n",
 			func(c *Config) bool {
-				return reflect.DeepEqual(c.Notify.MailTo, []string{"ops@example.com"}) && c.Notify.Sendmail == DefaultSendmail
+				return reflect.DeepEqual(c.Notify.MailTo, []string{"ops@example.com"}) && c.Notify.Sendmail == notify.DefaultSendmail
 			}},
 		{"mail_to empty array", "[notify]\nmail_to = []\n",
 			func(c *Config) bool { return c.Notify.MailTo == nil }},
@@ -185,7 +187,7 @@ func TestParseConfigForms(t *testing.T) {
 		{"smtp clears sendmail default", "[notify]\nsmtp = \"[::1]:25\"\n",
 			func(c *Config) bool { return c.Notify.Sendmail == "" && c.Notify.SMTP == "[::1]:25" }},
 		{"dotted keys", "schedule.cron = \"@daily\"\nnotify.mail_report = \"on-error\"\n",
-			func(c *Config) bool { return c.Schedule.Cron == "@daily" && c.Notify.MailReport == MailOnError }},
+			func(c *Config) bool { return c.Schedule.Cron == "@daily" && c.Notify.MailReport == notify.MailOnError }},
 		{"inline table", "hooks = { timeout = \"1m\" }\n",
 			func(c *Config) bool { return c.Hooks.Timeout == dur("1m") }},
 		{"absolute version_file", "", nil},

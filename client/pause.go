@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hotfix-project/hotfix/client/notify"
 )
 
 // pauseName marks a paused client inside state_dir; a file, so that the
@@ -29,15 +30,12 @@ type PauseInfo struct {
 // PausedError is returned by install and scheduled runs while paused.
 type PausedError struct{ Info PauseInfo }
 
-func (e *PausedError) Error() string {
-	s := fmt.Sprintf("hotfix is paused by %s since %s", e.Info.By, e.Info.Since.Local().Format("2006-01-02 15:04"))
-	if e.Info.Reason != "" {
-		s += fmt.Sprintf(" (%s)", e.Info.Reason)
-	}
-	if e.Info.Until != nil {
-		s += fmt.Sprintf(" until %s", e.Info.Until.Local().Format("2006-01-02 15:04"))
-	}
-	return s + `: run "hotfix resume" when the full patch is done`
+func (e *PausedError) Error() string { return e.Pause().Sentence() }
+
+// Pause is the pause as a run's report shows it.
+func (e *PausedError) Pause() *notify.Pause {
+	p := notify.Pause(e.Info)
+	return &p
 }
 
 func (e *PausedError) Unwrap() error { return ErrPaused }

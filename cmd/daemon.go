@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/cron"
 	"github.com/spf13/cobra"
 )
@@ -149,16 +150,16 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 		}
 	}
 	rep, err := cron.Run(ctx, cl, cron.RunOptions{Trigger: trigger, Log: g.logger})
-	notify := cl.Cfg.Notify
+	nc := cl.Cfg.Notify
 	switch {
 	case g.JSON:
 		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
 			err = perr
 		}
-	case !g.Quiet && len(notify.MailTo) == 0 && notify.Webhook == "" && client.ShouldMail(notify.MailReport, rep):
+	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "" && notify.ShouldMail(nc.MailReport, rep):
 		fmt.Fprint(g.stdout, rep.Text())
 	}
-	var ne *client.NotifyError
+	var ne *notify.SendError
 	if errors.As(err, &ne) {
 		// A lost report is never silent: exit 1 even when the run itself
 		// was skipped (75) or went well.

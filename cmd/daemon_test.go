@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/internal/testkit"
@@ -279,16 +280,16 @@ var allFixes = []string{"2.4.1.1", "2.4.1.2", "2.4.1.3"}
 // TestDaemonProcess: a real daemon, triggered with SIGUSR1, reloaded with
 // SIGHUP (a good and a broken configuration), stopped with SIGTERM.
 func TestDaemonProcess(t *testing.T) {
-	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
-	notify := "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \"" + sink.URL + "\"\n"
-	e := newUAEnv(t, "[schedule]\ncron = \"0 4 * * *\"\nrandom_wait = \"0\"\n"+notify)
+	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusOK)
+	notifyTable := "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \"" + sink.URL + "\"\n"
+	e := newUAEnv(t, "[schedule]\ncron = \"0 4 * * *\"\nrandom_wait = \"0\"\n"+notifyTable)
 	d := e.start(t, "daemon")
 	awaitText(t, d.stderr, "daemon started")
 	awaitText(t, d.stderr, `cron="0 4 * * *"`)
 
 	d.cmd.Process.Signal(syscall.SIGUSR1)
 	reps := sink.Await(t, 1)
-	if r := reps[0]; r.Outcome != client.OutcomeInstalled || len(r.Installed) != 3 || r.SystemName != "shop-prod-1" || r.Trigger != "daemon (run now)" {
+	if r := reps[0]; r.Outcome != notify.OutcomeInstalled || len(r.Installed) != 3 || r.SystemName != "shop-prod-1" || r.Trigger != "daemon (run now)" {
 		t.Fatalf("report %+v", r)
 	}
 	if got := e.installed(t); !slices.Equal(got, allFixes) {
@@ -296,7 +297,7 @@ func TestDaemonProcess(t *testing.T) {
 	}
 	awaitText(t, d.stderr, "scheduled run done")
 
-	e.write(t, "[schedule]\ncron = \"30 5 * * 1-5\"\nrandom_wait = \"0\"\n"+notify)
+	e.write(t, "[schedule]\ncron = \"30 5 * * 1-5\"\nrandom_wait = \"0\"\n"+notifyTable)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	awaitText(t, d.stderr, "configuration reloaded")
 	awaitText(t, d.stderr, `cron="30 5 * * 1-5"`)
@@ -308,7 +309,7 @@ func TestDaemonProcess(t *testing.T) {
 
 	// The old configuration is still in force: a run still reports.
 	d.cmd.Process.Signal(syscall.SIGUSR1)
-	if r := sink.Await(t, 2)[1]; r.Outcome != client.OutcomeUpToDate {
+	if r := sink.Await(t, 2)[1]; r.Outcome != notify.OutcomeUpToDate {
 		t.Errorf("second report %+v", r)
 	}
 
@@ -393,8 +394,8 @@ func TestCronNowInstallsAndPrints(t *testing.T) {
 		t.Errorf("second run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	code, stdout, _ = e.run(t, "--json", "cron", "--now")
-	var rep client.Report
-	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Outcome != client.OutcomeUpToDate || rep.Trigger != "cron --now" {
+	var rep notify.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Outcome != notify.OutcomeUpToDate || rep.Trigger != "cron --now" {
 		t.Errorf("--json: exit %d, %v, %+v", code, err, rep)
 	}
 }
@@ -465,7 +466,7 @@ func TestCronTwoAtOnce(t *testing.T) {
 			outcomes = append(outcomes, r.Outcome)
 		}
 	}
-	if !slices.Equal(outcomes, []string{client.OutcomeLocked, client.OutcomeInstalled}) {
+	if !slices.Equal(outcomes, []string{notify.OutcomeLocked, notify.OutcomeInstalled}) {
 		t.Errorf("audited scheduled runs %v", outcomes)
 	}
 }
@@ -589,7 +590,7 @@ func TestPauseForExpires(t *testing.T) {
 // TestCronFailedNotificationExits1: the run went well, the report did not
 // reach anyone: exit 1, and the error says so.
 func TestCronFailedNotificationExits1(t *testing.T) {
-	sink := testkit.NewWebhookSink[client.Report](t, http.StatusServiceUnavailable)
+	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusServiceUnavailable)
 	e := newUAEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
 	code, _, stderr := e.run(t, "cron", "--now")
 	if code != ExitError || !strings.Contains(stderr, "report not sent") || !strings.Contains(stderr, "503") {

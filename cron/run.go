@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
 // Report is the outcome of one scheduled run.
-type Report = client.Report
+type Report = notify.Report
 
 // RunLock is the lock file in lock_dir that keeps scheduled runs (daemon,
 // cron, or a person running "hotfix cron --now") one at a time.
@@ -44,7 +45,7 @@ type RunOptions struct {
 	// Notifier sends the report; nil means one built from the client's
 	// [notify] configuration. Nothing is sent when neither mail_to nor
 	// webhook is configured.
-	Notifier *client.Notifier
+	Notifier *notify.Notifier
 	// Progress, when set, hears each install step (see client.InstallOptions).
 	Progress func(v repo.Version, step string)
 }
@@ -60,7 +61,7 @@ var testHookBeforeCheck func()
 // The returned report is never nil. The error is what went wrong: a
 // *lockfile.LockedError when another run or an install holds a lock, a
 // *client.PausedError while paused (both exit 75), the run's own error,
-// and a *client.NotifyError (joined to the others) when the report could
+// and a *notify.SendError (joined to the others) when the report could
 // not be sent.
 //
 // When ctx ends (SIGTERM), a check or download stops at once, but an
@@ -81,8 +82,8 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	}
 	rep := &Report{
 		SystemName: cfg.Notify.SystemName, Product: cfg.Product, Trigger: opts.Trigger,
-		Started: now().UTC(), Found: []client.ReportFix{}, New: []string{}, Downloaded: []string{},
-		Installed: []client.ReportFix{}, Logs: []string{},
+		Started: now().UTC(), Found: []notify.ReportFix{}, New: []string{}, Downloaded: []string{},
+		Installed: []notify.ReportFix{}, Logs: []string{},
 	}
 	var runErr error
 	lk, err := lockfile.TryAcquire(filepath.Join(cfg.LockDir, RunLock), "hotfix "+opts.Trigger)
@@ -98,13 +99,13 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	switch {
 	case runErr == nil:
 	case errors.As(runErr, &locked):
-		rep.Outcome, rep.LockedBy = client.OutcomeLocked, runErr.Error()
+		rep.Outcome, rep.LockedBy = notify.OutcomeLocked, runErr.Error()
 	case errors.As(runErr, &paused):
-		rep.Outcome, rep.Paused = client.OutcomePaused, &paused.Info
-	case rep.Outcome == client.OutcomeStopped:
+		rep.Outcome, rep.Paused = notify.OutcomePaused, paused.Pause()
+	case rep.Outcome == notify.OutcomeStopped:
 		rep.Error = runErr.Error()
 	default:
-		rep.Outcome, rep.Error = client.OutcomeFailed, runErr.Error()
+		rep.Outcome, rep.Error = notify.OutcomeFailed, runErr.Error()
 	}
 	rep.Logs = append(rep.Logs, filepath.Join(cfg.LogDir, client.AuditName))
 
@@ -114,7 +115,7 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	if len(cfg.Notify.MailTo) > 0 || cfg.Notify.Webhook != "" {
 		n := opts.Notifier
 		if n == nil {
-			n = &client.Notifier{Cfg: cfg.Notify, Log: log}
+			n = &notify.Notifier{Cfg: cfg.Notify, Log: log}
 		}
 		notifyErr = n.Send(context.WithoutCancel(ctx), rep)
 	}
@@ -165,17 +166,17 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 	rep.Base = res.Base.String()
 	previous := loadReported(cfg.StateDir, cfg.Product, rep.Base)
 	for _, f := range res.Pending {
-		rep.Found = append(rep.Found, client.ReportFixOf(f))
+		rep.Found = append(rep.Found, notify.ReportFixOf(f))
 		if !slices.Contains(previous, f.Version.String()) {
 			rep.New = append(rep.New, f.Version.String())
 		}
 	}
 	if len(res.Pending) == 0 {
-		rep.Outcome = client.OutcomeUpToDate
+		rep.Outcome = notify.OutcomeUpToDate
 		return nil
 	}
 	if cfg.Schedule.CheckOnly {
-		rep.Outcome = client.OutcomePending
+		rep.Outcome = notify.OutcomePending
 		return nil
 	}
 
@@ -187,7 +188,7 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		return err
 	}
 	if cfg.Schedule.DownloadOnly {
-		rep.Outcome = client.OutcomeDownloaded
+		rep.Outcome = notify.OutcomeDownloaded
 		return nil
 	}
 
@@ -196,7 +197,7 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 	ires, err := cl.Install(context.WithoutCancel(ctx), client.InstallOptions{Stop: ctx.Done(), Progress: opts.Progress})
 	if ires != nil {
 		for _, f := range ires.Installed {
-			rep.Installed = append(rep.Installed, client.ReportFixOf(f))
+			rep.Installed = append(rep.Installed, notify.ReportFixOf(f))
 		}
 		rep.Logs = append(rep.Logs, ires.Logs...)
 	}
@@ -204,17 +205,17 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		return err
 	}
 	if ctx.Err() != nil && len(rep.Installed) < len(rep.Found) {
-		rep.Outcome = client.OutcomeStopped
+		rep.Outcome = notify.OutcomeStopped
 		left := []string{}
 		for _, f := range rep.Found[len(rep.Installed):] {
 			left = append(left, f.Version)
 		}
 		return fmt.Errorf("stopped by a signal between fixes: %s still pending (the next run installs them)", strings.Join(left, ", "))
 	}
-	rep.Outcome = client.OutcomeInstalled
+	rep.Outcome = notify.OutcomeInstalled
 	if len(rep.Installed) == 0 {
 		// Another install got there between our check and our install.
-		rep.Outcome = client.OutcomeUpToDate
+		rep.Outcome = notify.OutcomeUpToDate
 	}
 	return nil
 }
@@ -275,7 +276,7 @@ func audit(cfg *client.Config, rep *Report, notifyErr error, log *slog.Logger) {
 	case rep.LockedBy != "":
 		detail += "; skipped: " + rep.LockedBy
 	case rep.Paused != nil:
-		detail += "; skipped: " + (&client.PausedError{Info: *rep.Paused}).Error()
+		detail += "; skipped: " + rep.Paused.Sentence()
 	}
 	if notifyErr != nil {
 		detail += "; " + notifyErr.Error()
@@ -289,9 +290,9 @@ func audit(cfg *client.Config, rep *Report, notifyErr error, log *slog.Logger) {
 func logReport(log *slog.Logger, rep *Report, err error) {
 	attrs := []any{"trigger", rep.Trigger, "outcome", rep.Outcome, "found", len(rep.Found), "downloaded", len(rep.Downloaded), "installed", len(rep.Installed)}
 	switch rep.Outcome {
-	case client.OutcomeFailed, client.OutcomeStopped:
+	case notify.OutcomeFailed, notify.OutcomeStopped:
 		log.Error("scheduled run "+rep.Outcome, append(attrs, "err", err)...)
-	case client.OutcomeLocked, client.OutcomePaused:
+	case notify.OutcomeLocked, notify.OutcomePaused:
 		log.Warn("scheduled run skipped", append(attrs, "reason", err)...)
 	default:
 		log.Info("scheduled run done", attrs...)

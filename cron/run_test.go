@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
-func versionsOf(fs []client.ReportFix) []string {
+func versionsOf(fs []notify.ReportFix) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.Version)
@@ -26,14 +27,14 @@ func versionsOf(fs []client.ReportFix) []string {
 }
 
 func TestRunInstallsAndReports(t *testing.T) {
-	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
+	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusOK)
 	e := newRunEnv(t, "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \""+sink.URL+"\"\n")
 	rep, err := Run(context.Background(), e.client(t), RunOptions{Trigger: "cron"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	all := []string{"2.4.1.1", "2.4.1.2", "2.4.1.3"}
-	if rep.Outcome != client.OutcomeInstalled || !slices.Equal(versionsOf(rep.Installed), all) ||
+	if rep.Outcome != notify.OutcomeInstalled || !slices.Equal(versionsOf(rep.Installed), all) ||
 		!slices.Equal(versionsOf(rep.Found), all) || !slices.Equal(rep.Downloaded, all) || !slices.Equal(rep.New, all) {
 		t.Fatalf("report %+v", rep)
 	}
@@ -54,18 +55,18 @@ func TestRunInstallsAndReports(t *testing.T) {
 	if got := e.installed(t); !slices.Equal(got, all) {
 		t.Errorf("installed %v", got)
 	}
-	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != client.OutcomeInstalled {
+	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != notify.OutcomeInstalled {
 		t.Errorf("webhook got %+v", posted)
 	}
 	runs := e.scheduledRuns(t)
-	if len(runs) != 1 || runs[0].Outcome != client.OutcomeInstalled || !slices.Equal(runs[0].Versions, all) ||
+	if len(runs) != 1 || runs[0].Outcome != notify.OutcomeInstalled || !slices.Equal(runs[0].Versions, all) ||
 		!strings.Contains(runs[0].Detail, "cron: found 3, downloaded 3, installed 3") {
 		t.Errorf("audit %+v", runs)
 	}
 
 	// The next run finds nothing, says so, and is audited too.
 	rep, err = Run(context.Background(), e.client(t), RunOptions{Trigger: "daemon"})
-	if err != nil || rep.Outcome != client.OutcomeUpToDate || len(rep.Found) != 0 || rep.Changed() {
+	if err != nil || rep.Outcome != notify.OutcomeUpToDate || len(rep.Found) != 0 || rep.Changed() {
 		t.Fatalf("second run: %v %+v", err, rep)
 	}
 	if n := len(e.scheduledRuns(t)); n != 2 {
@@ -79,7 +80,7 @@ func TestRunCheckOnlyReportsNewOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Outcome != client.OutcomePending || len(rep.Found) != 3 || len(rep.New) != 3 || len(rep.Downloaded) != 0 || !rep.Changed() {
+	if rep.Outcome != notify.OutcomePending || len(rep.Found) != 3 || len(rep.New) != 3 || len(rep.Downloaded) != 0 || !rep.Changed() {
 		t.Fatalf("first run %+v", rep)
 	}
 	if _, err := os.Stat(filepath.Join(e.Cfg.CacheDir, "acme", "2.4.1", "acme-2.4.1.1.fix")); err == nil {
@@ -100,7 +101,7 @@ func TestRunDownloadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Outcome != client.OutcomeDownloaded || len(rep.Downloaded) != 3 || len(rep.Installed) != 0 {
+	if rep.Outcome != notify.OutcomeDownloaded || len(rep.Downloaded) != 3 || len(rep.Installed) != 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	if got := e.installed(t); len(got) != 0 {
@@ -114,7 +115,7 @@ func TestRunDownloadOnly(t *testing.T) {
 }
 
 func TestRunSkipsWhilePaused(t *testing.T) {
-	sink := testkit.NewWebhookSink[client.Report](t, http.StatusOK)
+	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusOK)
 	e := newRunEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
 	until := time.Now().Add(time.Hour).UTC()
 	if err := client.Pause(e.Cfg.StateDir, client.PauseInfo{By: "patcher", Since: time.Now().UTC(), Reason: "patch 2.5.0", Until: &until}); err != nil {
@@ -125,7 +126,7 @@ func TestRunSkipsWhilePaused(t *testing.T) {
 	if !errors.As(err, &pe) || !errors.Is(err, client.ErrPaused) {
 		t.Fatalf("error %v, want a *client.PausedError", err)
 	}
-	if rep.Outcome != client.OutcomePaused || rep.Paused == nil || rep.Paused.Reason != "patch 2.5.0" || rep.Error != "" {
+	if rep.Outcome != notify.OutcomePaused || rep.Paused == nil || rep.Paused.Reason != "patch 2.5.0" || rep.Error != "" {
 		t.Errorf("report %+v", rep)
 	}
 	if !strings.Contains(rep.Text(), "paused by patcher") || !strings.Contains(rep.Text(), "patch 2.5.0") {
@@ -135,10 +136,10 @@ func TestRunSkipsWhilePaused(t *testing.T) {
 		t.Errorf("installed %v while paused", got)
 	}
 	runs := e.scheduledRuns(t)
-	if len(runs) != 1 || runs[0].Outcome != client.OutcomePaused || !strings.Contains(runs[0].Detail, "patch 2.5.0") {
+	if len(runs) != 1 || runs[0].Outcome != notify.OutcomePaused || !strings.Contains(runs[0].Detail, "patch 2.5.0") {
 		t.Errorf("audit %+v", runs)
 	}
-	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != client.OutcomePaused {
+	if posted := sink.Received(); len(posted) != 1 || posted[0].Outcome != notify.OutcomePaused {
 		t.Errorf("webhook got %+v", posted)
 	}
 }
@@ -157,14 +158,14 @@ func TestRunLocked(t *testing.T) {
 			if !errors.As(err, &le) {
 				t.Fatalf("error %v, want a *lockfile.LockedError", err)
 			}
-			if rep.Outcome != client.OutcomeLocked || !strings.Contains(rep.LockedBy, "hotfix install (the test)") ||
+			if rep.Outcome != notify.OutcomeLocked || !strings.Contains(rep.LockedBy, "hotfix install (the test)") ||
 				!strings.Contains(rep.LockedBy, name) {
 				t.Errorf("report does not name the holder: %+v", rep)
 			}
 			if got := e.installed(t); len(got) != 0 {
 				t.Errorf("installed %v under a held lock", got)
 			}
-			if runs := e.scheduledRuns(t); len(runs) != 1 || runs[0].Outcome != client.OutcomeLocked {
+			if runs := e.scheduledRuns(t); len(runs) != 1 || runs[0].Outcome != notify.OutcomeLocked {
 				t.Errorf("audit %+v", runs)
 			}
 		})
@@ -172,14 +173,14 @@ func TestRunLocked(t *testing.T) {
 }
 
 func TestRunFailedNotificationIsAnError(t *testing.T) {
-	sink := testkit.NewWebhookSink[client.Report](t, http.StatusBadGateway)
+	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusBadGateway)
 	e := newRunEnv(t, "[schedule]\ncheck_only = true\n[notify]\nwebhook = \""+sink.URL+"\"\n")
 	rep, err := Run(context.Background(), e.client(t), RunOptions{})
-	var ne *client.NotifyError
+	var ne *notify.SendError
 	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "502 Bad Gateway") {
-		t.Fatalf("error %v, want a *client.NotifyError naming the status", err)
+		t.Fatalf("error %v, want a *notify.SendError naming the status", err)
 	}
-	if rep.Outcome != client.OutcomePending {
+	if rep.Outcome != notify.OutcomePending {
 		t.Errorf("outcome %q", rep.Outcome)
 	}
 	if runs := e.scheduledRuns(t); len(runs) != 1 || !strings.Contains(runs[0].Detail, "report not sent") {
@@ -202,7 +203,7 @@ func TestRunRecoversPanic(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "panic: boom in the test") {
 		t.Fatalf("error %v", err)
 	}
-	if rep.Outcome != client.OutcomeFailed || !strings.Contains(rep.Error, "boom in the test") {
+	if rep.Outcome != notify.OutcomeFailed || !strings.Contains(rep.Error, "boom in the test") {
 		t.Errorf("report %+v", rep)
 	}
 	// The run lock was released: the next run goes through.
@@ -218,7 +219,7 @@ func TestRunCheckError(t *testing.T) {
 	e.Cfg.Network.Retries = 0
 	cl := e.client(t)
 	rep, err := Run(context.Background(), cl, RunOptions{})
-	if err == nil || rep.Outcome != client.OutcomeFailed || rep.Error == "" || !rep.Changed() {
+	if err == nil || rep.Outcome != notify.OutcomeFailed || rep.Error == "" || !rep.Changed() {
 		t.Fatalf("%v %+v", err, rep)
 	}
 	if !strings.Contains(rep.Subject(), "FAILED") {
@@ -243,7 +244,7 @@ func TestRunStopsBetweenFixes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stopped by a signal") || !strings.Contains(err.Error(), "2.4.1.2, 2.4.1.3 still pending") {
 		t.Fatalf("error %v", err)
 	}
-	if rep.Outcome != client.OutcomeStopped || !slices.Equal(versionsOf(rep.Installed), []string{"2.4.1.1"}) {
+	if rep.Outcome != notify.OutcomeStopped || !slices.Equal(versionsOf(rep.Installed), []string{"2.4.1.1"}) {
 		t.Errorf("report %+v", rep)
 	}
 	if got := e.installed(t); !slices.Equal(got, []string{"2.4.1.1"}) {

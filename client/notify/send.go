@@ -1,4 +1,4 @@
-package client
+package notify
 
 import (
 	"bytes"
@@ -21,227 +21,21 @@ import (
 	"os/exec"
 	"strings"
 	"time"
-	"unicode"
-
-	"github.com/hotfix-project/hotfix/repo"
 )
 
-// Outcomes of a scheduled run, as Report.Outcome gives them.
-const (
-	OutcomeUpToDate   = "up to date" // nothing pending
-	OutcomePending    = "pending"    // check_only: fixes found, nothing else done
-	OutcomeDownloaded = "downloaded" // download_only: fixes in the cache, waiting for an administrator
-	OutcomeInstalled  = "installed"  // every pending fix installed
-	OutcomeStopped    = "stopped"    // stopped by a signal between fixes; the rest stay pending
-	OutcomeFailed     = "failed"     // an error; see Report.Error
-	OutcomePaused     = "paused"     // skipped: hotfix is paused
-	OutcomeLocked     = "locked"     // skipped: another run or install holds a lock
-)
-
-// Report is the outcome of one scheduled run (hotfix daemon or hotfix
-// cron): what it found, downloaded and installed. It is the body of the
-// mail and, as JSON, of the webhook POST; keep the JSON names stable.
-type Report struct {
-	SystemName string      `json:"system_name"`
-	Product    string      `json:"product"`
-	Base       string      `json:"base,omitempty"`
-	Trigger    string      `json:"trigger"` // "daemon", "cron", "cron --now", ...
-	Started    time.Time   `json:"started"`
-	Finished   time.Time   `json:"finished"`
-	Outcome    string      `json:"outcome"`
-	Found      []ReportFix `json:"found"`      // pending when the run checked
-	New        []string    `json:"new"`        // versions of Found that no earlier reported run found
-	Downloaded []string    `json:"downloaded"` // versions now verified in the cache
-	Installed  []ReportFix `json:"installed"`
-	Error      string      `json:"error,omitempty"`
-	Logs       []string    `json:"logs"` // install logs of this run, then the audit log
-	Paused     *PauseInfo  `json:"paused,omitempty"`
-	LockedBy   string      `json:"locked_by,omitempty"` // the lock error, naming its holder
-}
-
-// ReportFix is one fix in a Report, with the bugs it fixes.
-type ReportFix struct {
-	Version string        `json:"version"`
-	Summary string        `json:"summary"`
-	Bugs    []repo.BugRef `json:"bugs"`
-}
-
-// ReportFixOf converts an index entry.
-func ReportFixOf(f repo.IndexFix) ReportFix {
-	bugs := f.Bugs
-	if bugs == nil {
-		bugs = []repo.BugRef{}
-	}
-	return ReportFix{Version: f.Version.String(), Summary: f.Summary, Bugs: bugs}
-}
-
-// Changed reports whether the run changed something or learned something
-// new: a fix installed, a fix found that no earlier run reported, or an
-// error. This is what mail_report = "on-change" mails.
-func (r *Report) Changed() bool {
-	return len(r.Installed) > 0 || len(r.New) > 0 || r.Error != ""
-}
-
-// ShouldMail applies a mail_report policy (MailAlways, MailOnChange,
-// MailOnError; "" means MailOnChange) to a report.
-func ShouldMail(policy string, r *Report) bool {
-	switch policy {
-	case MailAlways:
-		return true
-	case MailOnError:
-		return r.Error != ""
-	default:
-		return r.Changed()
-	}
-}
-
-// Subject is the mail subject: "[system] hotfix: installed acme 2.4.1.2, 2.4.1.3".
-func (r *Report) Subject() string {
-	product := r.Product
-	if r.Base != "" {
-		product += " " + r.Base
-	}
-	var what string
-	switch {
-	case r.Error != "" && len(r.Installed) > 0:
-		what = fmt.Sprintf("FAILED after installing %s %s: %s", r.Product, joinFixes(r.Installed), firstLine(r.Error))
-	case r.Error != "":
-		what = fmt.Sprintf("FAILED (%s): %s", product, firstLine(r.Error))
-	case r.Outcome == OutcomeStopped:
-		what = fmt.Sprintf("stopped after installing %s %s", r.Product, joinFixes(r.Installed))
-	case len(r.Installed) > 0:
-		what = fmt.Sprintf("installed %s %s", r.Product, joinFixes(r.Installed))
-	case r.Outcome == OutcomeDownloaded:
-		what = fmt.Sprintf("downloaded %s %s, ready to install", r.Product, strings.Join(r.Downloaded, ", "))
-	case r.Outcome == OutcomePending:
-		what = fmt.Sprintf("%s pending for %s", plural(len(r.Found), "fix", "fixes"), product)
-	case r.Outcome == OutcomePaused:
-		what = "paused, scheduled run skipped"
-	case r.Outcome == OutcomeLocked:
-		what = "another run holds the lock, scheduled run skipped"
-	default:
-		what = product + " is up to date"
-	}
-	s := fmt.Sprintf("[%s] hotfix: %s", r.SystemName, what)
-	s = strings.TrimSpace(clean(s))
-	return truncate(s, 200)
-}
-
-// truncate shortens s to at most n runes, marking the cut.
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-3]) + "..."
-}
-
-// Text is the plain-text mail body.
-func (r *Report) Text() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "hotfix scheduled run on %s (%s)\n", r.SystemName, r.Trigger)
-	if !r.Started.IsZero() {
-		fmt.Fprintf(&b, "started %s, finished %s\n", r.Started.Format(time.RFC1123Z), r.Finished.Format(time.RFC1123Z))
-	}
-	fmt.Fprintf(&b, "product %s", r.Product)
-	if r.Base != "" {
-		fmt.Fprintf(&b, ", installed base %s", r.Base)
-	}
-	fmt.Fprintf(&b, "\noutcome: %s\n", r.Outcome)
-	if r.Paused != nil {
-		fmt.Fprintf(&b, "\n%s\n", (&PausedError{Info: *r.Paused}).Error())
-	}
-	if r.LockedBy != "" {
-		fmt.Fprintf(&b, "\n%s\n", r.LockedBy)
-	}
-	if r.Error != "" {
-		fmt.Fprintf(&b, "\nERROR:\n  %s\n", strings.ReplaceAll(r.Error, "\n", "\n  "))
-	}
-	writeFixes := func(title string, fixes []ReportFix) {
-		if len(fixes) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n%s:\n", title)
-		for _, f := range fixes {
-			fmt.Fprintf(&b, "  %-12s %s\n", f.Version, f.Summary)
-			for _, bug := range f.Bugs {
-				fmt.Fprintf(&b, "  %-12s   %s: %s\n", "", bug.ID, bug.Summary)
-			}
-		}
-	}
-	writeFixes("Installed", r.Installed)
-	if len(r.Downloaded) > 0 {
-		fmt.Fprintf(&b, "\nDownloaded (verified, in the cache): %s\n", strings.Join(r.Downloaded, ", "))
-	}
-	var pending []ReportFix
-	done := map[string]bool{}
-	for _, f := range r.Installed {
-		done[f.Version] = true
-	}
-	for _, f := range r.Found {
-		if !done[f.Version] {
-			pending = append(pending, f)
-		}
-	}
-	title := "Still pending"
-	if len(r.Installed) == 0 {
-		title = "Found pending"
-	}
-	if len(r.New) > 0 {
-		title += " (new since the last report: " + strings.Join(r.New, ", ") + ")"
-	}
-	writeFixes(title, pending)
-	if len(r.Logs) > 0 {
-		fmt.Fprintf(&b, "\nLogs:\n")
-		for _, l := range r.Logs {
-			fmt.Fprintf(&b, "  %s\n", l)
-		}
-	}
-	return b.String()
-}
-
-func joinFixes(fs []ReportFix) string {
-	var s []string
-	for _, f := range fs {
-		s = append(s, f.Version)
-	}
-	return strings.Join(s, ", ")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return truncate(s, 120)
-}
-
-// clean replaces control characters (CR and LF above all: a header must
-// stay one header) by spaces.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-}
-
-// NotifyError is a report that could not be sent. A scheduled run whose
+// SendError is a report that could not be sent. A scheduled run whose
 // report fails exits 1, whatever the run itself did.
-type NotifyError struct{ Err error }
+type SendError struct{ Err error }
 
-func (e *NotifyError) Error() string { return "report not sent: " + e.Err.Error() }
-func (e *NotifyError) Unwrap() error { return e.Err }
+func (e *SendError) Error() string { return "report not sent: " + e.Err.Error() }
+func (e *SendError) Unwrap() error { return e.Err }
 
 // Notifier sends Reports as the [notify] configuration says.
 type Notifier struct {
-	Cfg Notify
+	Cfg Config
 	Log *slog.Logger
+	// Now dates the mail; nil means time.Now.
+	Now func() time.Time
 	// TLSConfig is used for STARTTLS; nil means the system's roots and the
 	// smtp host as server name (SSL_CERT_FILE adds a private CA).
 	TLSConfig *tls.Config
@@ -254,8 +48,8 @@ type Notifier struct {
 
 // SendReport sends rep by mail (when mail_to is set and mail_report
 // wants it) and to the webhook (every run). Failures are logged and
-// returned as a *NotifyError.
-func SendReport(ctx context.Context, cfg Notify, rep *Report, log *slog.Logger) error {
+// returned as a *SendError.
+func SendReport(ctx context.Context, cfg Config, rep *Report, log *slog.Logger) error {
 	return (&Notifier{Cfg: cfg, Log: log}).Send(ctx, rep)
 }
 
@@ -280,7 +74,7 @@ func (n *Notifier) Send(ctx context.Context, rep *Report) error {
 		}
 	}
 	if len(errs) > 0 {
-		return &NotifyError{Err: errors.Join(errs...)}
+		return &SendError{Err: errors.Join(errs...)}
 	}
 	return nil
 }
@@ -306,7 +100,11 @@ func (n *Notifier) Mail(ctx context.Context, rep *Report) error {
 		}
 		to = append(to, addr)
 	}
-	msg := BuildMessage(from, to, rep, time.Now())
+	now := time.Now
+	if n.Now != nil {
+		now = n.Now
+	}
+	msg := BuildMessage(from, to, rep, now())
 	ctx, cancel := context.WithTimeout(ctx, n.timeout())
 	defer cancel()
 	if n.Cfg.SMTP != "" {
@@ -451,7 +249,7 @@ func (n *Notifier) sendmail(ctx context.Context, msg []byte) error {
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 		if s := strings.TrimSpace(out.String()); s != "" {
 			return fmt.Errorf("sendmail %s: %w: %s", bin, err, s)
@@ -513,4 +311,11 @@ func redactURL(s string) string {
 		}
 	}
 	return s
+}
+
+func logOrDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }

@@ -1,4 +1,4 @@
-package client
+package notify
 
 import (
 	"bufio"
@@ -351,7 +351,7 @@ func TestNotifySMTP(t *testing.T) {
 			server := tt.server
 			srv := startNotifySMTP(t, &server)
 			n := &Notifier{
-				Cfg: Notify{MailTo: []string{"ops@example.com", "Dev Team <dev@example.com>"}, MailFrom: "hotfix@shop-prod-1.example.com",
+				Cfg: Config{MailTo: []string{"ops@example.com", "Dev Team <dev@example.com>"}, MailFrom: "hotfix@shop-prod-1.example.com",
 					SMTP: srv.Addr, SMTPUser: tt.user, SMTPPassword: tt.password, MailReport: MailOnChange},
 				TLSConfig: &tls.Config{RootCAs: pool},
 				Timeout:   5 * time.Second,
@@ -417,7 +417,7 @@ func TestNotifySMTPErrors(t *testing.T) {
 			server := tt.server
 			srv := startNotifySMTP(t, &server)
 			n := &Notifier{
-				Cfg:       Notify{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", SMTP: srv.Addr, MailReport: MailAlways},
+				Cfg:       Config{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", SMTP: srv.Addr, MailReport: MailAlways},
 				TLSConfig: &tls.Config{RootCAs: pool},
 				Timeout:   5 * time.Second,
 			}
@@ -426,9 +426,9 @@ func TestNotifySMTPErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
-			var ne *NotifyError
+			var ne *SendError
 			if !errors.As(err, &ne) {
-				t.Errorf("error %T is not a *NotifyError", err)
+				t.Errorf("error %T is not a *SendError", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "smtp ") {
 				t.Errorf("error %q does not name %q", err, tt.want)
@@ -442,7 +442,7 @@ func TestNotifySMTPErrors(t *testing.T) {
 
 func TestNotifyPolicySkipsMail(t *testing.T) {
 	srv := startNotifySMTP(t, &notifySMTP{})
-	n := &Notifier{Cfg: Notify{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", SMTP: srv.Addr, MailReport: MailOnChange}}
+	n := &Notifier{Cfg: Config{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", SMTP: srv.Addr, MailReport: MailOnChange}}
 	if err := n.Send(context.Background(), &Report{SystemName: "x", Product: "acme", Outcome: OutcomeUpToDate}); err != nil {
 		t.Fatal(err)
 	}
@@ -470,7 +470,7 @@ func fakeSendmail(t *testing.T, fail string) (bin, argsFile, msgFile string) {
 
 func TestNotifySendmail(t *testing.T) {
 	bin, argsFile, msgFile := fakeSendmail(t, "")
-	n := &Notifier{Cfg: Notify{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: bin, MailReport: MailAlways}}
+	n := &Notifier{Cfg: Config{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: bin, MailReport: MailAlways}}
 	if err := n.Send(context.Background(), sampleReport()); err != nil {
 		t.Fatal(err)
 	}
@@ -492,14 +492,14 @@ func TestNotifySendmail(t *testing.T) {
 
 	t.Run("failure", func(t *testing.T) {
 		bin, _, _ := fakeSendmail(t, "sendmail: cannot connect to relay")
-		n := &Notifier{Cfg: Notify{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: bin, MailReport: MailAlways}}
+		n := &Notifier{Cfg: Config{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: bin, MailReport: MailAlways}}
 		err := n.Send(context.Background(), sampleReport())
 		if err == nil || !strings.Contains(err.Error(), "cannot connect to relay") || !strings.Contains(err.Error(), "exit status 75") {
 			t.Fatalf("error %v does not carry sendmail's message and status", err)
 		}
 	})
 	t.Run("missing binary", func(t *testing.T) {
-		n := &Notifier{Cfg: Notify{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: "/nonexistent/sendmail", MailReport: MailAlways}}
+		n := &Notifier{Cfg: Config{MailTo: []string{"ops@example.com"}, MailFrom: "hotfix@example.com", Sendmail: "/nonexistent/sendmail", MailReport: MailAlways}}
 		err := n.Send(context.Background(), sampleReport())
 		if err == nil || !strings.Contains(err.Error(), "/nonexistent/sendmail") {
 			t.Fatalf("error %v does not name the binary", err)
@@ -528,7 +528,7 @@ func TestNotifyWebhook(t *testing.T) {
 	}))
 	defer srv.Close()
 	// The webhook hears every run, even one that is not mailed.
-	n := &Notifier{Cfg: Notify{Webhook: srv.URL + "/hook", MailReport: MailOnError}}
+	n := &Notifier{Cfg: Config{Webhook: srv.URL + "/hook", MailReport: MailOnError}}
 	if err := n.Send(context.Background(), sampleReport()); err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +576,7 @@ func TestNotifyWebhookErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			n := &Notifier{Cfg: Notify{Webhook: srv.URL + tt.path}, Timeout: 300 * time.Millisecond}
+			n := &Notifier{Cfg: Config{Webhook: srv.URL + tt.path}, Timeout: 300 * time.Millisecond}
 			start := time.Now()
 			err := n.Send(context.Background(), sampleReport())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -588,7 +588,7 @@ func TestNotifyWebhookErrors(t *testing.T) {
 		})
 	}
 	t.Run("both fail, both named", func(t *testing.T) {
-		n := &Notifier{Cfg: Notify{Webhook: srv.URL + "/500", MailTo: []string{"ops@example.com"}, MailFrom: "h@example.com",
+		n := &Notifier{Cfg: Config{Webhook: srv.URL + "/500", MailTo: []string{"ops@example.com"}, MailFrom: "h@example.com",
 			Sendmail: "/nonexistent/sendmail", MailReport: MailAlways}}
 		err := n.Send(context.Background(), sampleReport())
 		if err == nil || !strings.Contains(err.Error(), "/nonexistent/sendmail") || !strings.Contains(err.Error(), "database down") {
