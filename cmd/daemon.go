@@ -141,7 +141,7 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 			return nil
 		}
 		// Like yum-cron: someone at a terminal wants the run now.
-		if !isTerminal(os.Stdin) {
+		if !g.isTerminal(g.stdin) {
 			d := cron.RandomDelay(sched.RandomWait, nil)
 			g.logger.Info("random wait before the run", "wait", d.Round(time.Second).String())
 			if err := cron.Sleep(ctx, d, nil); err != nil {

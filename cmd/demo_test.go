@@ -14,7 +14,7 @@ import (
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	code := Execute(context.Background(), []string{"demo", "--dir", dir}, &out, &errb)
+	code := Execute(context.Background(), []string{"demo", "--dir", dir}, Streams{Out: &out, Err: &errb})
 	if code != 0 {
 		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}

@@ -16,7 +16,7 @@ import (
 func runHotfix(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Execute(context.Background(), args, &out, &errb)
+	code = Execute(context.Background(), args, Streams{Out: &out, Err: &errb})
 	return code, out.String(), errb.String()
 }
 

@@ -59,27 +59,3 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 	fmt.Fprintf(g.stdout, "%s: scheduled runs skip and installs refuse until \"hotfix resume\"\n", msg)
 	return nil
 }
-
-func newResumeCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "resume",
-		Short: "Lift a pause",
-		Args:  argsUsage(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error {
-			cl, err := loadClient(g)
-			if err != nil {
-				return err
-			}
-			was, err := cl.Resume()
-			if err != nil {
-				return err
-			}
-			if was {
-				fmt.Fprintln(g.stdout, "resumed")
-			} else {
-				fmt.Fprintln(g.stdout, "was not paused")
-			}
-			return nil
-		},
-	}
-}

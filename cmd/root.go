@@ -6,63 +6,47 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// Exit codes fixed by DESIGN.md.
-const (
-	ExitOK       = 0
-	ExitError    = 1
-	ExitUsage    = 2
-	ExitPending  = 100
-	ExitTempFail = 75
-)
+// Streams are the standard streams hotfix reads and writes, injected so
+// that every command runs the same under a test as on a terminal.
+type Streams struct {
+	In  io.Reader // nil reads as empty
+	Out io.Writer
+	Err io.Writer
+	// IsTerminal reports whether one of the streams above is an interactive
+	// terminal: install then asks before changing anything, download draws
+	// progress bars and cron skips its random wait. Nil means none is.
+	IsTerminal func(stream any) bool
+}
 
-// version is set by the linker (-ldflags "-X .../cmd.version=1.2.3").
-var version = "dev"
-
-// globalOptions are the flags that come before the subcommand.
+// globalOptions are the flags that come before the subcommand, and the
+// streams and logger every command uses.
 type globalOptions struct {
 	ConfigPath string
 	JSON       bool
 	Verbose    bool
 	Quiet      bool
 
-	stdout io.Writer
-	stderr io.Writer
-	logger *slog.Logger
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+	terminal func(any) bool
+	logger   *slog.Logger
 }
 
-// usageError marks a mistake in how the command was called (exit 2).
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+// isTerminal reports whether stream (g.stdin, g.stdout or g.stderr) is an
+// interactive terminal.
+func (g *globalOptions) isTerminal(stream any) bool {
+	return g.terminal != nil && g.terminal(stream)
 }
-
-// exitCodeError carries a specific exit code with an optional message.
-type exitCodeError struct {
-	code int
-	err  error
-}
-
-func (e *exitCodeError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitCodeError) Unwrap() error { return e.err }
 
 // newRootCmd builds the whole command tree.
 func newRootCmd(g *globalOptions) *cobra.Command {
-	root := &cobra.Command{
+	root := groupCommand(&cobra.Command{
 		Use:   "hotfix",
 		Short: "Deliver version-chained product hotfixes, signed, safely and unattended",
 		Long: `hotfix delivers urgent fixes for an installed product the way yum and apt
@@ -84,9 +68,11 @@ Try it:         hotfix demo`,
 			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			return nil
 		},
-	}
+	})
+	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
+	// Subcommands inherit this: every flag mistake is a usage error.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.ConfigPath, "config", "", "client configuration file (default $HOTFIX_CONFIG or /etc/hotfix/hotfix.toml)")
@@ -101,14 +87,21 @@ Try it:         hotfix demo`,
 		newRepoCmd(g),
 		newServeCmd(g),
 		newDemoCmd(g),
+		// The administrator's commands.
+		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g),
+		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
+		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g),
 	)
-	addClientCommands(root, g)
 	return root
 }
 
 // Execute runs hotfix with args and returns the process exit code.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdout: stdout, stderr: stderr, logger: slog.New(slog.DiscardHandler)}
+func Execute(ctx context.Context, args []string, s Streams) int {
+	in := s.In
+	if in == nil {
+		in = strings.NewReader("")
+	}
+	g := &globalOptions{stdin: in, stdout: s.Out, stderr: s.Err, terminal: s.IsTerminal, logger: slog.New(slog.DiscardHandler)}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -116,44 +109,11 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		var ec *exitCodeError
 		if !(errors.As(err, &ec) && ec.err == nil) {
-			fmt.Fprintf(stderr, "hotfix: %v\n", err)
+			fmt.Fprintf(g.stderr, "hotfix: %v\n", err)
 		}
 		if code == ExitUsage {
-			fmt.Fprintln(stderr, "Run 'hotfix --help' for usage.")
+			fmt.Fprintln(g.stderr, "Run 'hotfix --help' for usage.")
 		}
 	}
 	return code
 }
-
-// exitCode is the one place that maps errors to DESIGN.md's exit codes.
-func exitCode(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	var ec *exitCodeError
-	if errors.As(err, &ec) {
-		return ec.code
-	}
-	var ue *usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") {
-		return ExitUsage
-	}
-	if isTempFail(err) {
-		return ExitTempFail
-	}
-	return ExitError
-}
-
-func newVersionCmd(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the hotfix version",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(g.stdout, "hotfix %s\n", version)
-			return nil
-		},
-	}
-}
-
-var _ = os.Stdout

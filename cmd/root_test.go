@@ -3,12 +3,18 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/lockfile"
 )
 
 // TestUsageExitCodes checks the one mapping from mistakes in how hotfix is
-// called to exit 2, with a message that says what was wrong.
+// called to exit 2, with a message that says what was wrong, through the
+// whole command tree: cobra's own complaints included.
 func TestUsageExitCodes(t *testing.T) {
 	tests := []struct {
 		name string
@@ -16,19 +22,33 @@ func TestUsageExitCodes(t *testing.T) {
 		code int
 		want string // in stderr; on success, in stdout
 	}{
-		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus"`},
+		{"unknown command", []string{"bogus"}, ExitUsage, `unknown command "bogus" for "hotfix"`},
+		{"unknown command, suggestion", []string{"chek"}, ExitUsage, "Did you mean this?\n\tcheck"},
+		{"unknown command after a global flag", []string{"--json", "bogus"}, ExitUsage, `unknown command "bogus"`},
 		{"unknown repo subcommand", []string{"repo", "bogus"}, ExitUsage, `unknown command "bogus" for "hotfix repo"`},
 		{"unknown key subcommand", []string{"key", "bogus"}, ExitUsage, `unknown command "bogus" for "hotfix key"`},
 		{"unknown flag", []string{"check", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
+		{"unknown global flag", []string{"--bogus", "status"}, ExitUsage, "unknown flag: --bogus"},
+		{"unknown flag of a group", []string{"repo", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
+		{"unknown flag in a group's command", []string{"repo", "add", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
+		{"unknown shorthand flag", []string{"install", "-Z"}, ExitUsage, "unknown shorthand flag: 'Z'"},
+		{"bad flag value", []string{"install", "--wait", "soon"}, ExitUsage, "--wait"},
+		{"flag without its value", []string{"rollback", "--to"}, ExitUsage, "flag needs an argument"},
 		{"too many arguments", []string{"status", "extra"}, ExitUsage, "unknown command"},
+		{"too many arguments to version", []string{"version", "extra"}, ExitUsage, "unknown command"},
+		{"missing argument", []string{"info"}, ExitUsage, "accepts 1 arg(s), received 0"},
+		{"missing arguments in a group", []string{"repo", "add", "REPO"}, ExitUsage, "requires at least 2 arg(s)"},
 		{"bad version argument", []string{"--config", "/nonexistent/hotfix.toml", "install", "1..2"}, ExitUsage, "version"},
+		{"usage hint", []string{"bogus"}, ExitUsage, "Run 'hotfix --help' for usage."},
+		{"root alone shows help", []string{}, ExitOK, "Available Commands"},
 		{"group alone shows help", []string{"repo"}, ExitOK, "Available Commands"},
 		{"version", []string{"version"}, ExitOK, "hotfix "},
+		{"configuration missing is an error, not usage", []string{"--config", "/nonexistent/hotfix.toml", "status"}, ExitError, "/nonexistent/hotfix.toml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := Execute(context.Background(), tt.args, &out, &errb)
+			code := Execute(context.Background(), tt.args, Streams{Out: &out, Err: &errb})
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstderr: %s", code, tt.code, errb.String())
 			}
@@ -38,6 +58,35 @@ func TestUsageExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("%s %q lacks %q", stream, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestExitCode checks the mapping itself: types and sentinels, however
+// deeply wrapped, and never the text of an error.
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"success", nil, ExitOK},
+		{"plain error", errors.New("boom"), ExitError},
+		{"text that looks like usage is still an error", errors.New("unknown command \"x\" for \"hotfix\""), ExitError},
+		{"usage", usagef("--uid is required"), ExitUsage},
+		{"wrapped usage", fmt.Errorf("repo build: %w", usagef("--key")), ExitUsage},
+		{"check pending", &exitCodeError{code: ExitPending}, ExitPending},
+		{"explicit code wins over what it wraps", &exitCodeError{code: ExitError, err: fmt.Errorf("report: %w", client.ErrPaused)}, ExitError},
+		{"locked", fmt.Errorf("install: %w", lockfile.ErrLocked), ExitTempFail},
+		{"paused", fmt.Errorf("not paused: %w", &client.PausedError{}), ExitTempFail},
+		{"paused sentinel", client.ErrPaused, ExitTempFail},
+		{"joined with a lock", errors.Join(errors.New("x"), lockfile.ErrLocked), ExitTempFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCode(tt.err); got != tt.code {
+				t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.code)
 			}
 		})
 	}

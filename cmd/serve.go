@@ -19,7 +19,7 @@ type serveOptions struct {
 }
 
 func newServeCmd(g *globalOptions) *cobra.Command {
-	var o serveOptions
+	o := &serveOptions{}
 	c := &cobra.Command{
 		Use:   "serve REPO",
 		Short: "Serve a repository directory over HTTP",
@@ -46,7 +46,7 @@ The "serving" line on stdout names the bound address, so --addr
 	return c
 }
 
-func runServe(ctx context.Context, g *globalOptions, o serveOptions) error {
+func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	fi, err := os.Stat(o.Repo)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("serve: repository %s does not exist", o.Repo)

@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/spf13/cobra"
+)
+
+// checkJSON is the stable `check --json` shape of DESIGN.md.
+type checkJSON struct {
+	Product string           `json:"product"`
+	Base    string           `json:"base"`
+	Serial  int64            `json:"serial"`
+	Pending []checkJSONEntry `json:"pending"`
+}
+
+type checkJSONEntry struct {
+	Version string        `json:"version"`
+	Summary string        `json:"summary"`
+	Bugs    []repo.BugRef `json:"bugs"`
+}
+
+type checkOptions struct{}
+
+func newCheckCmd(g *globalOptions) *cobra.Command {
+	opts := &checkOptions{}
+	return &cobra.Command{
+		Use:   "check",
+		Short: "List the fixes pending for the installed version (exit 100 when some are)",
+		Long: `Check reads the installed base from version_file, fetches the signed index of
+that base from the repository (a conditional request: unchanged costs no
+body), verifies it against the trusted keys only, and lists the pending
+chain.
+
+Exit status: 0 nothing pending, 100 fixes pending, 1 error.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
+	}
+}
+
+func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	res, err := cl.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		out := checkJSON{Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial, Pending: []checkJSONEntry{}}
+		for _, f := range res.Pending {
+			out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
+		}
+		if err := printJSON(g.stdout, out); err != nil {
+			return err
+		}
+	} else if len(res.Pending) == 0 {
+		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
+	} else {
+		fmt.Fprintf(g.stdout, "%s %s: %d fixes pending (installed: %s)\n", res.Product, res.Base, len(res.Pending), res.Installed)
+		for _, f := range res.Pending {
+			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
+			for _, b := range f.Bugs {
+				fmt.Fprintf(g.stdout, "  %-12s   %s: %s\n", "", b.ID, b.Summary)
+			}
+		}
+	}
+	if len(res.Pending) > 0 {
+		return &exitCodeError{code: ExitPending}
+	}
+	return nil
+}

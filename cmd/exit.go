@@ -1,0 +1,65 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/lockfile"
+)
+
+// Exit codes fixed by DESIGN.md.
+const (
+	ExitOK       = 0
+	ExitError    = 1
+	ExitUsage    = 2
+	ExitPending  = 100
+	ExitTempFail = 75
+)
+
+// usageError marks a mistake in how the command was called (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// exitCodeError carries a specific exit code with an optional message; with
+// no message nothing is printed (check's 100 is an answer, not a failure).
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// exitCode is the one place that maps errors to DESIGN.md's exit codes. It
+// looks at types and sentinels only, never at error text: every usage
+// mistake cobra can make (unknown command, bad flag, wrong arguments) reaches
+// it as a *usageError through argsUsage, groupCommand and SetFlagErrorFunc.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	if errors.Is(err, lockfile.ErrLocked) || errors.Is(err, client.ErrPaused) {
+		return ExitTempFail
+	}
+	return ExitError
+}

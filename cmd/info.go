@@ -1,0 +1,87 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/spf13/cobra"
+)
+
+type infoOptions struct{ Version string }
+
+func newInfoCmd(g *globalOptions) *cobra.Command {
+	opts := &infoOptions{}
+	return &cobra.Command{
+		Use:   "info VERSION",
+		Short: "Describe one fix: summary, description, bugs, files",
+		Args:  argsUsage(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Version = args[0]
+			return runInfo(c.Context(), g, opts)
+		},
+	}
+}
+
+func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
+	v, err := parseVersionArg(opts.Version)
+	if err != nil {
+		return err
+	}
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	info, err := cl.Info(*v)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(g.stdout, info)
+	}
+	w := g.stdout
+	fmt.Fprintf(w, "fix:        %s %s (requires %s)\n", cl.Cfg.Product, v, v.Requires())
+	if info.Installed != nil {
+		fmt.Fprintf(w, "installed:  %s by %s\n", info.Installed.InstalledAt.Local().Format("2006-01-02 15:04"), info.Installed.By)
+	} else {
+		fmt.Fprintln(w, "installed:  no")
+	}
+	switch {
+	case info.Manifest != nil:
+		printManifest(w, info.Manifest)
+	case info.Index != nil:
+		fmt.Fprintf(w, "summary:    %s\n", info.Index.Summary)
+		for _, b := range info.Index.Bugs {
+			fmt.Fprintf(w, "bug %s: %s\n", b.ID, b.Summary)
+		}
+		fmt.Fprintln(w, "(run \"hotfix download\" to see its files)")
+	case info.Installed != nil:
+		fmt.Fprintf(w, "summary:    %s\n", info.Installed.Summary)
+	}
+	return nil
+}
+
+// printManifest describes a downloaded or installed fix in full.
+func printManifest(w io.Writer, m *repo.Manifest) {
+	fmt.Fprintf(w, "summary:    %s\n", m.Summary)
+	if m.Description != "" {
+		fmt.Fprintf(w, "\n%s\n\n", strings.TrimSpace(m.Description))
+	}
+	for _, b := range m.Bugs {
+		fmt.Fprintf(w, "bug %s: %s\n", b.ID, b.Summary)
+		if b.Description != "" {
+			fmt.Fprintf(w, "    %s\n", b.Description)
+		}
+	}
+	for _, f := range m.Files {
+		fmt.Fprintf(w, "file   %s %s %d bytes\n", f.Mode.String(), f.Path, f.Size)
+	}
+	for _, d := range m.Delete {
+		fmt.Fprintf(w, "delete %s\n", d)
+	}
+	for _, s := range m.Scripts {
+		fmt.Fprintf(w, "script %s\n", s.Path)
+	}
+}

@@ -1,0 +1,150 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/spf13/cobra"
+)
+
+type installOptions struct {
+	Version   string
+	DryRun    bool
+	Force     bool
+	Yes       bool
+	Reinstall string
+	Wait      time.Duration
+	From      string
+}
+
+func newInstallCmd(g *globalOptions) *cobra.Command {
+	opts := &installOptions{}
+	c := &cobra.Command{
+		Use:   "install [VERSION]",
+		Short: "Install pending fixes in chain order, each as one transaction",
+		Long: `Install takes the transaction lock, refuses while paused, runs pre_install,
+then per fix in chain order: verify; test (chain, base, writable, disk space,
+no locally modified file); journal; back up; put each file in place
+atomically; run the scripts for this server's role; record the fix. Then
+post_install and health_check (a failing health check rolls the run back).
+
+A failure or crash at any point leaves the root as it was before that fix.
+--dry-run runs every test and changes nothing. On a terminal, install asks
+for confirmation unless --yes.
+
+--from FILE|DIR installs one fix from a local .fix, .rpm, or unpacked fix
+directory (manifest.json, files/, scripts/: what an RPM fix package leaves in
+/var/lib/hotfix/incoming/PRODUCT/VERSION for its %post), without the
+repository, in the same transaction. A local file is the administrator's
+choice, so no signed index is needed; every file is still checked against
+the fix's manifest, and an RPM's header signature, when it carries one,
+must verify against trusted_keys.`,
+		Args: argsUsage(cobra.MaximumNArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Version = args[0]
+			}
+			return runInstall(c.Context(), g, opts)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&opts.DryRun, "dry-run", false, "run every test, change nothing")
+	f.BoolVar(&opts.Force, "force", false, "install over locally modified files (they are backed up)")
+	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	f.StringVar(&opts.Reinstall, "reinstall", "", "roll back and install again the newest installed fix")
+	f.DurationVar(&opts.Wait, "wait", 0, "wait this long for another install to finish (default: exit 75 at once)")
+	f.StringVar(&opts.From, "from", "", "install one fix from a local .fix, .rpm or unpacked fix directory")
+	return c
+}
+
+func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) error {
+	target, err := parseVersionArg(opts.Version)
+	if err != nil {
+		return err
+	}
+	reinstall, err := parseVersionArg(opts.Reinstall)
+	if err != nil {
+		return err
+	}
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	progress := func(v repo.Version, step string) {
+		if !g.Quiet {
+			fmt.Fprintf(g.stderr, "%s: %s\n", v, step)
+		}
+	}
+	if opts.From != "" {
+		if target != nil || reinstall != nil {
+			return usagef("install --from takes no VERSION and no --reinstall: the fix is the one in %s", opts.From)
+		}
+		return runInstallFrom(ctx, g, cl, opts, progress)
+	}
+	if !opts.Yes && !opts.DryRun && g.isTerminal(g.stdin) {
+		if proceed, err := confirmInstall(ctx, g, cl, target, reinstall); err != nil || !proceed {
+			return err
+		}
+	}
+	res, err := cl.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force,
+		Reinstall: reinstall, LockWait: opts.Wait, Progress: progress})
+	if res != nil {
+		verb := "installed"
+		if res.DryRun {
+			verb = "would install (dry run, tests passed)"
+		}
+		for _, f := range res.Installed {
+			fmt.Fprintf(g.stdout, "%s %s: %s\n", verb, f.Version, f.Summary)
+		}
+		if err == nil && len(res.Installed) == 0 {
+			fmt.Fprintln(g.stdout, "nothing to install: no fixes pending")
+		}
+	}
+	return err
+}
+
+func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, opts *installOptions, progress func(repo.Version, string)) error {
+	res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait, Progress: progress})
+	if res != nil {
+		for _, f := range res.Installed {
+			if res.DryRun {
+				fmt.Fprintf(g.stdout, "would install (dry run, tests passed) %s: %s\n", f.Version, f.Summary)
+			} else {
+				fmt.Fprintf(g.stdout, "installed %s from %s: %s\n", f.Version, opts.From, f.Summary)
+			}
+		}
+	}
+	return err
+}
+
+// confirmInstall shows an administrator at a terminal what install would
+// do and asks. It returns false, nil when there is nothing to do.
+func confirmInstall(ctx context.Context, g *globalOptions, cl *client.Client, target, reinstall *repo.Version) (bool, error) {
+	res, err := cl.Check(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(res.Pending) == 0 && reinstall == nil {
+		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
+		return false, nil
+	}
+	fmt.Fprintf(g.stdout, "About to install into %s:\n", cl.Cfg.Root)
+	for _, f := range res.Pending {
+		if target == nil || f.Version.Compare(*target) <= 0 {
+			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
+		}
+	}
+	fmt.Fprint(g.stdout, "Proceed? [y/N] ")
+	// No answer (end of input, a read error) is no.
+	answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return false, errors.New("install cancelled: nothing was changed")
+	}
+	return true, nil
+}

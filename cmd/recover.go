@@ -1,0 +1,45 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type recoverOptions struct {
+	Wait time.Duration
+}
+
+func newRecoverCmd(g *globalOptions) *cobra.Command {
+	opts := &recoverOptions{}
+	c := &cobra.Command{
+		Use:   "recover",
+		Short: "Finish or undo a transaction interrupted by a crash",
+		Long: `Recover reads the journal an interrupted install or rollback left behind and
+restores the root so that it matches what "hotfix status" reports. install
+and rollback do this by themselves first; run it by hand after a crash to
+know the system is consistent before anything else.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
+	}
+	c.Flags().DurationVar(&opts.Wait, "wait", 0, "wait this long for the transaction lock")
+	return c
+}
+
+func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) error {
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	did, err := cl.Recover(ctx, opts.Wait)
+	if err != nil {
+		return err
+	}
+	if did == "" {
+		did = "nothing to recover"
+	}
+	fmt.Fprintln(g.stdout, did)
+	return nil
+}

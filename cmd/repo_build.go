@@ -1,0 +1,71 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/sign"
+	"github.com/spf13/cobra"
+)
+
+type repoBuildOptions struct {
+	Repo    string
+	KeyPath string
+	Expires time.Duration
+}
+
+func newRepoBuildCmd(g *globalOptions) *cobra.Command {
+	opts := &repoBuildOptions{}
+	c := &cobra.Command{
+		Use:   "build REPO --key SECRET",
+		Short: "Write and sign the channel indexes, repo.json and the HTML fix pages",
+		Long: `Build writes for every channel index.json and its detached armored signature
+index.json.asc, index.html for people, then repo.json and repo.json.asc, the
+public key under keys/ and a top-level index.html. Each build raises every
+channel's serial by one; indexes expire after --expires (default 30 days), so
+rebuild well before that (e.g. weekly from cron).
+
+The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
+		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h`,
+		Args:    argsUsage(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Repo = args[0]
+			return runRepoBuild(c.Context(), g, opts)
+		},
+	}
+	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign with (required)")
+	c.Flags().DurationVar(&opts.Expires, "expires", repo.DefaultExpires, "how long the signed indexes stay valid")
+	return c
+}
+
+func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions) error {
+	if opts.KeyPath == "" {
+		return usagef("repo build: --key SECRET is required (make one with \"hotfix key generate\")")
+	}
+	if opts.Expires <= 0 {
+		return usagef("repo build: --expires must be positive")
+	}
+	batchGC()
+	signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv(passphraseEnv)))
+	if err != nil {
+		return err
+	}
+	res, err := repo.Build(ctx, opts.Repo, repo.BuildOptions{Signer: signer, Expires: opts.Expires, Logger: g.logger})
+	if err != nil {
+		return fmt.Errorf("repo build: %w", err)
+	}
+	for _, ch := range res.Channels {
+		latest := "no fixes"
+		if ch.Latest != nil {
+			latest = "latest " + ch.Latest.String()
+		}
+		fmt.Fprintf(g.stdout, "%s %s: serial %d, %d fixes, %s\n", ch.Product, ch.Base, ch.Serial, ch.Fixes, latest)
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.stderr, "built %d channels (%d archives read), signed with %s\n", len(res.Channels), res.Hashed, signer.Fingerprint())
+	}
+	return nil
+}

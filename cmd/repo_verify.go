@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/sign"
+	"github.com/spf13/cobra"
+)
+
+type repoVerifyOptions struct {
+	Repo    string
+	Keyring string
+}
+
+func newRepoVerifyCmd(g *globalOptions) *cobra.Command {
+	opts := &repoVerifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify REPO --keyring FILE|DIR",
+		Short: "Check signatures, expiry, chains and every archive of a repository",
+		Long: `Verify checks a repository the way clients will: the signatures of repo.json
+and every index against --keyring, expiry, chain continuity, and every
+archive's size and sha256. It lists every problem and exits 1 if there is any.`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Repo = args[0]
+			return runRepoVerify(c.Context(), g, opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Keyring, "keyring", "", "trusted public key file or directory (required)")
+	return c
+}
+
+func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOptions) error {
+	if opts.Keyring == "" {
+		return usagef("repo verify: --keyring FILE|DIR is required")
+	}
+	kr, err := sign.LoadKeyring(opts.Keyring)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	problems, err := repo.VerifyRepo(ctx, opts.Repo, repo.VerifyOptions{
+		Now:   now,
+		Check: func(data, sig []byte) error { _, err := kr.Verify(data, sig, now); return err },
+	})
+	if err != nil {
+		return fmt.Errorf("repo verify: %w", err)
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(g.stdout, "%s: OK\n", opts.Repo)
+		return nil
+	}
+	for _, p := range problems {
+		fmt.Fprintf(g.stdout, "%s\n", p)
+	}
+	return fmt.Errorf("repo verify: %d problems found in %s: fix each one above, then run \"hotfix repo build\" and verify again", len(problems), opts.Repo)
+}

@@ -1,0 +1,37 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+type resumeOptions struct{}
+
+func newResumeCmd(g *globalOptions) *cobra.Command {
+	opts := &resumeOptions{}
+	return &cobra.Command{
+		Use:   "resume",
+		Short: "Lift a pause",
+		Args:  argsUsage(cobra.NoArgs),
+		RunE:  func(c *cobra.Command, _ []string) error { return runResume(c.Context(), g, opts) },
+	}
+}
+
+func runResume(_ context.Context, g *globalOptions, _ *resumeOptions) error {
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	was, err := cl.Resume()
+	if err != nil {
+		return err
+	}
+	if was {
+		fmt.Fprintln(g.stdout, "resumed")
+	} else {
+		fmt.Fprintln(g.stdout, "was not paused")
+	}
+	return nil
+}

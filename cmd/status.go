@@ -1,0 +1,63 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hotfix-project/hotfix/client"
+	"github.com/spf13/cobra"
+)
+
+type statusOptions struct{}
+
+func newStatusCmd(g *globalOptions) *cobra.Command {
+	opts := &statusOptions{}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the installed base and fixes, pending count, last check, pause and lock",
+		Args:  argsUsage(cobra.NoArgs),
+		RunE:  func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), g, opts) },
+	}
+}
+
+func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status()
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(g.stdout, st)
+	}
+	w := g.stdout
+	fmt.Fprintf(w, "product:    %s\nbase:       %s\n", st.Product, st.Base)
+	if len(st.Installed) == 0 {
+		fmt.Fprintln(w, "installed:  no fixes")
+	} else {
+		fmt.Fprintln(w, "installed:")
+		for _, f := range st.Installed {
+			fmt.Fprintf(w, "  %-12s %s by %s\n", f.Version, f.InstalledAt.Local().Format("2006-01-02 15:04"), f.By)
+		}
+	}
+	fmt.Fprintf(w, "pending:    %d\n", st.Pending)
+	if st.LastCheck != nil {
+		fmt.Fprintf(w, "last check: %s, %s\n", st.LastCheck.At.Local().Format("2006-01-02 15:04"), st.LastCheck.Outcome)
+	} else {
+		fmt.Fprintln(w, "last check: never")
+	}
+	if st.Paused != nil {
+		fmt.Fprintf(w, "paused:     %s\n", (&client.PausedError{Info: *st.Paused}).Error())
+	} else {
+		fmt.Fprintln(w, "paused:     no")
+	}
+	if st.Lock != nil {
+		fmt.Fprintf(w, "lock:       held by pid %d since %s\n", st.Lock.PID, st.Lock.Since.Local().Format("15:04:05"))
+	}
+	if st.Journal != "" {
+		fmt.Fprintf(w, "WARNING:    an interrupted transaction is in %s: run \"hotfix recover\"\n", st.Journal)
+	}
+	return nil
+}
