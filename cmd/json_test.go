@@ -1,0 +1,44 @@
+package cmd
+
+import (
+	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
+)
+
+// TestJSONOutputs pins the --json outputs monitoring scripts read
+// (DESIGN.md "Machine-readable output"): the real commands, run through
+// Execute against the signed sample repository served on 127.0.0.1, in
+// the states a server goes through. Times, the user, ports and the scratch
+// directory vary between runs and are normalized (see volatile).
+func TestJSONOutputs(t *testing.T) {
+	e := newUAEnv(t, "")
+	hotfix := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := runHotfix(t, append([]string{"--config", e.Config}, args...)...)
+		if code != want {
+			t.Fatalf("hotfix %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
+		}
+		return out
+	}
+	golden := func(name, out string) {
+		t.Helper()
+		testkit.Golden(t, name, normalize(t, out, e.Dir))
+	}
+
+	// A new server: nothing installed, never checked, nothing in history.
+	golden("status-new.json", hotfix(ExitOK, "--json", "status"))
+	golden("history-new.json", hotfix(ExitOK, "--json", "history"))
+
+	golden("check-pending.json", hotfix(ExitPending, "--json", "check"))
+	hotfix(ExitOK, "install", "--yes", "2.4.1.2")
+	hotfix(ExitPending, "check")
+	hotfix(ExitOK, "pause", "--for", "1h", "--reason", "patch 2.5.0")
+	// Installed, one pending, checked, paused for a while.
+	golden("status-paused.json", hotfix(ExitOK, "--json", "status"))
+	hotfix(ExitOK, "resume")
+	hotfix(ExitOK, "install", "--yes")
+	golden("check-up-to-date.json", hotfix(ExitOK, "--json", "check"))
+	hotfix(ExitOK, "rollback")
+	golden("history.json", hotfix(ExitOK, "--json", "history"))
+}
