@@ -35,7 +35,7 @@ body), verifies it against the trusted keys only, and lists the pending
 chain.
 
 Exit status: 0 nothing pending, 100 fixes pending, 1 error.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
 	}
 }

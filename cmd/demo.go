@@ -27,7 +27,7 @@ with three chained fixes, in a scratch directory, touching nothing else:
           roll the newest fix back
 
 Every step is printed with the equivalent command.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runDemo(c.Context(), g, opts) },
 	}
 	c.Flags().StringVar(&opts.Dir, "dir", "", "work in this directory (default: a new temporary one)")

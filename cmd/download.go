@@ -20,7 +20,7 @@ func newDownloadCmd(g *globalOptions) *cobra.Command {
 		Long: `Download fetches the pending archives into cache_dir, resuming partial files,
 never reading past the size the signed index declares, and verifying size
 and sha256 before anything else touches them. Install later, even offline.`,
-		Args: argsUsage(cobra.MaximumNArgs(1)),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Version = args[0]

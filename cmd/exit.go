@@ -45,7 +45,7 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 // exitCode is the one place that maps errors to DESIGN.md's exit codes. It
 // looks at types and sentinels only, never at error text: every usage
 // mistake cobra can make (unknown command, bad flag, wrong arguments) reaches
-// it as a *usageError through argsUsage, groupCommand and SetFlagErrorFunc.
+// it as a *usageError through typeUsageErrors and SetFlagErrorFunc.
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK

@@ -17,7 +17,7 @@ func newHistoryCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "history",
 		Short: "Show the audit log: every install, rollback, pause and scheduled run",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runHistory(c.Context(), g, opts) },
 	}
 }

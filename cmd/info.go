@@ -17,7 +17,7 @@ func newInfoCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "info VERSION",
 		Short: "Describe one fix: summary, description, bugs, files",
-		Args:  argsUsage(cobra.ExactArgs(1)),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Version = args[0]
 			return runInfo(c.Context(), g, opts)

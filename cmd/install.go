@@ -45,7 +45,7 @@ repository, in the same transaction. A local file is the administrator's
 choice, so no signed index is needed; every file is still checked against
 the fix's manifest, and an RPM's header signature, when it carries one,
 must verify against trusted_keys.`,
-		Args: argsUsage(cobra.MaximumNArgs(1)),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Version = args[0]

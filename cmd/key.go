@@ -7,10 +7,10 @@ import "github.com/spf13/cobra"
 const passphraseEnv = "HOTFIX_KEY_PASSPHRASE"
 
 func newKeyCmd(g *globalOptions) *cobra.Command {
-	c := groupCommand(&cobra.Command{
+	c := &cobra.Command{
 		Use:   "key",
 		Short: "Manage the repository signing key",
-	})
+	}
 	c.AddCommand(newKeyGenerateCmd(g))
 	return c
 }

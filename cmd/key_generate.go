@@ -36,7 +36,7 @@ Hand the public key to every client out of band: it goes into their
 trusted_keys directory. Keep the secret key offline and backed up.`,
 		Example: `  HOTFIX_KEY_PASSPHRASE=... hotfix key generate --uid 'Example Releases <releases@example.com>' \
       --secret ~/keys/hotfix.sec.asc --public ./repo/keys/hotfix.pub.asc`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runKeyGenerate(c.Context(), g, opts) },
 	}
 	f := c.Flags()

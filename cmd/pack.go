@@ -38,7 +38,7 @@ public key is imported (passphrase from $HOTFIX_KEY_PASSPHRASE).
 The same source and SOURCE_DATE_EPOCH give byte-identical archives.`,
 		Example: `  hotfix pack ./fixes/6.14.2.3 --out ./outgoing
   hotfix pack ./fixes/6.14.2.3 --out ./outgoing --format fix,rpm --key vendor.sec`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.SrcDir = args[0]
 			return runPack(c.Context(), g, opts)

@@ -27,7 +27,7 @@ the pause by itself after DURATION.
 
 A full patch, wrapped safely:
   hotfix pause --wait --reason "patch 6.15.0" && ./install-patch; hotfix resume`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runPause(c.Context(), g, opts) },
 	}
 	c.Flags().BoolVar(&opts.Wait, "wait", false, "first wait for a running install to finish (up to service_wait_time)")

@@ -21,7 +21,7 @@ func newRecoverCmd(g *globalOptions) *cobra.Command {
 restores the root so that it matches what "hotfix status" reports. install
 and rollback do this by themselves first; run it by hand after a crash to
 know the system is consistent before anything else.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
 	}
 	c.Flags().DurationVar(&opts.Wait, "wait", 0, "wait this long for the transaction lock")

@@ -8,13 +8,13 @@ import (
 )
 
 func newRepoCmd(g *globalOptions) *cobra.Command {
-	c := groupCommand(&cobra.Command{
+	c := &cobra.Command{
 		Use:   "repo",
 		Short: "Manage a static hotfix repository (vendor side)",
 		Long: `A hotfix repository is a directory of PRODUCT/BASE/ channels holding fix
 archives, signed indexes and HTML pages. Publish it with "hotfix serve" or
 copy it to any static web host (archives first, then indexes, then signatures).`,
-	})
+	}
 	c.AddCommand(newRepoAddCmd(g), newRepoBuildCmd(g), newRepoVerifyCmd(g))
 	return c
 }

@@ -23,7 +23,7 @@ REPO/PRODUCT/BASE/. It refuses a gap in a chain (archives added together may
 close it) and a different archive for a version already present; adding an
 identical archive again does nothing. Run "hotfix repo build" afterwards.`,
 		Example: `  hotfix repo add ./repo outgoing/shop-6.14.2.1.fix outgoing/shop-6.14.2.2.fix`,
-		Args:    argsUsage(cobra.MinimumNArgs(2)),
+		Args:    cobra.MinimumNArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo, opts.Archives = args[0], args[1:]
 			return runRepoAdd(c.Context(), g, opts)

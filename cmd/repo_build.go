@@ -30,7 +30,7 @@ rebuild well before that (e.g. weekly from cron).
 
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h`,
-		Args:    argsUsage(cobra.ExactArgs(1)),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			return runRepoBuild(c.Context(), g, opts)

@@ -23,7 +23,7 @@ func newRepoVerifyCmd(g *globalOptions) *cobra.Command {
 		Long: `Verify checks a repository the way clients will: the signatures of repo.json
 and every index against --keyring, expiry, chain continuity, and every
 archive's size and sha256. It lists every problem and exits 1 if there is any.`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			return runRepoVerify(c.Context(), g, opts)

@@ -14,7 +14,7 @@ func newResumeCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "resume",
 		Short: "Lift a pause",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runResume(c.Context(), g, opts) },
 	}
 }

@@ -24,7 +24,7 @@ VERSION; --to the base removes all), restoring the files each one replaced
 or deleted and removing the files it added. It refuses where a backup is
 missing. Install scripts are not undone: the vendor's fix notes say if a
 fix needs more.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runRollback(c.Context(), g, opts) },
 	}
 	c.Flags().StringVar(&opts.To, "to", "", "roll back until VERSION is the newest installed (the base: all)")

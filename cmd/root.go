@@ -46,7 +46,7 @@ func (g *globalOptions) isTerminal(stream any) bool {
 
 // newRootCmd builds the whole command tree.
 func newRootCmd(g *globalOptions) *cobra.Command {
-	root := groupCommand(&cobra.Command{
+	root := &cobra.Command{
 		Use:   "hotfix",
 		Short: "Deliver version-chained product hotfixes, signed, safely and unattended",
 		Long: `hotfix delivers urgent fixes for an installed product the way yum and apt
@@ -68,7 +68,7 @@ Try it:         hotfix demo`,
 			g.logger = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			return nil
 		},
-	})
+	}
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
@@ -92,6 +92,7 @@ Try it:         hotfix demo`,
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
 		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g),
 	)
+	typeUsageErrors(root)
 	return root
 }
 

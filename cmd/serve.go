@@ -36,7 +36,7 @@ The "serving" line on stdout names the bound address, so --addr
 127.0.0.1:0 picks a free port that scripts can read.`,
 		Example: `  hotfix serve ./repo
   hotfix serve /srv/hotfix --addr :8080`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Repo = args[0]
 			return runServe(c.Context(), g, o)

@@ -15,7 +15,7 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the installed base and fixes, pending count, last check, pause and lock",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), g, opts) },
 	}
 }

@@ -17,7 +17,7 @@ func newVersionCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the hotfix version",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  cobra.NoArgs,
 		RunE:  func(c *cobra.Command, _ []string) error { return runVersion(c.Context(), g, opts) },
 	}
 }
