@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 )
 
 // benchFix packs a fix of n files of about size bytes each, spread over
@@ -25,7 +26,7 @@ func benchFix(b testing.TB, n, size int) (repoDir, archive string) {
 		crashWrite(b, src, fmt.Sprintf("files/app/m%02d/f%04d.php", i%25, i), crashText(r, size/2+r.IntN(size)), 0o644)
 	}
 	crashWrite(b, src, "fix.toml", []byte("product = \"bench\"\nversion = \"1.0.1\"\nsummary = \"a fix of many files\"\n"), 0o644)
-	archive, _, err := repo.Pack(context.Background(), src, filepath.Join(dir, "out"), repo.PackOptions{})
+	archive, _, err := fixarchive.Pack(context.Background(), src, filepath.Join(dir, "out"), fixarchive.PackOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,10 +34,10 @@ func benchFix(b testing.TB, n, size int) (repoDir, archive string) {
 	if err := os.Mkdir(repoDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := repo.Add(context.Background(), repoDir, []string{archive}, repo.AddOptions{}); err != nil {
+	if _, err := publish.Add(context.Background(), repoDir, []string{archive}, publish.AddOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := repo.Build(context.Background(), repoDir, repo.BuildOptions{Signer: testSigner(b, "vendor.sec.asc")}); err != nil {
+	if _, err := publish.Build(context.Background(), repoDir, publish.BuildOptions{Signer: testSigner(b, "vendor.sec.asc")}); err != nil {
 		b.Fatal(err)
 	}
 	return repoDir, archive

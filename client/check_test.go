@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 )
 
@@ -149,7 +150,7 @@ func TestConditionalCheck(t *testing.T) {
 
 	// The vendor rebuilds: the next check fetches the new index.
 	time.Sleep(10 * time.Millisecond) // a new mtime, hence a new ETag, on coarse clocks too
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	res, body, _ = check()
 	if got := rec.take(); !reflect.DeepEqual(got, []int{200, 200}) {
 		t.Errorf("check after a rebuild answered %v, want [200 200]", got)

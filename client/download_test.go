@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 )
 
@@ -86,7 +87,7 @@ func TestHostileRepositoryNothingInstalled(t *testing.T) {
 		{
 			name: "signed by an unknown key",
 			prepare: func(t *testing.T, e *testEnv, c *Client) {
-				e.Repo.build(t, repo.BuildOptions{Signer: testSigner(t, "other.sec.asc")})
+				e.Repo.build(t, publish.BuildOptions{Signer: testSigner(t, "other.sec.asc")})
 			},
 			sentinel: sign.ErrUnknownKey,
 			msgs:     []string{"index for acme 2.4.1", "unknown key", "trusted_keys"},
@@ -97,7 +98,7 @@ func TestHostileRepositoryNothingInstalled(t *testing.T) {
 				ix := e.Repo.indexPath()
 				old, _ := os.ReadFile(ix)
 				oldSig, _ := os.ReadFile(ix + repo.SigSuffix)
-				e.Repo.build(t, repo.BuildOptions{})
+				e.Repo.build(t, publish.BuildOptions{})
 				if _, err := c.Check(context.Background()); err != nil {
 					t.Fatalf("check of serial 2: %v", err)
 				}
@@ -115,7 +116,7 @@ func TestHostileRepositoryNothingInstalled(t *testing.T) {
 		{
 			name: "expired index",
 			prepare: func(t *testing.T, e *testEnv, c *Client) {
-				e.Repo.build(t, repo.BuildOptions{Now: func() time.Time { return time.Now().Add(-60 * 24 * time.Hour) }})
+				e.Repo.build(t, publish.BuildOptions{Now: func() time.Time { return time.Now().Add(-60 * 24 * time.Hour) }})
 			},
 			sentinel: ErrExpired,
 			msgs:     []string{"index for acme 2.4.1 expired on ", `the vendor must re-run "hotfix repo build"`},

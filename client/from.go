@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // extractFunc unpacks and verifies a fix from archive into dest (which
@@ -42,7 +44,7 @@ func (c *Client) extractor(opts *InstallOptions) extractFunc {
 // install --from). The payload digest is always checked before anything
 // is decompressed.
 func (c *Client) extractRPM(ctx context.Context, path, dest string) (*repo.Manifest, error) {
-	trust := repo.RPMTrust{Check: func(data, sig []byte) error {
+	trust := rpm.Trust{Check: func(data, sig []byte) error {
 		kr, err := c.trusted()
 		if err != nil {
 			return err
@@ -50,7 +52,7 @@ func (c *Client) extractRPM(ctx context.Context, path, dest string) (*repo.Manif
 		_, err = kr.Verify(data, sig, c.Now())
 		return err
 	}}
-	return repo.ExtractRPM(ctx, path, dest, trust)
+	return rpm.Extract(ctx, path, dest, trust)
 }
 
 // InstallFrom installs one fix from a local file or directory, as one
@@ -79,14 +81,14 @@ func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptio
 			return stageFixDir(ctx, dir, dest)
 		}
 	case strings.HasSuffix(path, ".rpm"):
-		h, err := repo.ReadRPMHeader(path)
+		h, err := rpm.ReadHeader(path)
 		if err != nil {
 			return nil, fmt.Errorf("install --from: %w: get the package again from the vendor", err)
 		}
 		m = &repo.Manifest{Product: h.Product, Version: h.Fix, Summary: h.Pkg.Summary()}
 		opts.extract = c.extractRPM
 	case strings.HasSuffix(path, ".fix"):
-		if m, err = repo.ReadManifestFile(path); err != nil {
+		if m, err = fixarchive.ReadManifestFile(path); err != nil {
 			return nil, fmt.Errorf("install --from: %w: get the archive again from the vendor", err)
 		}
 		opts.extract = extractFile

@@ -11,17 +11,19 @@ import (
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // packRPM packs sample fix v as an RPM signed with key (nil: unsigned).
 func packRPM(t testing.TB, v string, keyName string) string {
 	t.Helper()
 	sampleArchives(t)
-	opts := repo.RPMOptions{}
+	opts := rpm.PackOptions{}
 	if keyName != "" {
 		opts.Signer = testSigner(t, keyName)
 	}
-	p, _, err := repo.PackRPM(context.Background(), filepath.Join(sampleSource, "fixes", v), t.TempDir(), opts)
+	p, _, err := rpm.Pack(context.Background(), filepath.Join(sampleSource, "fixes", v), t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func unpackedFix(t testing.TB, v string) string {
 	sampleArchives(t)
 	dir := filepath.Join(t.TempDir(), v)
 	staging := filepath.Join(t.TempDir(), "x")
-	m, err := repo.ExtractRPM(context.Background(), packRPM(t, v, ""), staging, repo.RPMTrust{})
+	m, err := rpm.Extract(context.Background(), packRPM(t, v, ""), staging, rpm.Trust{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func TestInstallFromRefuses(t *testing.T) {
 func TestInstallRPMOnlyFixFromRepository(t *testing.T) {
 	r := newRepo(t, "2.4.1.1", "2.4.1.2")
 	r.add(t, packRPM(t, "2.4.1.3", "vendor.sec.asc"))
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	env := newEnv(t, envOptions{Repo: r})
 	c := env.client(t)
 	res, err := c.Install(context.Background(), InstallOptions{})

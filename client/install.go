@@ -16,6 +16,7 @@ import (
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // ErrLocalChanges means files a fix would replace were changed locally
@@ -412,7 +413,7 @@ func extractFile(ctx context.Context, archive, dest string) (*repo.Manifest, err
 		return nil, err
 	}
 	defer fh.Close()
-	return repo.Extract(ctx, fh, dest)
+	return fixarchive.Extract(ctx, fh, dest)
 }
 
 func (c *Client) scriptEnv(v repo.Version) []string {

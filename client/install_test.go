@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 )
 
 // fixSource writes a fix source directory: fix.toml, files (path ->
@@ -81,7 +82,7 @@ func TestInstallFailingScriptRestoresRoot(t *testing.T) {
 		map[string]string{"lib/tax.php": "<?php // 2.4.1.4\n", "lib/new/added.php": "<?php // new\n"},
 		map[string]string{"10-migrate.sh": "#!/bin/sh\necho migrating $HOTFIX_VERSION\nexit 1\n"})
 	r.addSource(t, src)
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	e := newEnv(t, envOptions{Repo: r})
 	c := e.client(t)
 	ctx := context.Background()
@@ -120,7 +121,7 @@ func TestInstallRefusesLocalModification(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	r.addSource(t, fixSource(t, "2.4.1.4", "", map[string]string{"lib/tax.php": "<?php // tax as of 2.4.1.4\n"}, nil))
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	e := newEnv(t, envOptions{Repo: r})
 	c := e.client(t)
 	ctx := context.Background()
@@ -196,7 +197,7 @@ func TestBaseChangeSupersedesFixes(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	r.addSource(t, fixSource(t, "2.4.2.1", "", map[string]string{"lib/tax.php": "<?php // 2.4.2.1\n"}, nil))
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	e := newEnv(t, envOptions{Repo: r})
 	ctx := context.Background()
 	if _, err := e.client(t).Install(ctx, InstallOptions{}); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // Status is what `hotfix status` reports; its JSON form is a stable
@@ -126,7 +127,7 @@ func (c *Client) Info(v repo.Version) (*FixInfo, error) {
 	if ix := c.cachedIndex(base); ix != nil {
 		if f, ok := ix.Fix(v); ok {
 			out.Index = f
-			if m, err := repo.ReadManifestFile(filepath.Join(c.channelCache(base), f.File)); err == nil {
+			if m, err := fixarchive.ReadManifestFile(filepath.Join(c.channelCache(base), f.File)); err == nil {
 				out.Manifest = m
 			}
 		}

@@ -29,6 +29,8 @@ import (
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -119,7 +121,7 @@ func sampleArchives(t testing.TB) map[string]string {
 		}
 		packed = map[string]string{}
 		for _, v := range demo.FixVersions {
-			p, _, err := repo.Pack(context.Background(), filepath.Join(src, "fixes", v), out, repo.PackOptions{})
+			p, _, err := fixarchive.Pack(context.Background(), filepath.Join(src, "fixes", v), out, fixarchive.PackOptions{})
 			if err != nil {
 				packErr = fmt.Errorf("pack %s: %w", v, err)
 				return
@@ -145,7 +147,7 @@ func sampleRoot(t testing.TB) string {
 type testRepo struct {
 	Dir    string // repository root (what the server serves)
 	Signer *sign.Signer
-	Last   *repo.BuildResult
+	Last   *publish.BuildResult
 }
 
 // newRepo makes a repository holding the given sample fixes (all three when
@@ -166,25 +168,25 @@ func newRepo(t testing.TB, versions ...string) *testRepo {
 		paths = append(paths, p)
 	}
 	r.add(t, paths...)
-	r.build(t, repo.BuildOptions{})
+	r.build(t, publish.BuildOptions{})
 	return r
 }
 
 // add puts archives into the repository (without building).
 func (r *testRepo) add(t testing.TB, archives ...string) {
 	t.Helper()
-	if _, err := repo.Add(context.Background(), r.Dir, archives, repo.AddOptions{}); err != nil {
+	if _, err := publish.Add(context.Background(), r.Dir, archives, publish.AddOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // build signs the indexes; opts.Signer defaults to the repository's.
-func (r *testRepo) build(t testing.TB, opts repo.BuildOptions) *repo.BuildResult {
+func (r *testRepo) build(t testing.TB, opts publish.BuildOptions) *publish.BuildResult {
 	t.Helper()
 	if opts.Signer == nil {
 		opts.Signer = r.Signer
 	}
-	res, err := repo.Build(context.Background(), r.Dir, opts)
+	res, err := publish.Build(context.Background(), r.Dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func (r *testRepo) build(t testing.TB, opts repo.BuildOptions) *repo.BuildResult
 func (r *testRepo) addSource(t testing.TB, src string) string {
 	t.Helper()
 	out := t.TempDir()
-	p, m, err := repo.Pack(context.Background(), src, out, repo.PackOptions{})
+	p, m, err := fixarchive.Pack(context.Background(), src, out, fixarchive.PackOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,8 @@ import (
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/internal/testkit"
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -66,7 +67,7 @@ func uaSetup(t *testing.T) {
 		}
 		var archives []string
 		for _, v := range demo.FixVersions {
-			p, _, err := repo.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(uaScratch, "packed"), repo.PackOptions{})
+			p, _, err := fixarchive.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(uaScratch, "packed"), fixarchive.PackOptions{})
 			if err != nil {
 				uaErr = err
 				return
@@ -77,7 +78,7 @@ func uaSetup(t *testing.T) {
 		if uaErr = os.MkdirAll(uaRepo, 0o755); uaErr != nil {
 			return
 		}
-		if _, uaErr = repo.Add(context.Background(), uaRepo, archives, repo.AddOptions{}); uaErr != nil {
+		if _, uaErr = publish.Add(context.Background(), uaRepo, archives, publish.AddOptions{}); uaErr != nil {
 			return
 		}
 		signer, err := sign.LoadSigner(testSecret, nil)
@@ -85,7 +86,7 @@ func uaSetup(t *testing.T) {
 			uaErr = err
 			return
 		}
-		if _, uaErr = repo.Build(context.Background(), uaRepo, repo.BuildOptions{Signer: signer}); uaErr != nil {
+		if _, uaErr = publish.Build(context.Background(), uaRepo, publish.BuildOptions{Signer: signer}); uaErr != nil {
 			return
 		}
 		uaRoot = filepath.Join(src, "root")

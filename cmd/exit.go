@@ -6,6 +6,8 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/repo/publish"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // Exit codes fixed by DESIGN.md.
@@ -41,6 +43,18 @@ func (e *exitCodeError) Error() string {
 	return e.err.Error()
 }
 func (e *exitCodeError) Unwrap() error { return e.err }
+
+// advice is what the command line adds to a library error that one of
+// its flags answers: the libraries name no flags.
+func advice(err error) string {
+	switch {
+	case errors.Is(err, rpm.ErrUnsigned):
+		return `: sign it with "hotfix pack --format rpm --key"`
+	case errors.Is(err, publish.ErrNoSigner):
+		return " (--key)"
+	}
+	return ""
+}
 
 // exitCode is the one place that maps errors to DESIGN.md's exit codes. It
 // looks at types and sentinels only, never at error text: every usage

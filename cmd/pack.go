@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
@@ -61,14 +63,14 @@ func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
 	var paths []string
 	var m *repo.Manifest
 	if formats["fix"] {
-		path, fm, err := repo.Pack(ctx, opts.SrcDir, opts.OutDir, repo.PackOptions{Logger: g.logger})
+		path, fm, err := fixarchive.Pack(ctx, opts.SrcDir, opts.OutDir, fixarchive.PackOptions{Logger: g.logger})
 		if err != nil {
 			return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
 		}
 		paths, m = append(paths, path), fm
 	}
 	if formats["rpm"] {
-		ro := repo.RPMOptions{}
+		ro := rpm.PackOptions{}
 		if opts.KeyPath != "" {
 			signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv(passphraseEnv)))
 			if err != nil {
@@ -85,7 +87,7 @@ func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
 			}
 			ro.Signer = signer
 		}
-		path, rm, err := repo.PackRPM(ctx, opts.SrcDir, opts.OutDir, ro)
+		path, rm, err := rpm.Pack(ctx, opts.SrcDir, opts.OutDir, ro)
 		if err != nil {
 			return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
 		}

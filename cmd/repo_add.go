@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/spf13/cobra"
 )
 
@@ -33,7 +33,7 @@ identical archive again does nothing. Run "hotfix repo build" afterwards.`,
 
 func runRepoAdd(ctx context.Context, g *globalOptions, opts *repoAddOptions) error {
 	batchGC()
-	res, err := repo.Add(ctx, opts.Repo, opts.Archives, repo.AddOptions{Logger: g.logger})
+	res, err := publish.Add(ctx, opts.Repo, opts.Archives, publish.AddOptions{Logger: g.logger})
 	if err != nil {
 		return fmt.Errorf("repo add: %w (the repository was not changed)", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
@@ -37,7 +37,7 @@ The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		},
 	}
 	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign with (required)")
-	c.Flags().DurationVar(&opts.Expires, "expires", repo.DefaultExpires, "how long the signed indexes stay valid")
+	c.Flags().DurationVar(&opts.Expires, "expires", publish.DefaultExpires, "how long the signed indexes stay valid")
 	return c
 }
 
@@ -53,7 +53,7 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 	if err != nil {
 		return err
 	}
-	res, err := repo.Build(ctx, opts.Repo, repo.BuildOptions{Signer: signer, Expires: opts.Expires, Logger: g.logger})
+	res, err := publish.Build(ctx, opts.Repo, publish.BuildOptions{Signer: signer, Expires: opts.Expires, Logger: g.logger})
 	if err != nil {
 		return fmt.Errorf("repo build: %w", err)
 	}

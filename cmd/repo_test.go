@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 )
 
@@ -148,7 +149,7 @@ func TestRepoCLI(t *testing.T) {
 	}
 
 	// A hostile archive is refused with its cause.
-	code, _, stderr = runHotfix(t, "repo", "add", root, filepath.Join("..", "repo", "testdata", "hostile", "traversal.fix"))
+	code, _, stderr = runHotfix(t, "repo", "add", root, filepath.Join("..", "repo", "fixarchive", "testdata", "hostile", "traversal.fix"))
 	if code != ExitError || !strings.Contains(stderr, "climbs out") {
 		t.Errorf("add hostile: exit %d\n%s", code, stderr)
 	}
@@ -167,7 +168,7 @@ func TestRepoVerifyCLIProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	past := time.Now().Add(-60 * 24 * time.Hour)
-	if _, err := repo.Build(t.Context(), root, repo.BuildOptions{Signer: signer, Now: func() time.Time { return past }}); err != nil {
+	if _, err := publish.Build(t.Context(), root, publish.BuildOptions{Signer: signer, Now: func() time.Time { return past }}); err != nil {
 		t.Fatal(err)
 	}
 	ch := filepath.Join(root, "acme", "2.4.1")

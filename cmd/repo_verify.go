@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +42,7 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 		return err
 	}
 	now := time.Now()
-	problems, err := repo.VerifyRepo(ctx, opts.Repo, repo.VerifyOptions{
+	problems, err := publish.VerifyRepo(ctx, opts.Repo, publish.VerifyOptions{
 		Now:   now,
 		Check: func(data, sig []byte) error { _, err := kr.Verify(data, sig, now); return err },
 	})

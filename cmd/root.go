@@ -110,7 +110,7 @@ func Execute(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		var ec *exitCodeError
 		if !(errors.As(err, &ec) && ec.err == nil) {
-			fmt.Fprintf(g.stderr, "hotfix: %v\n", err)
+			fmt.Fprintf(g.stderr, "hotfix: %v%s\n", err, advice(err))
 		}
 		if code == ExitUsage {
 			fmt.Fprintln(g.stderr, "Run 'hotfix --help' for usage.")

@@ -16,7 +16,8 @@ import (
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
-	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -51,7 +52,7 @@ func builtRepo(t *testing.T) (repoDir, sampleRoot string) {
 		}
 		var archives []string
 		for _, v := range demo.FixVersions {
-			p, _, err := repo.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(dir, "packed"), repo.PackOptions{})
+			p, _, err := fixarchive.Pack(context.Background(), filepath.Join(src, "fixes", v), filepath.Join(dir, "packed"), fixarchive.PackOptions{})
 			if err != nil {
 				runRepoErr = fmt.Errorf("pack %s: %w", v, err)
 				return
@@ -62,7 +63,7 @@ func builtRepo(t *testing.T) (repoDir, sampleRoot string) {
 		if runRepoErr = os.MkdirAll(rd, 0o755); runRepoErr != nil {
 			return
 		}
-		if _, runRepoErr = repo.Add(context.Background(), rd, archives, repo.AddOptions{}); runRepoErr != nil {
+		if _, runRepoErr = publish.Add(context.Background(), rd, archives, publish.AddOptions{}); runRepoErr != nil {
 			return
 		}
 		signer, err := sign.LoadSigner(filepath.Join("..", "testdata", "keys", "vendor.sec.asc"), nil)
@@ -70,7 +71,7 @@ func builtRepo(t *testing.T) (repoDir, sampleRoot string) {
 			runRepoErr = err
 			return
 		}
-		if _, runRepoErr = repo.Build(context.Background(), rd, repo.BuildOptions{Signer: signer}); runRepoErr != nil {
+		if _, runRepoErr = publish.Build(context.Background(), rd, publish.BuildOptions{Signer: signer}); runRepoErr != nil {
 			return
 		}
 		runRepoDir, runRootDir = rd, filepath.Join(src, "root")

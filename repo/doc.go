@@ -1,5 +1,9 @@
-// Package repo is the repository model of hotfix: versions and chains, the
-// fix source (fix.toml), the manifest and the .fix archive, channel indexes,
-// the generator that adds archives and builds signed indexes, and the HTML
-// fix pages. It never prints; callers pass a *slog.Logger where it logs.
+// Package repo is the model of a hotfix repository, bytes in and bytes
+// out: versions and the chain-gap rule, product and file names, the fix
+// source (fix.toml) and the manifest it becomes, the channel index
+// (index.json) and the root index (repo.json), what a build knows of an
+// archive, and the signer and verifier types. The formats that carry
+// these bytes (repo/fixarchive, repo/rpm, repo/yum, repo/site) and the
+// operations on a repository directory (repo/publish) build on it, so it
+// imports nothing of hotfix but internal helpers. It never prints.
 package repo

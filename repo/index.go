@@ -14,7 +14,7 @@ const IndexFormat = 1
 // Names of the signed metadata files.
 const (
 	IndexName     = "index.json"
-	RepoIndexName = "repo.json"
+	RootIndexName = "repo.json"
 	SigSuffix     = ".asc"
 )
 
@@ -118,7 +118,7 @@ func (ix *Index) Validate() error {
 }
 
 func checkIndexFile(name string, size int64, sum string) error {
-	if name == "" || name != cleanBase(name) {
+	if !IsPlainFileName(name) {
 		return fmt.Errorf("file name %q must be a plain file name", name)
 	}
 	if size < 0 {
@@ -128,13 +128,6 @@ func checkIndexFile(name string, size int64, sum string) error {
 		return fmt.Errorf("invalid sha256 %q", sum)
 	}
 	return nil
-}
-
-func cleanBase(name string) string {
-	if name == "." || name == ".." || name[0] == '.' || bytes.ContainsAny([]byte(name), "/\\\x00") {
-		return ""
-	}
-	return name
 }
 
 // Fix returns the entry for version v.
@@ -147,31 +140,32 @@ func (ix *Index) Fix(v Version) (*IndexFix, bool) {
 	return nil, false
 }
 
-// RepoIndex is repo.json: the products and channels of a repository.
-type RepoIndex struct {
-	Format    int           `json:"format"`
-	Generated time.Time     `json:"generated"`
-	Expires   time.Time     `json:"expires"`
-	Products  []RepoProduct `json:"products"`
+// RootIndex is repo.json, the index at the root of a repository: its
+// products and their channels.
+type RootIndex struct {
+	Format    int       `json:"format"`
+	Generated time.Time `json:"generated"`
+	Expires   time.Time `json:"expires"`
+	Products  []Product `json:"products"`
 }
 
-// RepoProduct lists one product's channels.
-type RepoProduct struct {
-	Name     string        `json:"name"`
-	Channels []RepoChannel `json:"channels"`
+// Product lists one product's channels in repo.json.
+type Product struct {
+	Name     string           `json:"name"`
+	Channels []ChannelSummary `json:"channels"`
 }
 
-// RepoChannel summarises one channel.
-type RepoChannel struct {
+// ChannelSummary summarises one channel in repo.json.
+type ChannelSummary struct {
 	Base   Version  `json:"base"`
 	Serial int64    `json:"serial"`
 	Latest *Version `json:"latest"`
 	Fixes  int      `json:"fixes"`
 }
 
-// ParseRepoIndex decodes repo.json.
-func ParseRepoIndex(data []byte) (*RepoIndex, error) {
-	var ri RepoIndex
+// ParseRootIndex decodes repo.json.
+func ParseRootIndex(data []byte) (*RootIndex, error) {
+	var ri RootIndex
 	if err := strictJSON(data, &ri); err != nil {
 		return nil, fmt.Errorf("parse repo.json: %w", err)
 	}
@@ -182,7 +176,7 @@ func ParseRepoIndex(data []byte) (*RepoIndex, error) {
 }
 
 // Marshal encodes repo.json deterministically.
-func (ri *RepoIndex) Marshal() ([]byte, error) {
+func (ri *RootIndex) Marshal() ([]byte, error) {
 	sort.Slice(ri.Products, func(i, j int) bool { return ri.Products[i].Name < ri.Products[j].Name })
 	b, err := json.MarshalIndent(ri, "", "  ")
 	if err != nil {

@@ -6,13 +6,19 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // ManifestFormat is the manifest.json format version this code writes and reads.
 const ManifestFormat = 1
 
-// maxManifestSize bounds manifest.json: it is read before anything is verified.
-const maxManifestSize = 16 << 20
+// ManifestName is the manifest's file name: the first entry of a .fix
+// archive, and a file of an RPM fix package's payload.
+const ManifestName = "manifest.json"
+
+// MaxManifestSize bounds manifest.json: readers of both archive formats
+// read it before anything is verified.
+const MaxManifestSize = 16 << 20
 
 // maxEntries bounds the number of files and scripts in one fix.
 const maxEntries = 200_000
@@ -84,8 +90,8 @@ func (m *Manifest) Marshal() ([]byte, error) {
 // ParseManifest decodes and validates manifest.json. It is pure: the bytes
 // may come from a hostile archive, so every field is checked.
 func ParseManifest(data []byte) (*Manifest, error) {
-	if len(data) > maxManifestSize {
-		return nil, fmt.Errorf("manifest is %d bytes, more than the limit of %d", len(data), maxManifestSize)
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("manifest is %d bytes, more than the limit of %d", len(data), MaxManifestSize)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -113,7 +119,7 @@ func (m *Manifest) Validate() error {
 	if m.Version.IsZero() || m.Base.IsZero() || m.Requires.IsZero() {
 		return fmt.Errorf("manifest: version, base and requires are required")
 	}
-	if err := checkFixVersion(m.Version); err != nil {
+	if err := ValidFixVersion(m.Version); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	if !m.Base.Equal(m.Version.Base()) {
@@ -138,7 +144,7 @@ func (m *Manifest) Validate() error {
 			if err != nil {
 				return fmt.Errorf("manifest: %s: %w", kind, err)
 			}
-			if kind == "scripts" && containsSlash(p) {
+			if kind == "scripts" && strings.Contains(p, "/") {
 				return fmt.Errorf("manifest: script %q must be a plain file name", p)
 			}
 			key := kind + "/" + p
@@ -181,26 +187,6 @@ func (m *Manifest) Validate() error {
 		ids[b.ID] = true
 	}
 	return nil
-}
-
-// checkFixVersion insists on B.N with N ≥ 1 and a base of at least one part.
-func checkFixVersion(v Version) error {
-	if len(v.parts) < 2 {
-		return fmt.Errorf("fix version %s needs a base and a fix number, such as 6.14.2.1", v)
-	}
-	if v.Seq() < 1 {
-		return fmt.Errorf("fix version %s: the fix number must be 1 or more", v)
-	}
-	return nil
-}
-
-func containsSlash(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return true
-		}
-	}
-	return false
 }
 
 func isHexSHA256(s string) bool {

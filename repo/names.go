@@ -57,3 +57,10 @@ func CleanRelPath(p string) (string, error) {
 	}
 	return c, nil
 }
+
+// IsPlainFileName reports whether name can be a file of a channel
+// directory as an index names it: one path element, not hidden, no
+// backslash or NUL.
+func IsPlainFileName(name string) bool {
+	return name != "" && name[0] != '.' && !strings.ContainsAny(name, "/\\\x00")
+}

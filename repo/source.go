@@ -1,16 +1,24 @@
 package repo
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hotfix-project/hotfix/internal/tomlpos"
 	"github.com/pelletier/go-toml/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // SourceFile is the name of the fix description in a fix source directory.
@@ -84,7 +92,7 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 	}
 	if v, err := ParseVersion(st.Version); err != nil {
 		add("", 0, "version", "version: %v", err)
-	} else if err := checkFixVersion(v); err != nil {
+	} else if err := ValidFixVersion(v); err != nil {
 		add("", 0, "version", "version: %v", err)
 	} else {
 		m.Version, m.Base, m.Requires = v, v.Base(), v.Requires()
@@ -152,7 +160,7 @@ func tomlError(name string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		row, _ := de.Position()
-		return &SourceError{File: name, Line: row, Err: fmt.Errorf("%s", de.Error())}
+		return &SourceError{File: name, Line: row, Err: de}
 	}
 	return &SourceError{File: name, Err: err}
 }
@@ -298,4 +306,81 @@ func checkScript(path string, mode Mode) error {
 		return fmt.Errorf("%s: install script is not executable: chmod +x it", path)
 	}
 	return nil
+}
+
+// PrepareSource loads and checks the fix source in dir and completes its
+// manifest with every file's digest, as both archive formats need it.
+func PrepareSource(ctx context.Context, dir string) (*Source, error) {
+	src, err := LoadSource(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &src.Manifest
+	if err := hashEntries(ctx, filepath.Join(dir, "files"), m.Files); err != nil {
+		return nil, err
+	}
+	if err := hashEntries(ctx, filepath.Join(dir, "scripts"), m.Scripts); err != nil {
+		return nil, err
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// hashEntries fills in the sha256 of every entry, on every core.
+func hashEntries(ctx context.Context, dir string, entries []FileEntry) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range entries {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			sum, n, err := HashFile(filepath.Join(dir, filepath.FromSlash(entries[i].Path)))
+			if err == nil && n != entries[i].Size {
+				err = fmt.Errorf("%s changed while packing: pack again", entries[i].Path)
+			}
+			entries[i].SHA256 = sum
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// CopyEntry copies the source file of entry e of kind ("files" or
+// "scripts") to w and insists that it still has the size and digest the
+// manifest records: a file edited during packing must not produce an
+// archive that contradicts itself.
+func (s *Source) CopyEntry(w io.Writer, kind string, e FileEntry) error {
+	path := filepath.Join(s.Dir, kind, filepath.FromSlash(e.Path))
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(f, e.Size))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 {
+		return fmt.Errorf("%s changed while packing: pack again", path)
+	}
+	return nil
+}
+
+// SourceDateEpoch returns SOURCE_DATE_EPOCH as a time, or the Unix epoch:
+// the time written into archives, so that the same source always gives
+// the same bytes.
+func SourceDateEpoch() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
 }

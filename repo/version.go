@@ -121,6 +121,18 @@ func (v Version) Requires() Version {
 	return b.Fix(v.Seq() - 1)
 }
 
+// ValidFixVersion insists on B.N with N ≥ 1 and a base of at least one
+// part: the versions fixes have, as opposed to product versions.
+func ValidFixVersion(v Version) error {
+	if len(v.parts) < 2 {
+		return fmt.Errorf("fix version %s needs a base and a fix number, such as 6.14.2.1", v)
+	}
+	if v.Seq() < 1 {
+		return fmt.Errorf("fix version %s: the fix number must be 1 or more", v)
+	}
+	return nil
+}
+
 // MarshalText implements encoding.TextMarshaler.
 func (v Version) MarshalText() ([]byte, error) {
 	if v.IsZero() {

@@ -15,6 +15,8 @@ import (
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -149,7 +151,7 @@ func (t *tour) generateKey(context.Context) error {
 func (t *tour) pack(ctx context.Context) error {
 	t.begin("Vendor: pack each fix source into a .fix archive", "hotfix pack fixes/2.4.1.N --out outgoing")
 	for _, v := range demo.FixVersions {
-		path, m, err := repo.Pack(ctx, filepath.Join(t.dir, "fixes", v), filepath.Join(t.dir, "outgoing"), repo.PackOptions{Logger: t.log})
+		path, m, err := fixarchive.Pack(ctx, filepath.Join(t.dir, "fixes", v), filepath.Join(t.dir, "outgoing"), fixarchive.PackOptions{Logger: t.log})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -165,7 +167,7 @@ func (t *tour) add(ctx context.Context) error {
 	if err := os.MkdirAll(t.repoDir, 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	added, err := repo.Add(ctx, t.repoDir, t.archives, repo.AddOptions{Logger: t.log})
+	added, err := publish.Add(ctx, t.repoDir, t.archives, publish.AddOptions{Logger: t.log})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -177,7 +179,7 @@ func (t *tour) add(ctx context.Context) error {
 
 func (t *tour) build(ctx context.Context) error {
 	t.begin("Vendor: build and sign the indexes and the HTML fix pages", "hotfix repo build repo --key vendor.sec")
-	built, err := repo.Build(ctx, t.repoDir, repo.BuildOptions{Signer: t.key.Signer(), Logger: t.log})
+	built, err := publish.Build(ctx, t.repoDir, publish.BuildOptions{Signer: t.key.Signer(), Logger: t.log})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -1,6 +1,6 @@
 //go:build race
 
-package repo
+package fixarchive
 
 // raceEnabled shrinks the few tests whose payload size only matters for
 // speed: the race detector makes xz compression about 45 times slower.

@@ -1,10 +1,12 @@
-package repo
+package publish
 
 import (
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 // TestCatalogRoundTrip saves and loads a catalog through the log codec,
@@ -12,15 +14,15 @@ import (
 // Bug is not stored (add it to appendEntry and decodeEntry).
 func TestCatalogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	full := &catalogEntry{Size: 7, MTimeNS: -9, SHA256: "ab", Product: "acme", Version: MustParseVersion("2.4.1.3"),
+	full := &catalogEntry{Size: 7, MTimeNS: -9, SHA256: "ab", Product: "acme", Version: repo.MustParseVersion("2.4.1.3"),
 		Summary: "s", Desc: "d", Verified: true, Page: []byte("<section>"),
-		Bugs: []Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}}
+		Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}}
 	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"File": true, "RPMEntry": true})
-	checkAllFieldsSet(t, reflect.ValueOf(full.Bugs[0]), "Bug", nil)
+	checkAllFieldsSet(t, reflect.ValueOf(full.Bugs[0]), "repo.Bug", nil)
 
 	c := loadCatalog(dir)
 	c.Archives["acme-2.4.1.3.fix"] = full
-	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Version: MustParseVersion("2.4.1.2"), Bugs: []Bug{}}
+	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Version: repo.MustParseVersion("2.4.1.2"), Bugs: []repo.Bug{}}
 	c.Published = &publishedIndex{SHA256: "cd", Serial: 3, Files: map[string]string{"acme-2.4.1.2.fix": "old"}}
 	c.PageTemplate = fixSectionID
 	if err := c.save(dir); err != nil {
@@ -37,7 +39,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 	changed.SHA256, changed.Summary, changed.Page = "ac", "s2", []byte("<section 2>")
 	changed.logged, changed.loggedPage = false, false // a new entry, as describing the file makes
 	c.Archives["acme-2.4.1.3.fix"] = &changed
-	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Version: MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []Bug{}}
+	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Version: repo.MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []repo.Bug{}}
 	c.Published = &publishedIndex{SHA256: "gh", Serial: 4}
 	if err := c.save(dir); err != nil {
 		t.Fatal(err)
@@ -117,7 +119,7 @@ func TestRepodataCacheAppends(t *testing.T) {
 func FuzzCatalogLog(f *testing.F) {
 	dir := f.TempDir()
 	c := loadCatalog(dir)
-	c.Archives["a.fix"] = &catalogEntry{Version: MustParseVersion("1.0.1"), Bugs: []Bug{{ID: "1", Files: []string{"x"}}}, Page: []byte("p")}
+	c.Archives["a.fix"] = &catalogEntry{Version: repo.MustParseVersion("1.0.1"), Bugs: []repo.Bug{{ID: "1", Files: []string{"x"}}}, Page: []byte("p")}
 	c.Published = &publishedIndex{SHA256: "s", Serial: 1, Files: map[string]string{"a.fix": "s"}}
 	if err := c.save(dir); err != nil {
 		f.Fatal(err)

@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"os"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // twoChannelRepo holds acme 2.4.1 (three fixes) and tool 1.0 (one fix),
@@ -17,7 +20,7 @@ func twoChannelRepo(t *testing.T, now func() time.Time) string {
 	dir := t.TempDir()
 	writeFile(t, dir, "fix.toml", "product = \"tool\"\nversion = \"1.0.1\"\nsummary = \"tool fix\"\n", 0o644)
 	writeFile(t, dir, "files/bin/tool.sh", "#!/bin/sh\necho fixed\n", 0o755)
-	p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch})
+	p, _, err := fixarchive.Pack(t.Context(), dir, filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestVerifyListsEveryProblem(t *testing.T) {
 	acme := channelDir(root)
 
 	// Tampered index: its signature no longer matches.
-	toolIndex := filepath.Join(root, "tool", "1.0", IndexName)
+	toolIndex := filepath.Join(root, "tool", "1.0", repo.IndexName)
 	data, _ := os.ReadFile(toolIndex)
 	os.WriteFile(toolIndex, []byte(strings.Replace(string(data), `"serial": 1`, `"serial": 2`, 1)), 0o644)
 	// Truncated archive.
@@ -116,9 +119,9 @@ func TestVerifyUnknownKey(t *testing.T) {
 
 func TestVerifyMissingFiles(t *testing.T) {
 	root := twoChannelRepo(t, nil)
-	os.Remove(filepath.Join(root, RepoIndexName+SigSuffix))
+	os.Remove(filepath.Join(root, repo.RootIndexName+repo.SigSuffix))
 	os.Remove(filepath.Join(channelDir(root), "acme-2.4.1.3.fix"))
-	os.Remove(filepath.Join(root, "tool", "1.0", IndexName))
+	os.Remove(filepath.Join(root, "tool", "1.0", repo.IndexName))
 	all := strings.Join(verify(t, root, vendorPublic), "\n")
 	for _, want := range []string{
 		"repo.json.asc: missing signature",

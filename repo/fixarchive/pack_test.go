@@ -1,4 +1,4 @@
-package repo
+package fixarchive
 
 import (
 	"archive/tar"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 func TestPackDeterministic(t *testing.T) {
@@ -84,7 +85,7 @@ func TestPackLayout(t *testing.T) {
 					t.Errorf("%s: type %c uid %d gid %d mtime %s", h.Name, h.Typeflag, h.Uid, h.Gid, h.ModTime)
 				}
 			}
-			if len(names) == 0 || names[0] != ManifestName {
+			if len(names) == 0 || names[0] != repo.ManifestName {
 				t.Fatalf("entries %v: manifest.json must come first", names)
 			}
 			m, err := VerifyArchiveFile(t.Context(), p)
@@ -104,7 +105,7 @@ func TestPackLayout(t *testing.T) {
 				t.Fatalf("tar -tJf: %v\n%s", err, out)
 			}
 			listed := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if listed[0] != ManifestName || strings.Join(listed, ",") != strings.Join(names, ",") {
+			if listed[0] != repo.ManifestName || strings.Join(listed, ",") != strings.Join(names, ",") {
 				t.Errorf("tar lists %v, we read %v", listed, names)
 			}
 		})
@@ -251,5 +252,18 @@ func TestManifestReadIsShallow(t *testing.T) {
 	// Two concatenated xz streams: xz and tar read them as one archive.
 	if out, err := exec.Command("xz", "-lv", p).CombinedOutput(); err != nil || !regexp.MustCompile(`Streams:\s+2\n`).Match(out) {
 		t.Errorf("xz -lv: %v\n%s", err, out)
+	}
+}
+
+// A source LoadSource refuses is refused before anything is written.
+func TestPackRefusesBrokenSource(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
+	writeFile(t, dir, "scripts/10-plain.sh", "echo no hash-bang\n", 0o755)
+	out := t.TempDir()
+	_, _, err := Pack(t.Context(), dir, out, PackOptions{})
+	wantErr(t, err, "#! line")
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("Pack left %d entries in the output directory", len(ents))
 	}
 }

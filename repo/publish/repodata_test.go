@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 	"github.com/hotfix-project/hotfix/server"
 )
 
@@ -37,13 +40,13 @@ func rpmRepo(t testing.TB) (string, string) {
 	for i, v := range demo.FixVersions {
 		src := filepath.Join(dir, "fixes", v)
 		if i < 2 {
-			p, _, err := Pack(ctx, src, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch})
+			p, _, err := fixarchive.Pack(ctx, src, filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch})
 			if err != nil {
 				t.Fatal(err)
 			}
 			files = append(files, p)
 		}
-		p, _, err := PackRPM(ctx, src, filepath.Join(dir, "out"), RPMOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
+		p, _, err := rpm.Pack(ctx, src, filepath.Join(dir, "out"), rpm.PackOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,11 +67,11 @@ func rpmRepo(t testing.TB) (string, string) {
 
 func TestBuildIndexesRPMs(t *testing.T) {
 	root, ch := rpmRepo(t)
-	data, err := os.ReadFile(filepath.Join(ch, IndexName))
+	data, err := os.ReadFile(filepath.Join(ch, repo.IndexName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := ParseIndex(data)
+	ix, err := repo.ParseIndex(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func TestBuildIndexesRPMs(t *testing.T) {
 		t.Fatalf("%d fixes", len(ix.Fixes))
 	}
 	for i, f := range ix.Fixes[:2] {
-		if f.File != ArchiveName("acme", f.Version) || f.RPM == nil || f.RPM.File != RPMFileName("acme", f.Version) {
+		if f.File != repo.ArchiveName("acme", f.Version) || f.RPM == nil || f.RPM.File != rpm.FileName("acme", f.Version) {
 			t.Errorf("fix %d: file %s rpm %+v", i, f.File, f.RPM)
 		}
 	}
@@ -370,7 +373,7 @@ func TestDnfInstallsFromHotfixServe(t *testing.T) {
 	dnf("makecache")
 	list := dnf("list", "--available")
 	for _, v := range demo.FixVersions {
-		if !strings.Contains(list, RPMName("acme", MustParseVersion(v))+".noarch") {
+		if !strings.Contains(list, rpm.Name("acme", repo.MustParseVersion(v))+".noarch") {
 			t.Errorf("dnf list lacks %s:\n%s", v, list)
 		}
 	}
@@ -388,11 +391,11 @@ func TestDnfInstallsFromHotfixServe(t *testing.T) {
 	}
 	for _, v := range demo.FixVersions {
 		dir := filepath.Join(installroot, "var/lib/hotfix/incoming/acme", v)
-		data, err := os.ReadFile(filepath.Join(dir, ManifestName))
+		data, err := os.ReadFile(filepath.Join(dir, repo.ManifestName))
 		if err != nil {
 			t.Fatalf("fix %s not unpacked: %v", v, err)
 		}
-		if m, err := ParseManifest(data); err != nil || m.Version.String() != v {
+		if m, err := repo.ParseManifest(data); err != nil || m.Version.String() != v {
 			t.Errorf("manifest of %s: %v", v, err)
 		}
 	}
@@ -451,15 +454,15 @@ func TestAddRPMBesideFix(t *testing.T) {
 	}
 	ctx := context.Background()
 	src := filepath.Join(dir, "fixes", demo.FixVersions[0])
-	fix, _, err := Pack(ctx, src, filepath.Join(dir, "a"), PackOptions{Epoch: testEpoch})
+	fix, _, err := fixarchive.Pack(ctx, src, filepath.Join(dir, "a"), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpmA, _, err := PackRPM(ctx, src, filepath.Join(dir, "a"), RPMOptions{Epoch: testEpoch})
+	rpmA, _, err := rpm.Pack(ctx, src, filepath.Join(dir, "a"), rpm.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rpmB, _, err := PackRPM(ctx, src, filepath.Join(dir, "b"), RPMOptions{Epoch: testEpoch.Add(time.Hour)})
+	rpmB, _, err := rpm.Pack(ctx, src, filepath.Join(dir, "b"), rpm.PackOptions{Epoch: testEpoch.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +528,7 @@ func TestBuildWarnsWhenCachesCannotBeSaved(t *testing.T) {
 
 // writeRepodata writes dir/repodata for the RPMs pkgs at once, as a build
 // does for a channel.
-func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer) error {
+func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer repo.Signer) error {
 	var batch fileBatch
 	defer batch.Abort()
 	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, logger(nil), preloadRepodataCaches(dir))

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"bytes"
@@ -19,119 +19,47 @@ import (
 
 	"github.com/cavaliergopher/cpio"
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/klauspost/compress/zstd"
 )
 
-func vendorTrust(t testing.TB) RPMTrust {
+func vendorTrust(t testing.TB) Trust {
 	t.Helper()
-	return RPMTrust{Check: keyringCheck(t, vendorPublic, time.Now()), RequireSignature: true}
+	return Trust{Check: keyringCheck(t, vendorPublic, time.Now()), RequireSignature: true}
 }
 
-// treeOf lists every file under dir with its mode and content digest.
-func treeOf(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		rel, _ := filepath.Rel(dir, p)
-		sum := sha256.Sum256(data)
-		out[rel] = info.Mode().String() + " " + hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func TestRPMSameContentAsFix(t *testing.T) {
-	dir := t.TempDir()
-	rpms := packSampleRPMs(t, dir)
-	ctx := context.Background()
-	for i, v := range demo.FixVersions {
-		fix, fm, err := Pack(ctx, filepath.Join(dir, "fixes", v), filepath.Join(dir, "fix"), PackOptions{Epoch: testEpoch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, rm, err := VerifyRPM(ctx, rpms[i], vendorTrust(t))
-		if err != nil {
-			t.Fatalf("verify %s: %v", rpms[i], err)
-		}
-		a, _ := fm.Marshal()
-		b, _ := rm.Marshal()
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s: RPM manifest differs from the .fix manifest", v)
-		}
-		if h.Product != "acme" || h.Fix.String() != v || !h.Signed() {
-			t.Errorf("header: product %s fix %s signed %v", h.Product, h.Fix, h.Signed())
-		}
-		if len(h.Bugs) != len(fm.Bugs) || len(h.Bugs) > 0 && (h.Bugs[0].ID != fm.Bugs[0].ID || h.Bugs[0].Summary != fm.Bugs[0].Summary) {
-			t.Errorf("bugs from the changelog %+v, manifest %+v", h.Bugs, fm.Bugs)
-		}
-		fromFix, fromRPM := filepath.Join(dir, "x", v, "fix"), filepath.Join(dir, "x", v, "rpm")
-		os.MkdirAll(filepath.Dir(fromFix), 0o755)
-		fh, err := os.Open(fix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Extract(ctx, fh, fromFix); err != nil {
-			t.Fatal(err)
-		}
-		fh.Close()
-		if _, err := ExtractRPM(ctx, rpms[i], fromRPM, vendorTrust(t)); err != nil {
-			t.Fatal(err)
-		}
-		ta, tb := treeOf(t, fromFix), treeOf(t, fromRPM)
-		if len(ta) == 0 || len(ta) != len(tb) {
-			t.Fatalf("%s: extracted trees differ: %v vs %v", v, ta, tb)
-		}
-		for k, va := range ta {
-			if tb[k] != va {
-				t.Errorf("%s: %s: fix %q rpm %q", v, k, va, tb[k])
-			}
-		}
-	}
-}
-
-func TestRPMTrust(t *testing.T) {
+func TestTrust(t *testing.T) {
 	dir := t.TempDir()
 	if err := demo.WriteSample(dir); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	src := filepath.Join(dir, "fixes", demo.FixVersions[0])
-	unsigned, _, err := PackRPM(ctx, src, filepath.Join(dir, "unsigned"), RPMOptions{Epoch: testEpoch})
+	unsigned, _, err := Pack(ctx, src, filepath.Join(dir, "unsigned"), PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, _, err := PackRPM(ctx, src, filepath.Join(dir, "signed"), RPMOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
+	signed, _, err := Pack(ctx, src, filepath.Join(dir, "signed"), PackOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey := RPMTrust{Check: keyringCheck(t, otherPublic, time.Now())}
+	otherKey := Trust{Check: keyringCheck(t, otherPublic, time.Now())}
 	tests := []struct {
 		name  string
 		path  string
-		trust RPMTrust
+		trust Trust
 		want  string // "" means accepted
 	}{
 		{"signed, vendor key", signed, vendorTrust(t), ""},
-		{"signed, no check", signed, RPMTrust{}, ""},
-		{"unsigned, signature optional", unsigned, RPMTrust{Check: vendorTrust(t).Check}, ""},
+		{"signed, no check", signed, Trust{}, ""},
+		{"unsigned, signature optional", unsigned, Trust{Check: vendorTrust(t).Check}, ""},
 		{"unsigned, signature required", unsigned, vendorTrust(t), "not signed"},
 		{"signed by a key not trusted", signed, otherKey, "bad header signature: signed by unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dest := filepath.Join(t.TempDir(), "x")
-			_, err := ExtractRPM(ctx, tt.path, dest, tt.trust)
+			_, err := Extract(ctx, tt.path, dest, tt.trust)
 			checkErr(t, err, tt.want)
 			if err != nil {
 				if _, serr := os.Stat(dest); !errors.Is(serr, fs.ErrNotExist) {
@@ -156,8 +84,8 @@ func checkErr(t *testing.T, err error, want string) {
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not contain %q", err, want)
 	}
-	if !errors.Is(err, ErrRPM) {
-		t.Errorf("error %q is not ErrRPM", err)
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("error %q is not ErrInvalid", err)
 	}
 }
 
@@ -184,9 +112,9 @@ type testRPMFile struct {
 // files/) of fix product version.
 func manifestFile(t testing.TB, product, version string, files map[string][]byte) testRPMFile {
 	t.Helper()
-	v := MustParseVersion(version)
-	m := &Manifest{Format: ManifestFormat, Product: product, Version: v, Base: v.Base(), Requires: v.Requires(),
-		Summary: "test", Bugs: []Bug{}, Files: []FileEntry{}, Scripts: []FileEntry{}}
+	v := repo.MustParseVersion(version)
+	m := &repo.Manifest{Format: repo.ManifestFormat, Product: product, Version: v, Base: v.Base(), Requires: v.Requires(),
+		Summary: "test", Bugs: []repo.Bug{}, Files: []repo.FileEntry{}, Scripts: []repo.FileEntry{}}
 	var names []string
 	for p := range files {
 		names = append(names, p)
@@ -194,13 +122,13 @@ func manifestFile(t testing.TB, product, version string, files map[string][]byte
 	sort.Strings(names)
 	for _, p := range names {
 		sum := sha256.Sum256(files[p])
-		m.Files = append(m.Files, FileEntry{Path: p, Size: int64(len(files[p])), Mode: 0o644, SHA256: hex.EncodeToString(sum[:])})
+		m.Files = append(m.Files, repo.FileEntry{Path: p, Size: int64(len(files[p])), Mode: 0o644, SHA256: hex.EncodeToString(sum[:])})
 	}
 	data, err := m.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testRPMFile{path: rpmFixDir(product, v) + "/manifest.json", mode: 0o100644, body: data, headerSize: -1}
+	return testRPMFile{path: fixDir(product, v) + "/manifest.json", mode: 0o100644, body: data, headerSize: -1}
 }
 
 // headerBuilder writes an rpm header structure.
@@ -424,7 +352,7 @@ func TestReadHostileRPMs(t *testing.T) {
 		}, "payload digest mismatch"},
 		{"bad signature (header changed, digest recomputed)", func(s *testRPM) {}, func(t *testing.T, p string) {
 			data, _ := os.ReadFile(p)
-			h, err := ReadRPMHeader(p)
+			h, err := ReadHeader(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -457,7 +385,7 @@ func TestReadHostileRPMs(t *testing.T) {
 				tt.file(t, p)
 			}
 			dest := filepath.Join(dir, "staging")
-			_, err := ExtractRPM(context.Background(), p, dest, vendorTrust(t))
+			_, err := Extract(context.Background(), p, dest, vendorTrust(t))
 			checkErr(t, err, tt.want)
 			if err != nil {
 				if _, serr := os.Lstat(dest); !errors.Is(serr, fs.ErrNotExist) {
@@ -472,14 +400,14 @@ func TestReadHostileRPMs(t *testing.T) {
 	}
 }
 
-func TestReadRPMHeaderBounds(t *testing.T) {
+func TestReadHeaderBounds(t *testing.T) {
 	s := hostileBase(t)
 	p := s.build(t, t.TempDir())
 	good, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := ReadRPMHeader(p)
+	h, err := ReadHeader(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +434,7 @@ func TestReadRPMHeaderBounds(t *testing.T) {
 			tt.edit(b)
 			p := filepath.Join(t.TempDir(), "x.rpm")
 			os.WriteFile(p, b, 0o644)
-			_, err := ReadRPMHeader(p)
+			_, err := ReadHeader(p)
 			checkErr(t, err, tt.want)
 		})
 	}
@@ -533,9 +461,9 @@ func FuzzReadRPM(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		ExtractRPM(ctx, p, filepath.Join(dir, "x"), RPMTrust{})
+		Extract(ctx, p, filepath.Join(dir, "x"), Trust{})
 		// Reach the payload parser even when the digest would stop it.
-		h, err := ReadRPMHeader(p)
+		h, err := ReadHeader(p)
 		if err != nil {
 			return
 		}

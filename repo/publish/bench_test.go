@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"fmt"
@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // benchChannel packs n chained fixes of product "bench" 1.0, each with one
@@ -28,7 +32,7 @@ func benchChannel(b *testing.B, n, payload int) string {
 func resetBuild(b *testing.B, root string) {
 	b.Helper()
 	ch := filepath.Join(root, "bench", "1.0")
-	for _, name := range []string{catalogName, IndexName, IndexName + SigSuffix, "index.html"} {
+	for _, name := range []string{catalogName, repo.IndexName, repo.IndexName + repo.SigSuffix, "index.html"} {
 		if err := os.Remove(filepath.Join(ch, name)); err != nil && !os.IsNotExist(err) {
 			b.Fatal(err)
 		}
@@ -104,7 +108,7 @@ func BenchmarkPack(b *testing.B) {
 	out := b.TempDir()
 	b.SetBytes(payload)
 	for b.Loop() {
-		if _, _, err := Pack(b.Context(), dir, out, PackOptions{Epoch: testEpoch}); err != nil {
+		if _, _, err := fixarchive.Pack(b.Context(), dir, out, fixarchive.PackOptions{Epoch: testEpoch}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -136,7 +140,7 @@ func rpmChannel(b *testing.B, n int) (root, extra string) {
 				return err
 			}
 		}
-		p, _, err := PackRPM(b.Context(), dir, out, RPMOptions{Epoch: testEpoch})
+		p, _, err := rpm.Pack(b.Context(), dir, out, rpm.PackOptions{Epoch: testEpoch})
 		archives[k] = p
 		return err
 	})

@@ -1,4 +1,4 @@
-package repo
+package fixarchive
 
 import (
 	"archive/tar"
@@ -12,14 +12,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
+	"github.com/hotfix-project/hotfix/repo"
 )
 
-// Entry names inside a .fix archive.
+// Entry names inside a .fix archive, after repo.ManifestName.
 const (
-	ManifestName  = "manifest.json"
 	filesPrefix   = "files/"
 	scriptsPrefix = "scripts/"
 )
@@ -52,7 +53,7 @@ func archiveErr(entry string, format string, args ...any) error {
 // when the archive moves on.
 type Entry struct {
 	Kind string // "files" or "scripts"
-	FileEntry
+	repo.FileEntry
 	Reader io.Reader
 }
 
@@ -60,9 +61,9 @@ type Entry struct {
 // manifest it starts with: names, types, sizes, digests, no duplicates,
 // nothing missing, nothing extra.
 type ArchiveReader struct {
-	Manifest *Manifest
+	Manifest *repo.Manifest
 	tr       *tar.Reader
-	want     map[string]FileEntry // by entry name, still expected
+	want     map[string]repo.FileEntry // by entry name, still expected
 	cur      *hashingReader
 	curName  string
 }
@@ -78,26 +79,26 @@ func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
 	tr := tar.NewReader(zr)
 	hdr, err := tr.Next()
 	if err == io.EOF {
-		return nil, &ArchiveError{Err: fmt.Errorf("the archive has no entries: the first entry must be %s", ManifestName)}
+		return nil, &ArchiveError{Err: fmt.Errorf("the archive has no entries: the first entry must be %s", repo.ManifestName)}
 	}
 	if err != nil {
 		return nil, &ArchiveError{Err: fmt.Errorf("read first entry: %w", noEOF(err))}
 	}
-	if hdr.Name != ManifestName || hdr.Typeflag != tar.TypeReg {
-		return nil, archiveErr(hdr.Name, "the first entry must be %s", ManifestName)
+	if hdr.Name != repo.ManifestName || hdr.Typeflag != tar.TypeReg {
+		return nil, archiveErr(hdr.Name, "the first entry must be %s", repo.ManifestName)
 	}
-	if hdr.Size > maxManifestSize {
-		return nil, archiveErr(hdr.Name, "%d bytes, more than the limit of %d", hdr.Size, maxManifestSize)
+	if hdr.Size > repo.MaxManifestSize {
+		return nil, archiveErr(hdr.Name, "%d bytes, more than the limit of %d", hdr.Size, repo.MaxManifestSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(tr, maxManifestSize))
+	data, err := io.ReadAll(io.LimitReader(tr, repo.MaxManifestSize))
 	if err != nil {
-		return nil, archiveErr(ManifestName, "%v", noEOF(err))
+		return nil, archiveErr(repo.ManifestName, "%v", noEOF(err))
 	}
-	m, err := ParseManifest(data)
+	m, err := repo.ParseManifest(data)
 	if err != nil {
-		return nil, archiveErr(ManifestName, "%v", err)
+		return nil, archiveErr(repo.ManifestName, "%v", err)
 	}
-	want := make(map[string]FileEntry, len(m.Files)+len(m.Scripts))
+	want := make(map[string]repo.FileEntry, len(m.Files)+len(m.Scripts))
 	for _, f := range m.Files {
 		want[filesPrefix+f.Path] = f
 	}
@@ -145,7 +146,7 @@ func (a *ArchiveReader) Next() (*Entry, error) {
 	}
 	fe, ok := a.want[name]
 	if !ok {
-		if name == ManifestName || a.seenBefore(name) {
+		if name == repo.ManifestName || a.seenBefore(name) {
 			return nil, archiveErr(name, "duplicate entry")
 		}
 		return nil, archiveErr(name, "not listed in the manifest")
@@ -202,14 +203,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func hasDotDot(name string) bool {
-	for _, seg := range strings.Split(name, "/") {
-		if seg == ".." {
-			return true
-		}
-	}
-	return false
-}
+func hasDotDot(name string) bool { return slices.Contains(strings.Split(name, "/"), "..") }
 
 func noEOF(err error) error {
 	if err == io.EOF {
@@ -230,7 +224,7 @@ func firstSorted(s []string) string {
 
 // VerifyArchive reads a whole archive from r and checks every entry
 // against its manifest, returning the manifest.
-func VerifyArchive(ctx context.Context, r io.Reader) (*Manifest, error) {
+func VerifyArchive(ctx context.Context, r io.Reader) (*repo.Manifest, error) {
 	a, err := NewArchiveReader(r)
 	if err != nil {
 		return nil, err
@@ -250,7 +244,7 @@ func VerifyArchive(ctx context.Context, r io.Reader) (*Manifest, error) {
 }
 
 // VerifyArchiveFile is VerifyArchive on a file.
-func VerifyArchiveFile(ctx context.Context, path string) (*Manifest, error) {
+func VerifyArchiveFile(ctx context.Context, path string) (*repo.Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -265,7 +259,7 @@ func VerifyArchiveFile(ctx context.Context, path string) (*Manifest, error) {
 
 // ReadManifestFile reads only the manifest of an archive file: cheap, for
 // listing, but it proves nothing about the payload.
-func ReadManifestFile(path string) (*Manifest, error) {
+func ReadManifestFile(path string) (*repo.Manifest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -284,7 +278,7 @@ func ReadManifestFile(path string) (*Manifest, error) {
 // staging area: nothing is fsynced here, because a crash may lose it (the
 // next run unpacks again) and whatever is copied on from it is made
 // durable where it lands.
-func Extract(ctx context.Context, r io.Reader, dest string) (m *Manifest, err error) {
+func Extract(ctx context.Context, r io.Reader, dest string) (m *repo.Manifest, err error) {
 	a, err := NewArchiveReader(r)
 	if err != nil {
 		return nil, err

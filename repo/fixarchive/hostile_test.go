@@ -1,4 +1,4 @@
-package repo
+package fixarchive
 
 import (
 	"archive/tar"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/ulikunitz/xz"
 )
 
@@ -77,11 +78,11 @@ var (
 // may change it before it is encoded.
 func hostileManifest(t *testing.T, files map[string][]byte, edit func(m map[string]any)) []byte {
 	t.Helper()
-	m := Manifest{Format: ManifestFormat, Product: "acme", Version: MustParseVersion("2.4.1.2"),
-		Base: MustParseVersion("2.4.1"), Requires: MustParseVersion("2.4.1.1"),
-		Summary: "hostile fixture", Bugs: []Bug{{ID: "EVIL-1", Summary: "evil"}}, Files: []FileEntry{}, Scripts: []FileEntry{}}
+	m := repo.Manifest{Format: repo.ManifestFormat, Product: "acme", Version: repo.MustParseVersion("2.4.1.2"),
+		Base: repo.MustParseVersion("2.4.1"), Requires: repo.MustParseVersion("2.4.1.1"),
+		Summary: "hostile fixture", Bugs: []repo.Bug{{ID: "EVIL-1", Summary: "evil"}}, Files: []repo.FileEntry{}, Scripts: []repo.FileEntry{}}
 	for _, p := range sortedKeys(files) {
-		m.Files = append(m.Files, FileEntry{Path: p, Size: int64(len(files[p])), Mode: 0o644, SHA256: sha(files[p])})
+		m.Files = append(m.Files, repo.FileEntry{Path: p, Size: int64(len(files[p])), Mode: 0o644, SHA256: sha(files[p])})
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -107,7 +108,7 @@ type hostileCase struct {
 
 func hostileCases() []hostileCase {
 	ok := map[string][]byte{"lib/ok.php": okBody}
-	man := func(t *testing.T) tarEntry { return reg(ManifestName, hostileManifest(t, ok, nil)) }
+	man := func(t *testing.T) tarEntry { return reg(repo.ManifestName, hostileManifest(t, ok, nil)) }
 	valid := func(t *testing.T) []byte {
 		return makeArchive(t, man(t), reg("files/lib/ok.php", okBody))
 	}
@@ -142,7 +143,7 @@ func hostileCases() []hostileCase {
 		}, []string{`"files/lib/extra.php"`, "not listed in the manifest"}},
 		{"missing-entry.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, map[string][]byte{"lib/ok.php": okBody, "lib/gone.php": okBody}, nil)
-			return makeArchive(t, reg(ManifestName, m), reg("files/lib/ok.php", okBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/lib/ok.php", okBody))
 		}, []string{`"files/lib/gone.php"`, "missing from the archive"}},
 		{"hash-mismatch.fix", func(t *testing.T) []byte {
 			other := bytes.ToUpper(okBody) // same size, other bytes
@@ -164,7 +165,7 @@ func hostileCases() []hostileCase {
 			for i := range body {
 				body[i] = byte(r.Uint32())
 			}
-			full := makeArchive(t, reg(ManifestName, hostileManifest(t, map[string][]byte{"lib/big.bin": body}, nil)), reg("files/lib/big.bin", body))
+			full := makeArchive(t, reg(repo.ManifestName, hostileManifest(t, map[string][]byte{"lib/big.bin": body}, nil)), reg("files/lib/big.bin", body))
 			return full[:len(full)/2]
 		}, []string{"truncated xz stream", "unexpected EOF"}},
 		{"huge-dictionary.fix", func(t *testing.T) []byte {
@@ -181,23 +182,23 @@ func hostileCases() []hostileCase {
 		{"empty.fix", func(t *testing.T) []byte { return []byte{} }, []string{"xz"}},
 		{"unknown-field.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, ok, func(m map[string]any) { m["run_as"] = "root" })
-			return makeArchive(t, reg(ManifestName, m), reg("files/lib/ok.php", okBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/lib/ok.php", okBody))
 		}, []string{`"manifest.json"`, "unknown field", "run_as"}},
 		{"format-2.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, ok, func(m map[string]any) { m["format"] = 2 })
-			return makeArchive(t, reg(ManifestName, m), reg("files/lib/ok.php", okBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/lib/ok.php", okBody))
 		}, []string{`"manifest.json"`, "format 2 is not supported"}},
 		{"bad-version.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, ok, func(m map[string]any) { m["version"] = "2.4.01.2" })
-			return makeArchive(t, reg(ManifestName, m), reg("files/lib/ok.php", okBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/lib/ok.php", okBody))
 		}, []string{`"manifest.json"`, `part "01"`}},
 		{"base-mismatch.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, ok, func(m map[string]any) { m["base"] = "2.4.0" })
-			return makeArchive(t, reg(ManifestName, m), reg("files/lib/ok.php", okBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/lib/ok.php", okBody))
 		}, []string{`"manifest.json"`, "base 2.4.0 does not match version 2.4.1.2"}},
 		{"manifest-traversal.fix", func(t *testing.T) []byte {
 			m := hostileManifest(t, map[string][]byte{"../../etc/passwd": evilBody}, nil)
-			return makeArchive(t, reg(ManifestName, m), reg("files/../../etc/passwd", evilBody))
+			return makeArchive(t, reg(repo.ManifestName, m), reg("files/../../etc/passwd", evilBody))
 		}, []string{`"manifest.json"`, "climbs out"}},
 	}
 }
@@ -209,29 +210,11 @@ func TestHostileFixtures(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { testkit.Golden(t, "hostile/"+c.name, c.make(t)) })
 	}
 	t.Run("good.fix", func(t *testing.T) {
-		testkit.Golden(t, "hostile/good.fix", makeArchive(t, reg(ManifestName, hostileManifest(t, map[string][]byte{"lib/ok.php": okBody}, nil)), reg("files/lib/ok.php", okBody)))
+		testkit.Golden(t, "hostile/good.fix", makeArchive(t, reg(repo.ManifestName, hostileManifest(t, map[string][]byte{"lib/ok.php": okBody}, nil)), reg("files/lib/ok.php", okBody)))
 	})
 }
 
-// hostileRepo is a repository holding acme 2.4.1.1, built and signed, so
-// that each hostile 2.4.1.2 would otherwise fit its chain.
-func hostileRepo(t *testing.T) string {
-	t.Helper()
-	paths := packSample(t)
-	root := t.TempDir()
-	if _, err := Add(t.Context(), root, paths[:1], AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 func TestHostileArchives(t *testing.T) {
-	root := hostileRepo(t)
-	before := snapshot(t, root)
-
 	// The control: the same generator's well-formed archive is accepted,
 	// so each refusal below is about its one hostile detail.
 	t.Run("good.fix", func(t *testing.T) {
@@ -264,12 +247,6 @@ func TestHostileArchives(t *testing.T) {
 			}
 			if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 32<<20 {
 				t.Errorf("refusing %s allocated %d MiB", c.name, alloc>>20)
-			}
-
-			_, err = Add(t.Context(), root, []string{path}, AddOptions{})
-			wantErr(t, err, c.want...)
-			if after := snapshot(t, root); after != before {
-				t.Fatalf("a refused add changed the repository:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 
 			f, err := os.Open(path)

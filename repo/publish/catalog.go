@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -17,6 +16,10 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // catalogName is the generator's private record of what it has already
@@ -48,10 +51,10 @@ type catalogEntry struct {
 	MTimeNS  int64
 	SHA256   string
 	Product  string
-	Version  Version
+	Version  repo.Version
 	Summary  string
 	Desc     string
-	Bugs     []Bug
+	Bugs     []repo.Bug
 	Verified bool // payload checked entry by entry (repo add)
 	// Page is this fix's section of the channel's index.html, rendered
 	// by the page template whose ID is catalog.PageTemplate.
@@ -285,15 +288,15 @@ func appendEntry(b []byte, e *catalogEntry) []byte {
 
 func decodeEntry(d *decoder) *catalogEntry {
 	e := &catalogEntry{Size: d.int(), MTimeNS: d.int(), SHA256: d.str(), Product: d.str()}
-	v, err := ParseVersion(d.str())
+	v, err := repo.ParseVersion(d.str())
 	if err != nil {
 		d.bad = true
 	}
 	e.Version, e.Summary, e.Desc = v, d.str(), d.str()
 	n := d.count()
-	e.Bugs = make([]Bug, 0, n)
+	e.Bugs = make([]repo.Bug, 0, n)
 	for i := 0; i < n && !d.bad; i++ {
-		bug := Bug{ID: d.str(), Summary: d.str(), Description: d.str()}
+		bug := repo.Bug{ID: d.str(), Summary: d.str(), Description: d.str()}
 		if k := d.count(); k > 0 {
 			bug.Files = make([]string, 0, k)
 			for j := 0; j < k && !d.bad; j++ {
@@ -408,7 +411,7 @@ func (e *catalogEntry) fresh(info fs.FileInfo) bool {
 // describeArchive hashes an archive file and reads its manifest in one
 // pass over the bytes, verifying every entry (repo add; a build describes
 // many archives at once with describeAll).
-func describeArchive(ctx context.Context, path string) (*catalogEntry, *Manifest, error) {
+func describeArchive(ctx context.Context, path string) (*catalogEntry, *repo.Manifest, error) {
 	if isRPMName(path) {
 		return describeRPM(ctx, path)
 	}
@@ -422,7 +425,7 @@ func describeArchive(ctx context.Context, path string) (*catalogEntry, *Manifest
 		return nil, nil, err
 	}
 	h := sha256.New()
-	m, err := VerifyArchive(ctx, io.TeeReader(f, h))
+	m, err := fixarchive.VerifyArchive(ctx, io.TeeReader(f, h))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -481,7 +484,7 @@ func parallelChunks(ctx context.Context, n int, fn func(i int) error) error {
 // channel is one PRODUCT/BASE directory of a repository.
 type channel struct {
 	Product string
-	Base    Version
+	Base    repo.Version
 	Dir     string
 }
 
@@ -493,7 +496,7 @@ func listChannels(root string) ([]channel, error) {
 	}
 	var out []channel
 	for _, p := range products {
-		if !p.IsDir() || ValidProductName(p.Name()) != nil || p.Name() == "keys" || strings.HasPrefix(p.Name(), ".") {
+		if !p.IsDir() || repo.ValidProductName(p.Name()) != nil || p.Name() == "keys" || strings.HasPrefix(p.Name(), ".") {
 			continue
 		}
 		bases, err := os.ReadDir(filepath.Join(root, p.Name()))
@@ -501,7 +504,7 @@ func listChannels(root string) ([]channel, error) {
 			return nil, err
 		}
 		for _, b := range bases {
-			v, err := ParseVersion(b.Name())
+			v, err := repo.ParseVersion(b.Name())
 			if !b.IsDir() || err != nil {
 				continue
 			}
@@ -515,17 +518,4 @@ func listChannels(root string) ([]channel, error) {
 		return out[i].Base.Compare(out[j].Base) < 0
 	})
 	return out, nil
-}
-
-// missingVersions lists the fixes of base that are absent below the
-// highest present one.
-func missingVersions(base Version, present map[string]bool, highest int) []string {
-	var gaps []string
-	for n := 1; n <= highest; n++ {
-		v := base.Fix(n).String()
-		if !present[v] {
-			gaps = append(gaps, v)
-		}
-	}
-	return gaps
 }

@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -16,6 +17,9 @@ import (
 	"syscall"
 
 	"github.com/hotfix-project/hotfix/internal/sha256mb"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // describeAll describes the archives at paths for a build (what
@@ -92,8 +96,8 @@ type mappedArchive struct {
 	info   fs.FileInfo
 	data   []byte
 	mapped bool
-	rpm    *RPMHeader
-	fix    *Manifest
+	rpm    *rpm.Header
+	fix    *repo.Manifest
 }
 
 // mapArchive maps the file at path and reads its RPM header or .fix
@@ -123,10 +127,10 @@ func mapArchive(path string) (*mappedArchive, error) {
 		}
 	}
 	if isRPMName(path) {
-		a.rpm, err = readRPMHeader(bytes.NewReader(a.data))
+		a.rpm, err = rpm.ParseHeader(a.data)
 	} else {
-		var r *ArchiveReader
-		if r, err = NewArchiveReader(bytes.NewReader(a.data)); err == nil {
+		var r *fixarchive.ArchiveReader
+		if r, err = fixarchive.NewArchiveReader(bytes.NewReader(a.data)); err == nil {
 			a.fix = r.Manifest
 		}
 	}
@@ -163,7 +167,7 @@ func (a *mappedArchive) entry(sum string) (*catalogEntry, error) {
 	h := a.rpm
 	e.Product, e.Version, e.Summary, e.Desc, e.Bugs = h.Product, h.Fix, h.Pkg.Summary(), h.Pkg.Description(), h.Bugs
 	if e.Bugs == nil {
-		e.Bugs = []Bug{}
+		e.Bugs = []repo.Bug{}
 	}
 	var err error
 	e.xml, err = renderRPMHeader(h, a.path, rpmFile{Name: filepath.Base(a.path), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: sum})
@@ -171,4 +175,25 @@ func (a *mappedArchive) entry(sum string) (*catalogEntry, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// isRPMName reports whether a file name is an RPM package's.
+func isRPMName(name string) bool { return path.Ext(name) == ".rpm" }
+
+// describeRPM is describeArchive for an RPM: what a build reads of it
+// (describeAll: its sha256 and header), then its payload verified against
+// the manifest (the signature is not required: the vendor indexes its own
+// packages, and the index signs their sha256).
+func describeRPM(ctx context.Context, path string) (*catalogEntry, *repo.Manifest, error) {
+	described, err := describeAll(ctx, []string{path})
+	if err != nil {
+		return nil, nil, err
+	}
+	_, m, err := rpm.Verify(ctx, path, rpm.Trust{})
+	if err != nil {
+		return nil, nil, err
+	}
+	e := described[0]
+	e.Summary, e.Desc, e.Bugs, e.Verified = m.Summary, m.Description, m.Bugs, true
+	return e, m, nil
 }

@@ -1,4 +1,4 @@
-package repo
+package rpm
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 // packSampleRPMs packs the demo fixes as signed RPMs into dir/rpms and
@@ -21,8 +22,8 @@ func packSampleRPMs(t testing.TB, dir string) []string {
 	}
 	var paths []string
 	for _, v := range demo.FixVersions {
-		p, _, err := PackRPM(context.Background(), filepath.Join(dir, "fixes", v), filepath.Join(dir, "rpms"),
-			RPMOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
+		p, _, err := Pack(context.Background(), filepath.Join(dir, "fixes", v), filepath.Join(dir, "rpms"),
+			PackOptions{Epoch: testEpoch, Signer: vendorSigner(t)})
 		if err != nil {
 			t.Fatalf("pack rpm %s: %v", v, err)
 		}
@@ -42,17 +43,17 @@ func runTool(t testing.TB, name string, args ...string) string {
 	return out.String()
 }
 
-func TestRPMNames(t *testing.T) {
-	v := MustParseVersion("6.14.2.3")
-	if got := RPMName("shop", v); got != "shop-hotfix-6_14_2_3" {
-		t.Errorf("RPMName = %q", got)
+func TestNames(t *testing.T) {
+	v := repo.MustParseVersion("6.14.2.3")
+	if got := Name("shop", v); got != "shop-hotfix-6_14_2_3" {
+		t.Errorf("Name = %q", got)
 	}
-	if got := RPMFileName("shop", v); got != "shop-hotfix-6_14_2_3-1-0.noarch.rpm" {
-		t.Errorf("RPMFileName = %q", got)
+	if got := FileName("shop", v); got != "shop-hotfix-6_14_2_3-1-0.noarch.rpm" {
+		t.Errorf("FileName = %q", got)
 	}
 }
 
-func TestPackRPMReadByRPM(t *testing.T) {
+func TestPackReadByRPM(t *testing.T) {
 	dir := t.TempDir()
 	rpms := packSampleRPMs(t, dir)
 	if got, want := filepath.Base(rpms[2]), "acme-hotfix-2_4_1_3-1-0.noarch.rpm"; got != want {
@@ -117,7 +118,7 @@ func TestPackRPMReadByRPM(t *testing.T) {
 	}
 }
 
-func TestPackRPMDeterministic(t *testing.T) {
+func TestPackDeterministic(t *testing.T) {
 	dir := t.TempDir()
 	if err := demo.WriteSample(dir); err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func TestPackRPMDeterministic(t *testing.T) {
 	src := filepath.Join(dir, "fixes", demo.FixVersions[1])
 	var sums [2][]byte
 	for i := range sums {
-		p, _, err := PackRPM(context.Background(), src, filepath.Join(dir, "out", string(rune('a'+i))), RPMOptions{Epoch: testEpoch})
+		p, _, err := Pack(context.Background(), src, filepath.Join(dir, "out", string(rune('a'+i))), PackOptions{Epoch: testEpoch})
 		if err != nil {
 			t.Fatal(err)
 		}

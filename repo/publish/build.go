@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -15,11 +15,16 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
 )
+
+// ErrNoSigner is Build's refusal to run without a signer: a repository is
+// published signed or not at all.
+var ErrNoSigner = errors.New("build: a signing key is required")
 
 // BuildOptions tune Build.
 type BuildOptions struct {
-	Signer  Signer
+	Signer  repo.Signer
 	Expires time.Duration    // validity of the indexes; 0 means DefaultExpires
 	Now     func() time.Time // nil means time.Now
 	Logger  *slog.Logger
@@ -28,10 +33,10 @@ type BuildOptions struct {
 // ChannelResult summarises one built channel.
 type ChannelResult struct {
 	Product string
-	Base    Version
+	Base    repo.Version
 	Serial  int64
 	Fixes   int
-	Latest  *Version
+	Latest  *repo.Version
 }
 
 // BuildResult lists what Build wrote.
@@ -46,7 +51,7 @@ type BuildResult struct {
 // Archives already in the catalog are not read again.
 func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, error) {
 	if opts.Signer == nil {
-		return nil, errors.New("build: a signing key is required (--key)")
+		return nil, ErrNoSigner
 	}
 	log := logger(opts.Logger)
 	now := time.Now
@@ -66,8 +71,8 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	}
 	generated := now().UTC().Truncate(time.Second)
 	res := &BuildResult{}
-	ri := &RepoIndex{Format: IndexFormat, Generated: generated, Expires: generated.Add(expires)}
-	products := map[string]*RepoProduct{}
+	ri := &repo.RootIndex{Format: repo.IndexFormat, Generated: generated, Expires: generated.Add(expires)}
+	products := map[string]*repo.Product{}
 	var order []string
 	for _, ch := range channels {
 		cr, hashed, err := buildChannel(ctx, ch, generated, expires, opts.Signer, log)
@@ -78,17 +83,17 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 		res.Channels = append(res.Channels, *cr)
 		p, ok := products[ch.Product]
 		if !ok {
-			p = &RepoProduct{Name: ch.Product}
+			p = &repo.Product{Name: ch.Product}
 			products[ch.Product] = p
 			order = append(order, ch.Product)
 		}
-		p.Channels = append(p.Channels, RepoChannel{Base: ch.Base, Serial: cr.Serial, Latest: cr.Latest, Fixes: cr.Fixes})
+		p.Channels = append(p.Channels, repo.ChannelSummary{Base: ch.Base, Serial: cr.Serial, Latest: cr.Latest, Fixes: cr.Fixes})
 	}
 	for _, name := range order {
 		ri.Products = append(ri.Products, *products[name])
 	}
 	if ri.Products == nil {
-		ri.Products = []RepoProduct{}
+		ri.Products = []repo.Product{}
 	}
 	data, err := ri.Marshal()
 	if err != nil {
@@ -96,7 +101,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	}
 	var batch fileBatch
 	defer batch.Abort()
-	if err := batch.addSigned(filepath.Join(root, RepoIndexName), data, opts.Signer); err != nil {
+	if err := batch.addSigned(filepath.Join(root, repo.RootIndexName), data, opts.Signer); err != nil {
 		return nil, err
 	}
 	if err := writeKeys(root, opts.Signer, &batch); err != nil {
@@ -115,22 +120,20 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	return res, nil
 }
 
-func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, signer Signer, log *slog.Logger) (*ChannelResult, int, error) {
+func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, signer repo.Signer, log *slog.Logger) (*ChannelResult, int, error) {
 	caches := preloadRepodataCaches(ch.Dir)
 	entries, cat, hashed, err := scanChannel(ctx, ch, log)
 	if err != nil {
 		return nil, 0, err
 	}
-	present := map[string]bool{}
-	highest := 0
-	for _, e := range entries {
-		present[e.Version.String()] = true
-		highest = max(highest, e.Version.Seq())
+	have := make([]repo.Version, len(entries))
+	for i, e := range entries {
+		have[i] = e.Version
 	}
-	ce := &ChainError{Product: ch.Product, Base: ch.Base, Missing: missingVersions(ch.Base, present, highest)}
-	ix := &Index{Format: IndexFormat, Product: ch.Product, Base: ch.Base, Serial: 1,
-		Generated: generated, Expires: generated.Add(expires), Fixes: []IndexFix{}}
-	indexPath := filepath.Join(ch.Dir, IndexName)
+	ce := &repo.ChainError{Product: ch.Product, Base: ch.Base, Missing: repo.MissingFixes(ch.Base, have)}
+	ix := &repo.Index{Format: repo.IndexFormat, Product: ch.Product, Base: ch.Base, Serial: 1,
+		Generated: generated, Expires: generated.Add(expires), Fixes: []repo.IndexFix{}}
+	indexPath := filepath.Join(ch.Dir, repo.IndexName)
 	prev, err := previousIndex(indexPath, cat.Published)
 	if err != nil {
 		return nil, 0, err
@@ -156,15 +159,15 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 			}
 		}
 	}
-	if len(ce.Missing) > 0 || len(ce.Changed) > 0 {
+	if ce.Failed() {
 		return nil, 0, ce
 	}
 	published := &publishedIndex{Files: make(map[string]string, len(entries))}
 	for _, e := range entries {
-		f := IndexFix{Version: e.Version, Requires: e.Version.Requires(), File: e.File,
-			Size: e.Size, SHA256: e.SHA256, Summary: e.Summary, Bugs: []BugRef{}, RPM: e.rpmRef()}
+		f := repo.IndexFix{Version: e.Version, Requires: e.Version.Requires(), File: e.File,
+			Size: e.Size, SHA256: e.SHA256, Summary: e.Summary, Bugs: []repo.BugRef{}, RPM: e.rpmRef()}
 		for _, b := range e.Bugs {
-			f.Bugs = append(f.Bugs, BugRef{ID: b.ID, Summary: b.Summary})
+			f.Bugs = append(f.Bugs, repo.BugRef{ID: b.ID, Summary: b.Summary})
 		}
 		ix.Fixes = append(ix.Fixes, f)
 		published.Files[e.File] = e.SHA256
@@ -223,7 +226,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	if err := batch.add(indexPath, data); err != nil {
 		return nil, 0, err
 	}
-	if err := batch.add(indexPath+SigSuffix, sig); err != nil {
+	if err := batch.add(indexPath+repo.SigSuffix, sig); err != nil {
 		return nil, 0, err
 	}
 	if err := batch.add(filepath.Join(ch.Dir, "index.html"), page); err != nil {
@@ -268,7 +271,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 }
 
 // marshalSigned encodes and validates a channel index and signs it.
-func marshalSigned(ix *Index, path string, signer Signer) (data, sig []byte, err error) {
+func marshalSigned(ix *repo.Index, path string, signer repo.Signer) (data, sig []byte, err error) {
 	data, err = ix.Marshal()
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +302,7 @@ func previousIndex(path string, known *publishedIndex) (*publishedIndex, error) 
 	if known != nil && known.Files != nil && known.SHA256 == hex.EncodeToString(sum[:]) {
 		return known, nil
 	}
-	prev, err := ParseIndex(old)
+	prev, err := repo.ParseIndex(old)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: the serial cannot continue; restore the published index or remove it to start again at serial 1", path, err)
 	}
@@ -314,7 +317,7 @@ func previousIndex(path string, known *publishedIndex) (*publishedIndex, error) 
 }
 
 // writeKeys adds the public key to batch unless keys/ has it already.
-func writeKeys(root string, signer Signer, batch *fileBatch) error {
+func writeKeys(root string, signer repo.Signer, batch *fileBatch) error {
 	pub, err := signer.ArmoredPublic()
 	if err != nil {
 		return err
@@ -345,7 +348,7 @@ func (b *fileBatch) add(path string, data []byte) error {
 }
 
 // addSigned adds data and then its detached signature.
-func (b *fileBatch) addSigned(path string, data []byte, signer Signer) error {
+func (b *fileBatch) addSigned(path string, data []byte, signer repo.Signer) error {
 	sig, err := signer.SignDetached(data)
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", path, err)
@@ -353,5 +356,5 @@ func (b *fileBatch) addSigned(path string, data []byte, signer Signer) error {
 	if err := b.add(path, data); err != nil {
 		return err
 	}
-	return b.add(path+SigSuffix, sig)
+	return b.add(path+repo.SigSuffix, sig)
 }

@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -18,10 +18,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cavaliergopher/rpm"
+	rpmlib "github.com/cavaliergopher/rpm"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/rpmhdr"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 // RepodataDir is the yum/dnf metadata directory of a channel with RPMs.
@@ -145,7 +148,7 @@ type rpmFile struct {
 // repomd.xml no longer names. Headers are read only for packages
 // the cache does not know, on every core. caches returns the channel's
 // caches (see preloadRepodataCaches).
-func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
+func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer repo.Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
 	cache, cachedSegs := caches()
 	out := make([]*rpmXML, len(pkgs))
 	var stale []int
@@ -281,7 +284,7 @@ func stageRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated ti
 	md.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">` + "\n")
 	md.WriteString("  <revision>" + ts + "</revision>\n")
-	keep := map[string]bool{"repomd.xml": true, "repomd.xml" + SigSuffix: true}
+	keep := map[string]bool{"repomd.xml": true, "repomd.xml" + repo.SigSuffix: true}
 	for _, r := range results {
 		keep[filepath.Base(r.href)] = true
 		fmt.Fprintf(&md, `  <data type="%s">
@@ -471,7 +474,7 @@ const repodataGzipLevel = gzip.BestSpeed
 // renderRPM reads one package's header (not its payload) and renders its
 // three metadata fragments the way createrepo_c does.
 func renderRPM(path string, p rpmFile) (*rpmXML, error) {
-	h, err := ReadRPMHeader(path)
+	h, err := rpm.ReadHeader(path)
 	if err != nil {
 		return nil, err
 	}
@@ -480,7 +483,7 @@ func renderRPM(path string, p rpmFile) (*rpmXML, error) {
 
 // renderRPMHeader renders the metadata fragments of the package at path
 // (named in errors only) from its header.
-func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
+func renderRPMHeader(h *rpm.Header, path string, p rpmFile) (*rpmXML, error) {
 	pkg := h.Pkg
 	x := &rpmXML{Name: p.Name, Size: p.Size, MTimeNS: p.MTimeNS, SHA256: p.SHA256}
 	name, arch := pkg.Name(), pkg.Architecture()
@@ -497,16 +500,16 @@ func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 	fmt.Fprintf(&b, "  <summary>%s</summary>\n  <description>%s</description>\n", esc(pkg.Summary()), esc(pkg.Description()))
 	fmt.Fprintf(&b, "  <packager>%s</packager>\n  <url>%s</url>\n", esc(pkg.Packager()), esc(pkg.URL()))
 	fmt.Fprintf(&b, "  <time file=\"%d\" build=\"%d\"/>\n", time.Unix(0, p.MTimeNS).Unix(), pkg.Header.GetTag(1006).Int64())
-	installed := pkg.Header.GetTag(tagLongSize).Int64()
+	installed := pkg.Header.GetTag(rpmhdr.TagLongSize).Int64()
 	if installed == 0 {
-		installed = int64(uint32(pkg.Header.GetTag(tagSize).Int64()))
+		installed = int64(uint32(pkg.Header.GetTag(rpmhdr.TagSize).Int64()))
 	}
-	archive := pkg.Signature.GetTag(tagLongArchiveSize).Int64()
+	archive := pkg.Signature.GetTag(rpmhdr.SigTagLongArchive).Int64()
 	if archive == 0 {
-		archive = int64(uint32(pkg.Signature.GetTag(sigTagPayloadSize).Int64()))
+		archive = int64(uint32(pkg.Signature.GetTag(rpmhdr.SigTagPayloadSize).Int64()))
 	}
 	if archive == 0 {
-		archive = int64(uint32(pkg.Header.GetTag(tagArchiveSize).Int64()))
+		archive = int64(uint32(pkg.Header.GetTag(rpmhdr.TagArchiveSize).Int64()))
 	}
 	fmt.Fprintf(&b, "  <size package=\"%d\" installed=\"%d\" archive=\"%d\"/>\n", p.Size, installed, archive)
 	fmt.Fprintf(&b, "  <location href=\"%s\"/>\n", esc(p.Name))
@@ -515,13 +518,13 @@ func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 	fmt.Fprintf(&b, "    <rpm:group>%s</rpm:group>\n    <rpm:buildhost>%s</rpm:buildhost>\n", esc(strings.Join(pkg.Groups(), "")), esc(pkg.BuildHost()))
 	fmt.Fprintf(&b, "    <rpm:sourcerpm>%s</rpm:sourcerpm>\n", esc(pkg.SourceRPM()))
 	fmt.Fprintf(&b, "    <rpm:header-range start=\"%d\" end=\"%d\"/>\n", h.HeaderStart, h.HeaderEnd)
-	provides, err := deps(pkg, depProvides)
+	provides, err := rpmhdr.Deps(pkg, rpmhdr.Provides)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	provided := map[RPMDep]bool{}
+	provided := map[rpmhdr.Dep]bool{}
 	for _, d := range provides {
-		provided[RPMDep{Name: d.Name, Flags: d.Flags & senseMask, Version: d.Version}] = true
+		provided[rpmhdr.Dep{Name: d.Name, Flags: d.Flags & rpmhdr.SenseMask, Version: d.Version}] = true
 	}
 	fileSet := map[string]bool{}
 	for _, f := range h.Files {
@@ -531,10 +534,10 @@ func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 		tag  string
 		tags [3]int
 	}{
-		{"provides", depProvides}, {"requires", depRequires}, {"conflicts", depConflicts}, {"obsoletes", depObsoletes},
-		{"suggests", depSuggests}, {"enhances", depEnhances}, {"recommends", depRecommends}, {"supplements", depSupplements},
+		{"provides", rpmhdr.Provides}, {"requires", rpmhdr.Requires}, {"conflicts", rpmhdr.Conflicts}, {"obsoletes", rpmhdr.Obsoletes},
+		{"suggests", rpmhdr.Suggests}, {"enhances", rpmhdr.Enhances}, {"recommends", rpmhdr.Recommends}, {"supplements", rpmhdr.Supplements},
 	} {
-		list, err := deps(pkg, kind.tags)
+		list, err := rpmhdr.Deps(pkg, kind.tags)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -543,15 +546,15 @@ func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 		for _, d := range list {
 			pre := false
 			if kind.tag == "requires" {
-				if strings.HasPrefix(d.Name, "rpmlib(") || d.Flags&rpm.DepFlagRpmlib != 0 {
+				if strings.HasPrefix(d.Name, "rpmlib(") || d.Flags&rpmlib.DepFlagRpmlib != 0 {
 					continue
 				}
 				// As createrepo_c: a package's own primary files and exact
 				// provides satisfy themselves.
-				if fileSet[d.Name] && isPrimaryFile(d.Name) || provided[RPMDep{Name: d.Name, Flags: d.Flags & senseMask, Version: d.Version}] {
+				if fileSet[d.Name] && isPrimaryFile(d.Name) || provided[rpmhdr.Dep{Name: d.Name, Flags: d.Flags & rpmhdr.SenseMask, Version: d.Version}] {
 					continue
 				}
-				pre = d.Flags&(rpm.DepFlagPrereq|rpm.DepFlagScriptPre|rpm.DepFlagScriptPost) != 0
+				pre = d.Flags&(rpmlib.DepFlagPrereq|rpmlib.DepFlagScriptPre|rpmlib.DepFlagScriptPost) != 0
 			}
 			e := depEntry(d, pre)
 			if seen[e] {
@@ -590,9 +593,9 @@ func renderRPMHeader(h *RPMHeader, path string, p rpmFile) (*rpmXML, error) {
 
 	var ot bytes.Buffer
 	ot.WriteString(pkgHead)
-	times := pkg.Header.GetTag(tagChangelogTime).Int64Slice()
-	names := pkg.Header.GetTag(tagChangelogName).StringSlice()
-	texts := pkg.Header.GetTag(tagChangelogText).StringSlice()
+	times := pkg.Header.GetTag(rpmhdr.TagChangelogTime).Int64Slice()
+	names := pkg.Header.GetTag(rpmhdr.TagChangelogName).StringSlice()
+	texts := pkg.Header.GetTag(rpmhdr.TagChangelogText).StringSlice()
 	if len(times) == len(names) && len(names) == len(texts) {
 		// createrepo_c lists the oldest entry first.
 		for i := len(texts) - 1; i >= 0; i-- {
@@ -611,7 +614,7 @@ func isPrimaryFile(p string) bool {
 }
 
 // depEntry renders one <rpm:entry>.
-func depEntry(d RPMDep, pre bool) string {
+func depEntry(d rpmhdr.Dep, pre bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<rpm:entry name="%s"`, esc(d.Name))
 	if flag := senseName(d.Flags); flag != "" && d.Version != "" {
@@ -635,16 +638,16 @@ func depEntry(d RPMDep, pre bool) string {
 }
 
 func senseName(flags int) string {
-	switch flags & senseMask {
-	case rpm.DepFlagLesser:
+	switch flags & rpmhdr.SenseMask {
+	case rpmlib.DepFlagLesser:
 		return "LT"
-	case rpm.DepFlagGreater:
+	case rpmlib.DepFlagGreater:
 		return "GT"
-	case rpm.DepFlagEqual:
+	case rpmlib.DepFlagEqual:
 		return "EQ"
-	case rpm.DepFlagLesserOrEqual:
+	case rpmlib.DepFlagLesserOrEqual:
 		return "LE"
-	case rpm.DepFlagGreaterOrEqual:
+	case rpmlib.DepFlagGreaterOrEqual:
 		return "GE"
 	}
 	return ""
@@ -671,9 +674,9 @@ func esc(s string) string {
 // PRODUCT-VERSION.fix or PRODUCT-hotfix-V-1-0.noarch.rpm.
 func fixFileName(name string, e *catalogEntry) string {
 	if isRPMName(name) {
-		return RPMFileName(e.Product, e.Version)
+		return rpm.FileName(e.Product, e.Version)
 	}
-	return ArchiveName(e.Product, e.Version)
+	return repo.ArchiveName(e.Product, e.Version)
 }
 
 // pairRPMs gives each entry its file name and folds an RPM into the .fix
@@ -713,17 +716,17 @@ func (e *catalogEntry) fileNamed(name string) *catalogEntry {
 	return nil
 }
 
-func (e *catalogEntry) rpmRef() *RPMRef {
+func (e *catalogEntry) rpmRef() *repo.RPMRef {
 	if e.RPMEntry == nil {
 		return nil
 	}
-	return &RPMRef{File: e.RPMEntry.File, Size: e.RPMEntry.Size, SHA256: e.RPMEntry.SHA256}
+	return &repo.RPMRef{File: e.RPMEntry.File, Size: e.RPMEntry.Size, SHA256: e.RPMEntry.SHA256}
 }
 
 // writeChannelRepodata adds yum repodata for the RPMs of a channel to
 // batch (see stageRepodata), or removes a repodata directory left from
 // RPMs that are gone.
-func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
+func writeChannelRepodata(ctx context.Context, dir string, entries []*catalogEntry, generated time.Time, signer repo.Signer, batch *fileBatch, log *slog.Logger, caches func() (*repodataCache, []*gzSegment)) (func(committed bool) error, error) {
 	var pkgs []rpmFile
 	for _, e := range entries {
 		r := e
@@ -765,7 +768,7 @@ func preloadRepodataCaches(dir string) func() (*repodataCache, []*gzSegment) {
 // checkRepodata verifies a channel's repodata as dnf would: the signature
 // of repomd.xml, the size and sha256 of each data file it names, and that
 // primary.xml lists exactly the RPMs given (file name → sha256).
-func checkRepodata(dir string, check CheckSignature, rpms map[string]string) []error {
+func checkRepodata(dir string, check repo.CheckSignature, rpms map[string]string) []error {
 	rd := filepath.Join(dir, RepodataDir)
 	md, err := os.ReadFile(filepath.Join(rd, "repomd.xml"))
 	if err != nil {
@@ -774,7 +777,7 @@ func checkRepodata(dir string, check CheckSignature, rpms map[string]string) []e
 		}
 		return []error{fmt.Errorf("repomd.xml missing: run \"hotfix repo build\"")}
 	}
-	sig, err := os.ReadFile(filepath.Join(rd, "repomd.xml"+SigSuffix))
+	sig, err := os.ReadFile(filepath.Join(rd, "repomd.xml"+repo.SigSuffix))
 	if err != nil {
 		return []error{fmt.Errorf("repomd.xml.asc missing: run \"hotfix repo build\"")}
 	}
@@ -797,7 +800,7 @@ func checkRepodata(dir string, check CheckSignature, rpms map[string]string) []e
 	var errs []error
 	for _, d := range repomd.Data {
 		name, ok := strings.CutPrefix(d.Location.Href, RepodataDir+"/")
-		if !ok || name != cleanBase(name) {
+		if !ok || !repo.IsPlainFileName(name) {
 			errs = append(errs, fmt.Errorf("repomd.xml names %q outside repodata/", d.Location.Href))
 			continue
 		}

@@ -1,5 +1,5 @@
 //go:build !race
 
-package repo
+package fixarchive
 
 const raceEnabled = false

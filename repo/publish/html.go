@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 const pageStyle = `
@@ -43,7 +45,7 @@ var channelPage = template.Must(template.New("channel").Funcs(template.FuncMap{
 <p class="sub">{{len .Index.Fixes}} fix{{if ne (len .Index.Fixes) 1}}es{{end}}{{if .Latest}}, latest {{.Latest}}{{end}}. Each fix requires the one before it; install them in order with <code>hotfix install</code>.</p>
 {{range .Sections}}{{.}}{{else}}<p>No fixes published for this version yet.</p>
 {{end}}
-<footer>Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
+<footer>repo.Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
 </main></body></html>
 `))
 
@@ -73,7 +75,7 @@ var repoPage = template.Must(template.New("repo").Funcs(template.FuncMap{"date":
 <body><main>
 <h1>Hotfix repository</h1>
 <p class="sub">Urgent fixes per product version, each chained to the one before and signed.</p>
-{{if .Repo.Products}}<table><thead><tr><th>Product</th><th>Version</th><th>Fixes</th><th>Latest fix</th></tr></thead><tbody>
+{{if .Repo.Products}}<table><thead><tr><th>Product</th><th>repo.Version</th><th>Fixes</th><th>Latest fix</th></tr></thead><tbody>
 {{range $p := .Repo.Products}}{{range $p.Channels}}<tr><td>{{$p.Name}}</td><td><a href="{{$p.Name}}/{{.Base}}/">{{.Base}}</a></td><td>{{.Fixes}}</td><td>{{if .Latest}}{{.Latest}}{{else}}—{{end}}</td></tr>
 {{end}}{{end}}</tbody></table>
 {{else}}<p>No products published yet.</p>{{end}}
@@ -82,17 +84,17 @@ var repoPage = template.Must(template.New("repo").Funcs(template.FuncMap{"date":
 `))
 
 type pageFix struct {
-	IndexFix
+	repo.IndexFix
 	Description string
-	Bugs        []Bug
+	Bugs        []repo.Bug
 }
 
 // renderChannelPage renders a channel's index.html. Each entry's section is
 // taken from entry.Page when set, else rendered (on every core) and
 // stored there for the catalog.
-func renderChannelPage(ctx context.Context, ix *Index, entries []*catalogEntry) ([]byte, error) {
+func renderChannelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry) ([]byte, error) {
 	data := struct {
-		Index    *Index
+		Index    *repo.Index
 		Sections []template.HTML
 		Latest   string
 		Style    template.CSS
@@ -138,10 +140,10 @@ func renderChannelPage(ctx context.Context, ix *Index, entries []*catalogEntry) 
 	return b.Bytes(), nil
 }
 
-func renderRepoPage(ri *RepoIndex, fingerprint string) ([]byte, error) {
+func renderRepoPage(ri *repo.RootIndex, fingerprint string) ([]byte, error) {
 	var b bytes.Buffer
 	err := repoPage.Execute(&b, struct {
-		Repo        *RepoIndex
+		Repo        *repo.RootIndex
 		Fingerprint string
 		Style       template.CSS
 	}{ri, fingerprint, template.CSS(pageStyle)})

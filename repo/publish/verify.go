@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"context"
@@ -9,15 +9,13 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// CheckSignature verifies a detached signature over data; the caller binds
-// it to a trusted keyring.
-type CheckSignature func(data, sig []byte) error
+	"github.com/hotfix-project/hotfix/repo"
+)
 
 // VerifyOptions tune VerifyRepo.
 type VerifyOptions struct {
-	Check CheckSignature
+	Check repo.CheckSignature
 	Now   time.Time // zero means time.Now()
 }
 
@@ -55,22 +53,22 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 			add(path, fmt.Errorf("missing: run \"hotfix repo build\""))
 			return nil, false
 		}
-		sig, err := os.ReadFile(path + SigSuffix)
+		sig, err := os.ReadFile(path + repo.SigSuffix)
 		if err != nil {
-			add(path+SigSuffix, fmt.Errorf("missing signature: run \"hotfix repo build\""))
+			add(path+repo.SigSuffix, fmt.Errorf("missing signature: run \"hotfix repo build\""))
 			return nil, false
 		}
 		if err := opts.Check(data, sig); err != nil {
-			add(path+SigSuffix, err)
+			add(path+repo.SigSuffix, err)
 			return nil, false
 		}
 		return data, true
 	}
-	if data, ok := readSigned(filepath.Join(root, RepoIndexName)); ok {
-		if ri, err := ParseRepoIndex(data); err != nil {
-			add(filepath.Join(root, RepoIndexName), err)
+	if data, ok := readSigned(filepath.Join(root, repo.RootIndexName)); ok {
+		if ri, err := repo.ParseRootIndex(data); err != nil {
+			add(filepath.Join(root, repo.RootIndexName), err)
 		} else if now.After(ri.Expires) {
-			add(filepath.Join(root, RepoIndexName), fmt.Errorf("expired on %s: run \"hotfix repo build\"", ri.Expires.Format(time.RFC3339)))
+			add(filepath.Join(root, repo.RootIndexName), fmt.Errorf("expired on %s: run \"hotfix repo build\"", ri.Expires.Format(time.RFC3339)))
 		}
 	}
 	channels, err := listChannels(root)
@@ -79,16 +77,16 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	}
 	type job struct {
 		path string
-		fix  IndexFix
+		fix  repo.IndexFix
 	}
 	var jobs []job
 	for _, ch := range channels {
-		indexPath := filepath.Join(ch.Dir, IndexName)
+		indexPath := filepath.Join(ch.Dir, repo.IndexName)
 		data, ok := readSigned(indexPath)
 		if !ok {
 			continue
 		}
-		ix, err := ParseIndex(data)
+		ix, err := repo.ParseIndex(data)
 		if err != nil {
 			add(indexPath, err)
 			continue
@@ -116,7 +114,7 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 			jobs = append(jobs, job{filepath.Join(ch.Dir, f.File), f})
 			if f.RPM != nil {
 				indexed[f.RPM.File] = true
-				jobs = append(jobs, job{filepath.Join(ch.Dir, f.RPM.File), IndexFix{Version: f.Version, File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256}})
+				jobs = append(jobs, job{filepath.Join(ch.Dir, f.RPM.File), repo.IndexFix{Version: f.Version, File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256}})
 			}
 		}
 		dirents, _ := os.ReadDir(ch.Dir)
@@ -153,7 +151,7 @@ func checkFile(path string, size int64, sum string) error {
 	if info.Size() != size {
 		return fmt.Errorf("size %d, the index says %d", info.Size(), size)
 	}
-	got, _, err := HashFile(path)
+	got, _, err := repo.HashFile(path)
 	if err != nil {
 		return err
 	}

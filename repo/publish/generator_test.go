@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 func channelDir(root string) string { return filepath.Join(root, "acme", "2.4.1") }
@@ -23,9 +25,9 @@ func TestAddGap(t *testing.T) {
 
 	_, err := Add(t.Context(), root, paths[1:2], AddOptions{})
 	wantErr(t, err, "acme 2.4.1", "gap", "2.4.1.1 missing")
-	var ce *ChainError
+	var ce *repo.ChainError
 	if !errors.As(err, &ce) || strings.Join(ce.Missing, ",") != "2.4.1.1" {
-		t.Errorf("err = %#v, want a ChainError missing 2.4.1.1", err)
+		t.Errorf("err = %#v, want a repo.ChainError missing 2.4.1.1", err)
 	}
 	_, err = Add(t.Context(), root, []string{paths[0], paths[2]}, AddOptions{})
 	wantErr(t, err, "2.4.1.2 missing")
@@ -55,7 +57,7 @@ func TestAddIdempotentAndImmutable(t *testing.T) {
 	dir := sample(t)
 	var paths []string
 	for _, v := range demo.FixVersions {
-		p, _, err := Pack(t.Context(), filepath.Join(dir, "fixes", v), filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch})
+		p, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", v), filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,15 +81,15 @@ func TestAddIdempotentAndImmutable(t *testing.T) {
 
 	// Repack 2.4.1.2 with changed content: refused, naming the version.
 	writeFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // changed after publishing\n", 0o644)
-	changed, _, err := Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), filepath.Join(dir, "out2"), PackOptions{Epoch: testEpoch})
+	changed, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), filepath.Join(dir, "out2"), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = Add(t.Context(), root, []string{changed}, AddOptions{})
 	wantErr(t, err, "2.4.1.2 already published with different content")
-	var ce *ChainError
+	var ce *repo.ChainError
 	if !errors.As(err, &ce) || strings.Join(ce.Changed, ",") != "2.4.1.2" {
-		t.Errorf("err = %#v, want a ChainError naming 2.4.1.2 as changed", err)
+		t.Errorf("err = %#v, want a repo.ChainError naming 2.4.1.2 as changed", err)
 	}
 	if after := snapshot(t, root); after != before {
 		t.Fatal("a refused add changed the repository")
@@ -149,13 +151,13 @@ func builtRepo(t testing.TB, opts BuildOptions) (string, *BuildResult) {
 	return root, res
 }
 
-func readIndex(t testing.TB, root string) *Index {
+func readIndex(t testing.TB, root string) *repo.Index {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(channelDir(root), IndexName))
+	data, err := os.ReadFile(filepath.Join(channelDir(root), repo.IndexName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := ParseIndex(data)
+	ix, err := repo.ParseIndex(data)
 	if err != nil {
 		t.Fatalf("index.json does not validate: %v", err)
 	}
@@ -207,11 +209,11 @@ func TestBuildIndex(t *testing.T) {
 		}
 	}
 
-	data, err := os.ReadFile(filepath.Join(root, RepoIndexName))
+	data, err := os.ReadFile(filepath.Join(root, repo.RootIndexName))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ri, err := ParseRepoIndex(data)
+	ri, err := repo.ParseRootIndex(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,17 +253,17 @@ func TestBuildGPGVerifies(t *testing.T) {
 	if out, err := testkit.GPG(t, home, "--import", vendorPublic); err != nil {
 		t.Fatalf("gpg --import: %v\n%s", err, out)
 	}
-	for _, f := range []string{filepath.Join(channelDir(root), IndexName), filepath.Join(root, RepoIndexName)} {
-		out, err := testkit.GPG(t, home, "--verify", f+SigSuffix, f)
+	for _, f := range []string{filepath.Join(channelDir(root), repo.IndexName), filepath.Join(root, repo.RootIndexName)} {
+		out, err := testkit.GPG(t, home, "--verify", f+repo.SigSuffix, f)
 		if err != nil || !strings.Contains(string(out), "Good signature") {
 			t.Errorf("gpg --verify %s: %v\n%s", f, err, out)
 		}
 	}
 	// And gpg notices tampering.
-	f := filepath.Join(channelDir(root), IndexName)
+	f := filepath.Join(channelDir(root), repo.IndexName)
 	data, _ := os.ReadFile(f)
 	os.WriteFile(f, bytes.Replace(data, []byte(`"serial": 1`), []byte(`"serial": 9`), 1), 0o644)
-	if out, err := testkit.GPG(t, home, "--verify", f+SigSuffix, f); err == nil {
+	if out, err := testkit.GPG(t, home, "--verify", f+repo.SigSuffix, f); err == nil {
 		t.Errorf("gpg accepted a tampered index:\n%s", out)
 	}
 }
@@ -275,11 +277,11 @@ func TestBuildHTML(t *testing.T) {
 	html := string(page)
 	paths := packSample(t)
 	for _, p := range paths {
-		m, err := ReadManifestFile(p)
+		m, err := fixarchive.ReadManifestFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range []string{m.Version.String(), m.Summary, ArchiveName(m.Product, m.Version)} {
+		for _, s := range []string{m.Version.String(), m.Summary, repo.ArchiveName(m.Product, m.Version)} {
 			if !strings.Contains(html, s) {
 				t.Errorf("index.html lacks %q", s)
 			}
@@ -332,7 +334,7 @@ id = "X-1"
 summary = "<b>bold</b>"
 `, 0o644)
 	writeFile(t, dir, "files/a.txt", "a\n", 0o644)
-	p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{})
+	p, _, err := fixarchive.Pack(t.Context(), dir, filepath.Join(dir, "out"), fixarchive.PackOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +402,7 @@ func TestBuildRefusesChangedPublishedArchive(t *testing.T) {
 	root, _ := builtRepo(t, BuildOptions{})
 	dir := sample(t)
 	writeFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // quietly changed\n", 0o644)
-	changed, _, err := Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), t.TempDir(), PackOptions{Epoch: testEpoch})
+	changed, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), t.TempDir(), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +410,7 @@ func TestBuildRefusesChangedPublishedArchive(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(channelDir(root), "acme-2.4.1.2.fix"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	index := filepath.Join(channelDir(root), IndexName)
+	index := filepath.Join(channelDir(root), repo.IndexName)
 	before, _ := os.ReadFile(index)
 	_, err = Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
 	wantErr(t, err, "2.4.1.2 already published with different content")
@@ -443,8 +445,8 @@ func TestBuildEmptyRepo(t *testing.T) {
 	if err != nil || len(res.Channels) != 0 {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	data, _ := os.ReadFile(filepath.Join(root, RepoIndexName))
-	if _, err := ParseRepoIndex(data); err != nil {
+	data, _ := os.ReadFile(filepath.Join(root, repo.RootIndexName))
+	if _, err := repo.ParseRootIndex(data); err != nil {
 		t.Fatal(err)
 	}
 }

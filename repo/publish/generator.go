@@ -1,4 +1,4 @@
-package repo
+package publish
 
 import (
 	"context"
@@ -14,15 +14,8 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
 )
-
-// Signer makes detached armored OpenPGP signatures for the generator.
-// *sign.Signer implements it.
-type Signer interface {
-	SignDetached(data []byte) ([]byte, error)
-	ArmoredPublic() ([]byte, error)
-	Fingerprint() string
-}
 
 // DefaultExpires is how long a built index stays valid.
 const DefaultExpires = 30 * 24 * time.Hour
@@ -32,30 +25,6 @@ func logger(l *slog.Logger) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return l
-}
-
-// ChainError reports a channel that would not form one gap-free chain,
-// or a published version whose content changed.
-type ChainError struct {
-	Product string
-	Base    Version
-	Missing []string // versions absent from the chain
-	Changed []string // versions whose archive differs from the published one
-	Other   string
-}
-
-func (e *ChainError) Error() string {
-	var parts []string
-	if len(e.Missing) > 0 {
-		parts = append(parts, fmt.Sprintf("chain has a gap: %s missing (add them too, or remove the later fixes)", strings.Join(e.Missing, ", ")))
-	}
-	if len(e.Changed) > 0 {
-		parts = append(parts, fmt.Sprintf("%s already published with different content: a published version never changes; publish the change as the next fix version", strings.Join(e.Changed, ", ")))
-	}
-	if e.Other != "" {
-		parts = append(parts, e.Other)
-	}
-	return fmt.Sprintf("%s %s: %s", e.Product, e.Base, strings.Join(parts, "; "))
 }
 
 // AddOptions tune Add.
@@ -83,7 +52,7 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	type incoming struct {
 		path  string
 		entry *catalogEntry
-		m     *Manifest
+		m     *repo.Manifest
 	}
 	in := make([]incoming, len(archives))
 	err := parallel(ctx, len(archives), func(i int) error {
@@ -120,13 +89,11 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		if err != nil {
 			return nil, err
 		}
-		present := map[string]bool{}
-		highest := 0
+		var have []repo.Version
 		for _, e := range existing {
-			present[e.Version.String()] = true
-			highest = max(highest, e.Version.Seq())
+			have = append(have, e.Version)
 		}
-		ce := &ChainError{Product: m0.Product, Base: m0.Base}
+		ce := &repo.ChainError{Product: m0.Product, Base: m0.Base}
 		seen := map[string]*catalogEntry{}
 		var todo []incoming
 		for _, a := range list {
@@ -149,12 +116,11 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 				}
 				continue
 			}
-			present[v] = true
-			highest = max(highest, a.m.Version.Seq())
+			have = append(have, a.m.Version)
 			todo = append(todo, a)
 		}
-		ce.Missing = missingVersions(m0.Base, present, highest)
-		if len(ce.Missing) > 0 || len(ce.Changed) > 0 || ce.Other != "" {
+		ce.Missing = repo.MissingFixes(m0.Base, have)
+		if ce.Failed() {
 			return nil, ce
 		}
 		sort.Slice(todo, func(i, j int) bool { return todo[i].m.Version.Compare(todo[j].m.Version) < 0 })
@@ -189,7 +155,7 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	return res, nil
 }
 
-func existingByVersion(list []*catalogEntry, v Version) (*catalogEntry, bool) {
+func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, bool) {
 	for _, e := range list {
 		if e.Version.Equal(v) {
 			return e, true
