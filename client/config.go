@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,9 +19,9 @@ import (
 	"unicode"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/robfig/cron/v3"
 
 	"github.com/hotfix-project/hotfix/client/notify"
+	"github.com/hotfix-project/hotfix/internal/schedule"
 	"github.com/hotfix-project/hotfix/internal/tomlpos"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -350,7 +349,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&fc); err != nil {
-		return nil, decodeError(path, err)
+		return nil, decodeError(path, data, err)
 	}
 	v := &validator{path: path, lines: tomlpos.Lines(data)}
 	c := v.convert(&fc)
@@ -361,8 +360,10 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	return c, nil
 }
 
-// decodeError turns go-toml's errors into ConfigErrors.
-func decodeError(path string, err error) error {
+// decodeError turns go-toml's errors into ConfigErrors. It reads go-toml's
+// typed errors (key, position) and the document itself, never an error's
+// text: that changes between go-toml releases.
+func decodeError(path string, data []byte, err error) error {
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
 		var errs []error
@@ -370,8 +371,11 @@ func decodeError(path string, err error) error {
 			de := &strict.Errors[i]
 			row, _ := de.Position()
 			key := strings.Join(de.Key(), ".")
+			// go-toml reports a [table] header the struct lacks as a
+			// missing table, anything else as an unknown field.
+			table := strings.HasPrefix(strings.TrimSpace(lineAt(data, row)), "[")
 			errs = append(errs, &ConfigError{Path: path, Line: row, Key: key,
-				Err: &wrapped{msg: unknownKeyMessage(de.Key(), strings.Contains(de.Error(), "table")), err: de}})
+				Err: &wrapped{msg: unknownKeyMessage(de.Key(), table), err: de}})
 		}
 		return joinErrors(errs)
 	}
@@ -380,34 +384,90 @@ func decodeError(path string, err error) error {
 		row, col := de.Position()
 		key := strings.Join(de.Key(), ".")
 		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if m := typeMismatch.FindStringSubmatch(msg); m != nil {
-			want := knownKeys[key]
-			if want == "" {
-				want = goTypeWant(m[2])
-			}
-			msg = fmt.Sprintf("wrong type: got a TOML %s, want %s", m[1], want)
-		} else if key == "" {
+		var doc map[string]any
+		switch {
+		case key == "":
 			msg = fmt.Sprintf("syntax error at column %d: %s", col, msg)
+		case toml.Unmarshal(data, &doc) == nil:
+			// The document is valid TOML, so the error is a value of the
+			// wrong type for its key.
+			if m, ok := wrongType(doc, de.Key(), lineAt(data, row), col); ok {
+				msg = m
+			}
 		}
 		return &ConfigError{Path: path, Line: row, Key: key, Err: &wrapped{msg: msg, err: de}}
 	}
 	return &ConfigError{Path: path, Err: err}
 }
 
-var typeMismatch = regexp.MustCompile(`^cannot decode TOML (\S+) into struct field \S+ of type (\S+)$`)
-
-func goTypeWant(t string) string {
-	switch {
-	case t == "string":
-		return "a string"
-	case t == "bool":
-		return "true or false"
-	case strings.HasPrefix(t, "int"):
-		return "an integer"
-	case strings.Contains(t, "file"):
-		return "a table"
+// wrongType explains a value of the wrong type at key (col is where go-toml
+// says it starts on line). The expectation is that of the longest known key
+// the path starts with: "schedule.cron.x = 1" makes schedule.cron a table.
+func wrongType(doc map[string]any, key []string, line string, col int) (string, bool) {
+	for n := len(key); n > 0; n-- {
+		want, ok := knownKeys[strings.Join(key[:n], ".")]
+		if !ok {
+			continue
+		}
+		v, ok := lookup(doc, key[:n])
+		if !ok {
+			return "", false
+		}
+		got := valueType(v)
+		switch {
+		case got == "table" && col >= 1 && col <= len(line) && line[col-1] == '{':
+			got = "inline table"
+		case got == "array" && strings.HasPrefix(strings.TrimSpace(line), "[["):
+			got = "array of tables"
+		}
+		return fmt.Sprintf("wrong type: got a TOML %s, want %s", got, want), true
 	}
-	return t
+	return "", false
+}
+
+// lookup finds the value at a key path of a decoded document; in an array
+// of tables it follows the last one, the one being defined.
+func lookup(doc map[string]any, key []string) (any, bool) {
+	var v any = doc
+	for _, k := range key {
+		if arr, ok := v.([]any); ok && len(arr) > 0 {
+			v = arr[len(arr)-1]
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// valueType names the TOML type of a decoded value as go-toml's documents
+// do, dates and times included.
+func valueType(v any) string {
+	switch v.(type) {
+	case time.Time:
+		return "datetime"
+	case toml.LocalDateTime:
+		return "local datetime"
+	case toml.LocalDate:
+		return "local date"
+	case toml.LocalTime:
+		return "local time"
+	}
+	return tomlType(v)
+}
+
+// lineAt returns line row (1-based) of data, or "" when there is none.
+func lineAt(data []byte, row int) string {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if i == row-1 {
+			return string(line)
+		}
+	}
+	return ""
 }
 
 // unknownKeyMessage explains an unknown key and guesses what was meant; the
@@ -558,12 +618,7 @@ func (v *validator) convert(fc *fileConfig) *Config {
 		CheckOnly:    fc.Schedule.CheckOnly,
 		DownloadOnly: fc.Schedule.DownloadOnly,
 	}
-	if _, err := ParseCronSpec(fc.Schedule.Cron); err != nil {
-		v.failErr("schedule.cron", err)
-	}
-	if err := checkDays(fc.Schedule.DaysOfWeek); err != nil {
-		v.failErr("schedule.days_of_week", err)
-	}
+	v.schedule(c.Schedule)
 
 	c.Pause = PauseConfig{
 		ServiceWaits:    fc.Pause.ServiceWaits,
@@ -810,77 +865,31 @@ func tomlType(v any) string {
 	return "date or time"
 }
 
-// checkDays validates days_of_week: digits 0-6, each at most once.
-func checkDays(s string) error {
-	if s == "" {
-		return fmt.Errorf(`empty: no day would ever run; want digits 0-6 such as "0123456" (Sunday = 0)`)
+// schedule checks [schedule] with the parser the daemon uses, so that
+// what loads also runs; each setting at fault is named with its line.
+func (v *validator) schedule(s Schedule) {
+	_, err := schedule.New(s.Cron, s.DaysOfWeek, s.RandomWait.Duration)
+	if err == nil {
+		return
 	}
-	var seen [7]bool
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return fmt.Errorf("%q: %q is not a day: want digits 0-6 such as \"12345\" (Sunday = 0)", s, r)
-		}
-		d := r - '0'
-		if d > 6 {
-			return fmt.Errorf("%q: day %d is not 0-6 (Sunday = 0)", s, d)
-		}
-		if seen[d] {
-			return fmt.Errorf("%q: day %d is given twice", s, d)
-		}
-		seen[d] = true
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
 	}
-	return nil
+	for _, err := range errs {
+		var se *schedule.Error
+		if errors.As(err, &se) {
+			v.failErr("schedule."+se.Key, se.Err)
+		} else {
+			v.failErr("schedule", err)
+		}
+	}
 }
 
-// DaysAllowed reports, indexed by time.Weekday (Sunday = 0), on which days
-// scheduled runs may happen.
-func (c *Config) DaysAllowed() [7]bool {
-	var days [7]bool
-	for _, r := range c.Schedule.DaysOfWeek {
-		if r >= '0' && r <= '6' {
-			days[r-'0'] = true
-		}
-	}
-	return days
-}
-
-// cronReference is a fixed instant from which specs are tried, so a check
-// does not depend on today's date.
-var cronReference = time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
-
-// ParseCronSpec parses a standard 5-field cron spec (or a descriptor such
-// as @daily), optionally prefixed by CRON_TZ=Area/City. Unlike
-// cron.ParseStandard it never panics, and it refuses specs that never fire
-// (such as "0 0 30 2 *") or fire more often than once a minute.
-func ParseCronSpec(spec string) (sched cron.Schedule, err error) {
-	spec = strings.TrimSpace(spec)
-	const want = `want five fields "minute hour day-of-month month day-of-week" such as "2 4 * * *", optionally after CRON_TZ=Area/City and a space`
-	if spec == "" {
-		return nil, fmt.Errorf("empty cron spec: %s", want)
-	}
-	defer func() {
-		// robfig/cron slices out of range on a TZ= prefix without a space
-		// after it; its parser has no other way to tell us.
-		if r := recover(); r != nil {
-			sched, err = nil, fmt.Errorf("%q is malformed: %s", spec, want)
-		}
-	}()
-	sched, err = cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %v: %s", spec, err, want)
-	}
-	first := sched.Next(cronReference)
-	if first.IsZero() {
-		return nil, fmt.Errorf("%q never fires (no date matches it within 5 years): %s", spec, want)
-	}
-	second := sched.Next(first)
-	if second.IsZero() {
-		return nil, fmt.Errorf("%q fires only once: %s", spec, want)
-	}
-	if second.Sub(first) < time.Minute {
-		return nil, fmt.Errorf("%q fires more often than once a minute", spec)
-	}
-	return sched, nil
+// Parse returns the schedule these settings describe, by the same parser
+// that checked them when the configuration was loaded.
+func (s Schedule) Parse() (*schedule.Schedule, error) {
+	return schedule.New(s.Cron, s.DaysOfWeek, s.RandomWait.Duration)
 }
 
 // maxVersionFile bounds the read of version_file: it holds one short line.

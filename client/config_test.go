@@ -123,8 +123,8 @@ func TestParseConfigFull(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
-	if got := c.DaysAllowed(); got != [7]bool{false, true, true, true, true, true, false} {
-		t.Errorf("DaysAllowed = %v", got)
+	if s, err := c.Schedule.Parse(); err != nil || s.Days != [7]bool{false, true, true, true, true, true, false} {
+		t.Errorf("Schedule.Parse() = %+v, %v", s, err)
 	}
 }
 
@@ -164,8 +164,8 @@ func TestParseConfigDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
-	if got := c.DaysAllowed(); got != [7]bool{true, true, true, true, true, true, true} {
-		t.Errorf("DaysAllowed = %v", got)
+	if s, err := c.Schedule.Parse(); err != nil || s.Days != [7]bool{true, true, true, true, true, true, true} {
+		t.Errorf("Schedule.Parse() = %+v, %v", s, err)
 	}
 }
 
@@ -255,6 +255,18 @@ func TestParseConfigErrors(t *testing.T) {
 			[]string{"x.toml:6: network.retries: wrong type: got a TOML string, want an integer"}},
 		{"table given a value", header + "schedule = 5\n",
 			[]string{"x.toml:5: schedule: wrong type: got a TOML integer, want a table: [schedule]"}},
+		{"inline table given to a string", header + "[schedule]\ncron = { a = 1 }\n",
+			[]string{`x.toml:6: schedule.cron: wrong type: got a TOML inline table, want a cron spec string`}},
+		{"table header given to a string", header + "[role]\n",
+			[]string{`x.toml:5: role: wrong type: got a TOML table, want "single"`}},
+		{"array of tables", header + "[[hooks]]\n",
+			[]string{"x.toml:5: hooks: wrong type: got a TOML array of tables, want a table: [hooks]"}},
+		{"local date", header + "role = 1979-05-27\n",
+			[]string{`x.toml:5: role: wrong type: got a TOML local date, want "single"`}},
+		{"datetime", header + "role = 1979-05-27T07:32:00Z\n",
+			[]string{`x.toml:5: role: wrong type: got a TOML datetime, want "single"`}},
+		{"key below a string", header + "schedule.cron.x = 1\n",
+			[]string{`x.toml:5: schedule.cron.x: wrong type: got a TOML table, want a cron spec string`}},
 		{"mail_to wrong type", header + "[notify]\nmail_to = 5\n",
 			[]string{"x.toml:6: notify.mail_to: wrong type: got a TOML integer, want a mail address"}},
 		{"mail_to element wrong type", header + "[notify]\nmail_to = [\"a@b.c\", 5]\n",
@@ -512,45 +524,6 @@ func TestDuration(t *testing.T) {
 		var d Duration
 		if err := d.UnmarshalText([]byte(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-func TestParseCronSpec(t *testing.T) {
-	ref := time.Date(2025, time.March, 3, 12, 0, 0, 0, time.UTC) // a Monday
-	good := []struct {
-		spec string
-		next time.Time
-	}{
-		{"CRON_TZ=UTC 2 4 * * *", time.Date(2025, time.March, 4, 4, 2, 0, 0, time.UTC)},
-		{"TZ=UTC 0 0 29 2 *", time.Date(2028, time.February, 29, 0, 0, 0, 0, time.UTC)},
-		{"  CRON_TZ=UTC @daily", time.Date(2025, time.March, 4, 0, 0, 0, 0, time.UTC)},
-	}
-	for _, g := range good {
-		s, err := ParseCronSpec(g.spec)
-		if err != nil {
-			t.Errorf("%q: %v", g.spec, err)
-			continue
-		}
-		if n := s.Next(ref); !n.Equal(g.next) {
-			t.Errorf("%q: Next = %v, want %v", g.spec, n, g.next)
-		}
-	}
-	bad := map[string]string{
-		"":                               "empty cron spec",
-		"TZ=UTC":                         "is malformed",
-		"TZ=UTC* * * * *":                "unknown time zone UTC*",
-		"CRON_TZ=":                       "is malformed",
-		"CRON_TZ=Nowhere/City 0 4 * * *": "unknown time zone",
-		"0 0 30 2 *":                     "never fires",
-		"@every 1s":                      "more often than once a minute",
-		"* * *":                          "expected exactly 5 fields",
-		"@yearly x":                      "unrecognized descriptor",
-	}
-	for spec, want := range bad {
-		_, err := ParseCronSpec(spec)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: got %v, want %q", spec, err, want)
 		}
 	}
 }

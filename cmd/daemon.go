@@ -2,21 +2,20 @@ package cmd
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/hotfix-project/hotfix/client"
-	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/cron"
 	"github.com/spf13/cobra"
 )
 
+type daemonOptions struct{}
+
 func newDaemonCmd(g *globalOptions) *cobra.Command {
+	opts := &daemonOptions{}
 	return &cobra.Command{
 		Use:   "daemon",
 		Short: "Run scheduled check, download and install in the foreground (for systemd)",
@@ -37,7 +36,7 @@ Signals:
 It logs to stderr (journald keeps it: journalctl -u hotfix). The packaged
 unit is hotfix.service; use either it or /etc/cron.daily/hotfix, not both.`,
 		Args: argsUsage(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return runDaemon(c.Context(), g) },
+		RunE: func(c *cobra.Command, _ []string) error { return runDaemon(c.Context(), g, opts) },
 	}
 }
 
@@ -54,7 +53,7 @@ func daemonLogger(g *globalOptions) *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-func runDaemon(ctx context.Context, g *globalOptions) error {
+func runDaemon(ctx context.Context, g *globalOptions, _ *daemonOptions) error {
 	log := daemonLogger(g)
 	path := client.ConfigPath(g.ConfigPath)
 	load := func() (*client.Client, error) {
@@ -91,79 +90,4 @@ func forwardSignal(ctx context.Context, sig os.Signal) <-chan struct{} {
 		}
 	}()
 	return out
-}
-
-type cronOptions struct {
-	Now bool
-}
-
-func newCronCmd(g *globalOptions) *cobra.Command {
-	opts := &cronOptions{}
-	c := &cobra.Command{
-		Use:   "cron [--now]",
-		Short: "Do one scheduled run and exit (for /etc/cron.daily)",
-		Long: `Cron does one scheduled run, as the daemon would: on a day not in
-[schedule] days_of_week it exits 0 at once; otherwise it waits a random time
-up to random_wait (not when started from a terminal), then checks, downloads
-unless check_only, installs unless download_only, writes the audit log and
-reports by mail and/or webhook ([notify]). --now skips the day filter and
-the random wait.
-
-Without mail_to and webhook, the report is printed instead when mail_report
-would have mailed it, so that cron mails it to its MAILTO; otherwise cron
-prints only errors. --json prints the report as JSON in every case.
-
-Exit status: 0 done (or not a day to run), 1 error, including a report that
-could not be sent, 75 could not run now: paused ("hotfix resume" lifts it),
-or another run or an install holds a lock. The packaged cron.daily script
-treats 75 as "try again tomorrow" and stays quiet.`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },
-	}
-	c.Flags().BoolVar(&opts.Now, "now", false, "run now: no day filter, no random wait")
-	return c
-}
-
-func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
-	cl, err := loadClient(g)
-	if err != nil {
-		return err
-	}
-	sched, err := cron.ScheduleOf(cl.Cfg)
-	if err != nil {
-		return err
-	}
-	trigger := "cron --now"
-	if !opts.Now {
-		trigger = "cron"
-		if now := time.Now(); !sched.AllowedDay(now) {
-			g.logger.Info("not a day to run", "days_of_week", cl.Cfg.Schedule.DaysOfWeek, "today", now.Weekday().String())
-			return nil
-		}
-		// Like yum-cron: someone at a terminal wants the run now.
-		if !g.isTerminal(g.stdin) {
-			d := cron.RandomDelay(sched.RandomWait, nil)
-			g.logger.Info("random wait before the run", "wait", d.Round(time.Second).String())
-			if err := cron.Sleep(ctx, d, nil); err != nil {
-				return fmt.Errorf("interrupted during the random wait; nothing was done: %w", err)
-			}
-		}
-	}
-	rep, err := cron.Run(ctx, cl, cron.RunOptions{Trigger: trigger, Log: g.logger})
-	nc := cl.Cfg.Notify
-	switch {
-	case g.JSON:
-		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
-			err = perr
-		}
-	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "" && notify.ShouldMail(nc.MailReport, rep):
-		fmt.Fprint(g.stdout, rep.Text())
-	}
-	var ne *notify.SendError
-	if errors.As(err, &ne) {
-		// A lost report is never silent: exit 1 even when the run itself
-		// was skipped (75) or went well.
-		return &exitCodeError{code: ExitError, err: err}
-	}
-	return err
 }

@@ -3,23 +3,14 @@ package cron
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/schedule"
 )
-
-// ScheduleOf builds the schedule of a configuration's [schedule] table.
-func ScheduleOf(cfg *client.Config) (*Schedule, error) {
-	s, err := NewSchedule(cfg.Schedule.Cron, cfg.Schedule.DaysOfWeek, cfg.Schedule.RandomWait.Duration)
-	if err != nil {
-		return nil, fmt.Errorf("%s: [schedule]: %w", cfg.Path, err)
-	}
-	return s, nil
-}
 
 // DaemonOptions configure Daemon.
 type DaemonOptions struct {
@@ -40,8 +31,9 @@ type DaemonOptions struct {
 }
 
 // Daemon runs the schedule in the foreground until ctx ends: at every
-// fire time of the cron spec that falls on an allowed day it waits a
-// random time up to random_wait and then does one Run. A run (with its
+// fire time of the cron spec that falls on an allowed day it does one
+// Scheduled run (a random wait up to random_wait, then Run); RunNow does
+// one without day filter or wait. A run (with its
 // random wait) that is still going when the next fire time comes makes
 // that fire time skipped and logged, as robfig/cron's SkipIfStillRunning.
 //
@@ -53,23 +45,13 @@ type DaemonOptions struct {
 // as Run describes (after the fix being installed), and Daemon returns
 // nil once it has.
 func Daemon(ctx context.Context, opts DaemonOptions) error {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	clock := opts.Clock
-	if clock == nil {
-		clock = RealClock
-	}
+	log := orDiscard(opts.Log)
+	clock := orRealClock(opts.Clock)
 	maxNap := opts.MaxNap
 	if maxNap <= 0 {
 		maxNap = time.Minute
 	}
-	runFn := opts.Run
-	if runFn == nil {
-		runFn = Run
-	}
-	load := func() (*client.Client, *Schedule, error) {
+	load := func() (*client.Client, *schedule.Schedule, error) {
 		cl, err := opts.Load()
 		if err != nil {
 			return nil, nil, err
@@ -85,45 +67,14 @@ func Daemon(ctx context.Context, opts DaemonOptions) error {
 		return err
 	}
 
-	var (
-		mu      sync.Mutex
-		running bool
-		wg      sync.WaitGroup
-	)
-	start := func(cl *client.Client, sched *Schedule, trigger string, wait bool, due time.Time) {
-		mu.Lock()
-		if running {
-			mu.Unlock()
-			log.Warn("run skipped: the previous run is still going", "due", due.Format(time.RFC3339))
-			return
-		}
-		running = true
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				mu.Lock()
-				running = false
-				mu.Unlock()
-			}()
-			defer func() {
-				if r := recover(); r != nil {
-					log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
-				}
-			}()
-			if wait {
-				d := RandomDelay(sched.RandomWait, opts.Rand)
-				if d > 0 {
-					log.Info("random wait before the run", "wait", d.Round(time.Second).String(), "until", clock.Now().Add(d).Format(time.RFC3339))
-				}
-				if err := Sleep(ctx, d, clock); err != nil {
-					return
-				}
-			}
-			log.Info("scheduled run starting", "trigger", trigger)
-			runFn(ctx, cl, RunOptions{Trigger: trigger, Log: log})
-		}()
+	runs := &oneAtATime{log: log}
+	start := func(cl *client.Client, trigger string, now bool, due time.Time) {
+		runs.start(due, func() {
+			// Run logs and reports its own outcome, and an interrupted
+			// random wait means the daemon is stopping: nothing to add.
+			_, _ = Scheduled(ctx, cl, ScheduledOptions{Trigger: trigger, Due: due, Now: now,
+				Log: log, Clock: clock, Rand: opts.Rand, Run: opts.Run})
+		})
 	}
 
 	next := sched.Next(clock.Now())
@@ -131,11 +82,11 @@ func Daemon(ctx context.Context, opts DaemonOptions) error {
 		"random_wait", cl.Cfg.Schedule.RandomWait.String(), "config", cl.Cfg.Path, "next", next.Format(time.RFC3339))
 	for {
 		if next.IsZero() {
-			wg.Wait()
+			runs.wait()
 			return errors.New("the schedule does not fire again within five years")
 		}
 		if d := next.Sub(clock.Now()); d <= 0 {
-			start(cl, sched, "daemon", true, next)
+			start(cl, "daemon", false, next)
 			// From now, not from next: after a suspend, missed fire times
 			// are skipped rather than run one after another.
 			next = sched.Next(clock.Now())
@@ -144,13 +95,10 @@ func Daemon(ctx context.Context, opts DaemonOptions) error {
 		} else {
 			select {
 			case <-ctx.Done():
-				mu.Lock()
-				busy := running
-				mu.Unlock()
-				if busy {
+				if runs.busy() {
 					log.Info("stopping: waiting for the current run to stop after the fix it is installing")
 				}
-				wg.Wait()
+				runs.wait()
 				log.Info("daemon stopped")
 				return nil
 			case <-opts.Reload:
@@ -164,9 +112,54 @@ func Daemon(ctx context.Context, opts DaemonOptions) error {
 				log.Info("configuration reloaded", "cron", cl.Cfg.Schedule.Cron, "days_of_week", cl.Cfg.Schedule.DaysOfWeek,
 					"random_wait", cl.Cfg.Schedule.RandomWait.String(), "next", next.Format(time.RFC3339))
 			case <-opts.RunNow:
-				start(cl, sched, "daemon (run now)", false, clock.Now())
+				start(cl, "daemon (run now)", true, clock.Now())
 			case <-clock.After(min(d, maxNap)):
 			}
 		}
 	}
 }
+
+// oneAtATime starts runs in the background, one at a time: a run due while
+// another is going is skipped and logged, as robfig/cron's
+// SkipIfStillRunning, and a panic in one is logged, not fatal.
+type oneAtATime struct {
+	log     *slog.Logger
+	mu      sync.Mutex
+	running bool
+	wg      sync.WaitGroup
+}
+
+func (o *oneAtATime) start(due time.Time, run func()) {
+	o.mu.Lock()
+	if o.running {
+		o.mu.Unlock()
+		o.log.Warn("run skipped: the previous run is still going", "due", due.Format(time.RFC3339))
+		return
+	}
+	o.running = true
+	o.mu.Unlock()
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		defer func() {
+			o.mu.Lock()
+			o.running = false
+			o.mu.Unlock()
+		}()
+		defer func() {
+			if r := recover(); r != nil {
+				o.log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
+			}
+		}()
+		run()
+	}()
+}
+
+func (o *oneAtATime) busy() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.running
+}
+
+// wait returns when the run in progress, if any, has ended.
+func (o *oneAtATime) wait() { o.wg.Wait() }

@@ -1,14 +1,13 @@
-// Package cron decides when the unattended client runs: the cron spec, the
-// days of the week it may run on, and the random wait that spreads a fleet
-// of servers over time so they do not all hit the repository at once.
+// Package cron decides when the unattended client runs and does the run:
+// the daemon loop (fire times, reload, run now, stop), the one policy of a
+// scheduled run shared by "hotfix daemon" and "hotfix cron" (only on the
+// days of days_of_week, after a random wait up to random_wait that ends
+// with ctx), the run lock, and one scheduled run (check, download,
+// install, audit, report).
 //
-// Schedules are parsed with github.com/robfig/cron/v3 (the standard
-// five-field syntax, descriptors such as @daily, and a leading CRON_TZ= or
-// TZ= zone), but only its pure Schedule.Next is used: the clock and the
+// The schedule itself (spec, days of week, random wait) is parsed by
+// internal/schedule, the parser configuration loading uses too, so that a
+// configuration that loads is one the daemon runs. The clock and the
 // randomness are injected, so every decision here is tested without
-// waiting. Known behaviour of robfig's Next that this package keeps rather
-// than papers over: on the day clocks spring forward, a job in the skipped
-// hour (02:30 in Europe/Berlin) does not run that day; on the day they fall
-// back, a job in the repeated hour runs twice. Schedule at a time outside
-// 01:00–03:59 local, or set CRON_TZ=UTC, to avoid both.
+// waiting.
 package cron

@@ -18,7 +18,6 @@ import (
 	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
-	"github.com/hotfix-project/hotfix/repo"
 )
 
 // Report is the outcome of one scheduled run.
@@ -46,8 +45,9 @@ type RunOptions struct {
 	// [notify] configuration. Nothing is sent when neither mail_to nor
 	// webhook is configured.
 	Notifier *notify.Notifier
-	// Progress, when set, hears each install step (see client.InstallOptions).
-	Progress func(v repo.Version, step string)
+	// Install tunes the install step (its Progress, for one); Run sets
+	// Stop, so that ctx ending stops the install between fixes.
+	Install client.InstallOptions
 }
 
 // testHookBeforeCheck, when set, runs inside the recovered part of a run;
@@ -68,10 +68,7 @@ var testHookBeforeCheck func()
 // install finishes the fix in progress, runs post_install and
 // health_check, and then stops: the root never holds half a fix.
 func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, error) {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := orDiscard(opts.Log)
 	if opts.Trigger == "" {
 		opts.Trigger = "scheduled"
 	}
@@ -194,7 +191,9 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 
 	// The install runs on a context that SIGTERM does not cancel: Stop
 	// makes it end between fixes instead.
-	ires, err := cl.Install(context.WithoutCancel(ctx), client.InstallOptions{Stop: ctx.Done(), Progress: opts.Progress})
+	inst := opts.Install
+	inst.Stop = ctx.Done()
+	ires, err := cl.Install(context.WithoutCancel(ctx), inst)
 	if ires != nil {
 		for _, f := range ires.Installed {
 			rep.Installed = append(rep.Installed, notify.ReportFixOf(f))
@@ -297,4 +296,12 @@ func logReport(log *slog.Logger, rep *Report, err error) {
 	default:
 		log.Info("scheduled run done", attrs...)
 	}
+}
+
+// orDiscard is log, or a logger that drops everything when log is nil.
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
 }

@@ -240,7 +240,7 @@ func TestRunStopsBetweenFixes(t *testing.T) {
 			cancel()
 		}
 	}
-	rep, err := Run(ctx, e.client(t), RunOptions{Progress: progress})
+	rep, err := Run(ctx, e.client(t), RunOptions{Install: client.InstallOptions{Progress: progress}})
 	if err == nil || !strings.Contains(err.Error(), "stopped by a signal") || !strings.Contains(err.Error(), "2.4.1.2, 2.4.1.3 still pending") {
 		t.Fatalf("error %v", err)
 	}

@@ -1,0 +1,78 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hotfix-project/hotfix/client/notify"
+	"github.com/hotfix-project/hotfix/cron"
+	"github.com/spf13/cobra"
+)
+
+type cronOptions struct {
+	Now bool
+}
+
+func newCronCmd(g *globalOptions) *cobra.Command {
+	opts := &cronOptions{}
+	c := &cobra.Command{
+		Use:   "cron [--now]",
+		Short: "Do one scheduled run and exit (for /etc/cron.daily)",
+		Long: `Cron does one scheduled run, as the daemon would: on a day not in
+[schedule] days_of_week it exits 0 at once; otherwise it waits a random time
+up to random_wait (not when started from a terminal), then checks, downloads
+unless check_only, installs unless download_only, writes the audit log and
+reports by mail and/or webhook ([notify]). --now skips the day filter and
+the random wait.
+
+Without mail_to and webhook, the report is printed instead when mail_report
+would have mailed it, so that cron mails it to its MAILTO; otherwise cron
+prints only errors. --json prints the report as JSON in every case.
+
+Exit status: 0 done (or not a day to run), 1 error, including a report that
+could not be sent, 75 could not run now: paused ("hotfix resume" lifts it),
+or another run or an install holds a lock. The packaged cron.daily script
+treats 75 as "try again tomorrow" and stays quiet.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },
+	}
+	c.Flags().BoolVar(&opts.Now, "now", false, "run now: no day filter, no random wait")
+	return c
+}
+
+func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
+	cl, err := loadClient(g)
+	if err != nil {
+		return err
+	}
+	trigger := "cron"
+	if opts.Now {
+		trigger = "cron --now"
+	}
+	// Like yum-cron: someone at a terminal wants the run now, without the
+	// random wait.
+	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: g.isTerminal(g.stdin), Log: g.logger})
+	if errors.Is(err, cron.ErrNotRunDay) {
+		return nil
+	}
+	if rep == nil { // nothing was done: the random wait was interrupted
+		return err
+	}
+	nc := cl.Cfg.Notify
+	switch {
+	case g.JSON:
+		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
+			err = perr
+		}
+	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "" && notify.ShouldMail(nc.MailReport, rep):
+		fmt.Fprint(g.stdout, rep.Text())
+	}
+	var ne *notify.SendError
+	if errors.As(err, &ne) {
+		// A lost report is never silent: exit 1 even when the run itself
+		// was skipped (75) or went well.
+		return &exitCodeError{code: ExitError, err: err}
+	}
+	return err
+}
