@@ -50,10 +50,6 @@ type RunOptions struct {
 	Install client.InstallOptions
 }
 
-// testHookBeforeCheck, when set, runs inside the recovered part of a run;
-// tests use it to panic there.
-var testHookBeforeCheck func()
-
 // Run does one scheduled run: take the run lock, skip while paused, check,
 // download unless check_only, install unless download_only, then record
 // the run in the audit log and send the report.
@@ -151,9 +147,6 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 	}
 	if p != nil {
 		return &client.PausedError{Info: *p}
-	}
-	if testHookBeforeCheck != nil {
-		testHookBeforeCheck()
 	}
 
 	res, err := cl.Check(ctx)

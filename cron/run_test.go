@@ -195,19 +195,24 @@ func TestRunFailedNotificationIsAnError(t *testing.T) {
 	}
 }
 
+// TestRunRecoversPanic: a panic inside a run (here in the install's
+// progress callback, before the fix changes anything) fails the run and
+// releases its locks.
 func TestRunRecoversPanic(t *testing.T) {
 	e := newRunEnv(t, "")
-	testHookBeforeCheck = func() { panic("boom in the test") }
-	defer func() { testHookBeforeCheck = nil }()
-	rep, err := Run(context.Background(), e.client(t), RunOptions{})
+	boom := client.InstallOptions{Progress: func(repo.Version, string) { panic("boom in the test") }}
+	rep, err := Run(context.Background(), e.client(t), RunOptions{Install: boom})
 	if err == nil || !strings.Contains(err.Error(), "panic: boom in the test") {
 		t.Fatalf("error %v", err)
 	}
 	if rep.Outcome != notify.OutcomeFailed || !strings.Contains(rep.Error, "boom in the test") {
 		t.Errorf("report %+v", rep)
 	}
-	// The run lock was released: the next run goes through.
-	testHookBeforeCheck = nil
+	if got := e.installed(t); len(got) != 0 {
+		t.Errorf("installed %v", got)
+	}
+	// The run lock and the transaction lock were released: the next run
+	// goes through.
 	if _, err := Run(context.Background(), e.client(t), RunOptions{}); err != nil {
 		t.Fatalf("run after a panic: %v", err)
 	}
