@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/notify"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 )
 
 // pauseName marks a paused client inside state_dir; a file, so that the
@@ -40,51 +38,33 @@ func (e *PausedError) Pause() *notify.Pause {
 
 func (e *PausedError) Unwrap() error { return ErrPaused }
 
-// ReadPause returns the pause in force at now, or nil. A pause whose
-// --for time has run out counts as lifted.
-func ReadPause(stateDir string, now time.Time) (*PauseInfo, error) {
-	data, err := os.ReadFile(filepath.Join(stateDir, pauseName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+// pauseFile is state_dir/paused.json. Pause and resume write it whole
+// or remove it; they need no lock of their own (pause --wait holds the
+// transaction lock so that no install starts meanwhile).
+func (c *Client) pauseFile() statefile.File[PauseInfo] {
+	return statefile.File[PauseInfo]{Path: filepath.Join(c.Cfg.StateDir, pauseName)}
+}
+
+// Paused returns the pause in force now, or nil. A pause whose --for
+// time has run out counts as lifted.
+func (c *Client) Paused() (*PauseInfo, error) {
+	p, found, err := c.pauseFile().Load()
+	if errors.Is(err, statefile.ErrDamaged) {
+		// A damaged marker still means somebody paused: stay paused.
+		return &PauseInfo{By: "unknown", Reason: "damaged pause marker " + c.pauseFile().Path}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var p PauseInfo
-	if err := json.Unmarshal(data, &p); err != nil {
-		// A damaged marker still means somebody paused: stay paused.
-		return &PauseInfo{By: "unknown", Reason: "damaged pause marker " + filepath.Join(stateDir, pauseName)}, nil
-	}
-	if p.Until != nil && !now.Before(*p.Until) {
+	if !found || (p.Until != nil && !c.Now().Before(*p.Until)) {
 		return nil, nil
 	}
-	return &p, nil
-}
-
-// Pause writes the pause marker.
-func Pause(stateDir string, p PauseInfo) error {
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(stateDir, pauseName), data)
-}
-
-// Resume lifts a pause; it reports whether there was one.
-func Resume(stateDir string) (bool, error) {
-	err := os.Remove(filepath.Join(stateDir, pauseName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
+	return p, nil
 }
 
 // checkPaused returns a *PausedError while paused.
 func (c *Client) checkPaused() error {
-	p, err := ReadPause(c.Cfg.StateDir, c.Now())
+	p, err := c.Paused()
 	if err != nil {
 		return err
 	}
@@ -95,11 +75,11 @@ func (c *Client) checkPaused() error {
 }
 
 // Pause holds off scheduled runs and installs; a running install goes on.
-// With wait > 0 it first
-// waits that long for a running install (the transaction lock) and
-// pauses while holding the lock, so no install starts in between; if the
-// install does not finish in time it returns the lock error (exit 75)
-// without pausing. forDur > 0 lifts the pause by itself.
+// With wait > 0 it first waits that long for a running install (the
+// transaction lock) and pauses while holding the lock, so no install
+// starts in between; if the install does not finish in time it returns
+// the lock error (exit 75) without pausing. forDur > 0 lifts the pause by
+// itself.
 func (c *Client) Pause(ctx context.Context, wait, forDur time.Duration, reason string) (*PauseInfo, error) {
 	if wait > 0 {
 		lk, err := c.lock(ctx, "hotfix pause --wait", wait)
@@ -114,7 +94,7 @@ func (c *Client) Pause(ctx context.Context, wait, forDur time.Duration, reason s
 		until := now.Add(forDur)
 		info.Until = &until
 	}
-	if err := Pause(c.Cfg.StateDir, info); err != nil {
+	if err := c.pauseFile().Save(&info); err != nil {
 		return nil, err
 	}
 	detail := reason
@@ -125,9 +105,9 @@ func (c *Client) Pause(ctx context.Context, wait, forDur time.Duration, reason s
 	return &info, nil
 }
 
-// Resume lifts a pause and records it.
+// Resume lifts a pause and records it; it reports whether there was one.
 func (c *Client) Resume() (bool, error) {
-	was, err := Resume(c.Cfg.StateDir)
+	was, err := c.pauseFile().Remove()
 	if err == nil && was {
 		c.audit("resume", nil, "ok", "")
 	}

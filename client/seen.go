@@ -2,16 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
-	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 )
 
 // seenName holds what checks learned: the highest serial per channel (so
@@ -26,43 +22,45 @@ type Seen struct {
 	LastCheck *CheckRecord     `json:"last_check,omitempty"`
 }
 
+// seenFile is state_dir/seen.json, updated under lock_dir/seen.lock:
+// checks run concurrently and must all keep the highest serial.
+func seenFile(stateDir, lockDir string) statefile.File[Seen] {
+	return statefile.File[Seen]{
+		Path: filepath.Join(stateDir, seenName),
+		Lock: filepath.Join(lockDir, "seen.lock"), Wait: 30 * time.Second, Command: "hotfix check",
+	}
+}
+
 func loadSeen(dir string) (*Seen, error) {
-	s := &Seen{Serials: map[string]int64{}}
-	data, err := os.ReadFile(filepath.Join(dir, seenName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
+	s, _, err := seenFile(dir, "").Load()
 	if err != nil {
-		return nil, err
+		return nil, seenError(err, dir)
 	}
-	if err := json.Unmarshal(data, s); err != nil {
-		return nil, fmt.Errorf("read %s: %w: remove it only if you accept that an older index could be replayed once", filepath.Join(dir, seenName), err)
-	}
+	s.complete()
+	return s, nil
+}
+
+func (s *Seen) complete() {
 	if s.Serials == nil {
 		s.Serials = map[string]int64{}
 	}
-	return s, nil
+}
+
+// seenError says what removing a damaged seen.json would cost.
+func seenError(err error, dir string) error {
+	if errors.Is(err, statefile.ErrDamaged) {
+		return fmt.Errorf("read %s: %w: remove it only if you accept that an older index could be replayed once", filepath.Join(dir, seenName), err)
+	}
+	return err
 }
 
 // updateSeen applies fn to seen.json under a short lock, so concurrent
 // checks keep the highest serial.
 func updateSeen(ctx context.Context, stateDir, lockDir string, fn func(*Seen)) error {
-	l, err := lockfile.Acquire(ctx, filepath.Join(lockDir, "seen.lock"), "hotfix check", 30*time.Second)
-	if err != nil {
-		return err
-	}
-	defer l.Release()
-	s, err := loadSeen(stateDir)
-	if err != nil {
-		return err
-	}
-	fn(s)
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(stateDir, seenName), append(data, '\n'), 0o644)
+	err := seenFile(stateDir, lockDir).Update(ctx, func(s *Seen) error {
+		s.complete()
+		fn(s)
+		return nil
+	})
+	return seenError(err, stateDir)
 }

@@ -1,10 +1,8 @@
 package client
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -76,33 +75,31 @@ func (s *State) IsInstalled(v repo.Version) bool {
 	return false
 }
 
+// stateFile is state_dir/state.json. Its writers (install, rollback,
+// recover) hold the transaction lock, so it takes no lock of its own.
+func stateFile(dir string) statefile.File[State] {
+	return statefile.File[State]{Path: filepath.Join(dir, stateName)}
+}
+
 // LoadState reads state_dir/state.json; a missing file is an empty state.
 func LoadState(dir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return &State{}, nil
+	s, _, err := stateFile(dir).Load()
+	if errors.Is(err, statefile.ErrDamaged) {
+		return nil, fmt.Errorf("read state %s: %w: restore it from backup; hotfix will not guess what is installed", filepath.Join(dir, stateName), err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	var s State
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("read state %s: %w: restore it from backup; hotfix will not guess what is installed", filepath.Join(dir, stateName), err)
-	}
-	return &s, nil
+	return s, nil
 }
 
 // Save writes the state atomically. It is the commit point of every
 // install and rollback.
 func (s *State) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := stateFile(dir).Save(s); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(dir, stateName), append(data, '\n'), 0o644)
+	return nil
 }
 
 // syncBase aligns the state with the installed base. When a full patch

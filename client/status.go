@@ -77,7 +77,7 @@ func (c *Client) Status() (*Status, error) {
 		}
 		out.Pending = len(Pending(ix, latest))
 	}
-	if out.Paused, err = ReadPause(c.Cfg.StateDir, c.Now()); err != nil {
+	if out.Paused, err = c.Paused(); err != nil {
 		return nil, err
 	}
 	if h, err := lockfile.ReadHolder(filepath.Join(c.Cfg.LockDir, TransactionLock)); err == nil && h != nil {

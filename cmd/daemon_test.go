@@ -164,7 +164,11 @@ func (e *uaEnv) installed(t *testing.T) []string {
 
 func (e *uaEnv) paused(t *testing.T) *client.PauseInfo {
 	t.Helper()
-	p, err := client.ReadPause(e.Cfg.StateDir, time.Now())
+	cl, err := client.New(e.Cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cl.Paused()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,9 @@ package cron
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -16,8 +13,8 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/client/notify"
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 )
 
 // Report is the outcome of one scheduled run.
@@ -141,7 +138,7 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run not started: %w", err)
 	}
-	p, err := client.ReadPause(cfg.StateDir, cl.Now())
+	p, err := cl.Paused()
 	if err != nil {
 		return fmt.Errorf("read pause marker: %w", err)
 	}
@@ -219,16 +216,18 @@ type reported struct {
 	Pending []string `json:"pending"`
 }
 
+// reportedFile is state_dir/reported.json; only scheduled runs write it,
+// under the run lock, so it takes no lock of its own.
+func reportedFile(stateDir string) statefile.File[reported] {
+	return statefile.File[reported]{Path: filepath.Join(stateDir, reportedName)}
+}
+
 // loadReported returns the pending versions the last reported run found
 // for this product and base (none when the file is missing or damaged:
 // then everything counts as new, which errs on the side of a mail).
 func loadReported(stateDir, product, base string) []string {
-	data, err := os.ReadFile(filepath.Join(stateDir, reportedName))
-	if err != nil {
-		return nil
-	}
-	var r reported
-	if json.Unmarshal(data, &r) != nil || r.Product != product || r.Base != base {
+	r, _, err := reportedFile(stateDir).Load()
+	if err != nil || r.Product != product || r.Base != base {
 		return nil
 	}
 	return r.Pending
@@ -245,14 +244,7 @@ func saveReported(stateDir string, rep *Report) error {
 			r.Pending = append(r.Pending, f.Version)
 		}
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(stateDir, reportedName), append(data, '\n'), 0o644)
+	return reportedFile(stateDir).Save(&r)
 }
 
 // audit records the run and its outcome in the audit log.

@@ -117,8 +117,8 @@ func TestRunDownloadOnly(t *testing.T) {
 func TestRunSkipsWhilePaused(t *testing.T) {
 	sink := testkit.NewWebhookSink[notify.Report](t, http.StatusOK)
 	e := newRunEnv(t, "[notify]\nwebhook = \""+sink.URL+"\"\n")
-	until := time.Now().Add(time.Hour).UTC()
-	if err := client.Pause(e.Cfg.StateDir, client.PauseInfo{By: "patcher", Since: time.Now().UTC(), Reason: "patch 2.5.0", Until: &until}); err != nil {
+	t.Setenv("SUDO_USER", "patcher")
+	if _, err := e.client(t).Pause(context.Background(), 0, time.Hour, "patch 2.5.0"); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := Run(context.Background(), e.client(t), RunOptions{Trigger: "cron"})
