@@ -26,8 +26,10 @@ type Client struct {
 	keyring *sign.Keyring
 }
 
-// New prepares a client: it loads the trusted keys now, so that a missing
-// key directory is reported before any network traffic.
+// New prepares a client. The trusted keys are loaded at their first use
+// (verifying an index or an RPM signature), before that verification's
+// network traffic, so that commands which verify nothing (status, pause,
+// resume, rollback) work on a server whose key directory is missing.
 func New(cfg *Config, log *slog.Logger) (*Client, error) {
 	log = logOrDiscard(log)
 	f, err := NewFetcher(cfg, log)
@@ -95,7 +97,7 @@ func (c *Client) audit(action string, versions []repo.Version, outcome, detail s
 	for _, v := range versions {
 		vs = append(vs, v.String())
 	}
-	if err := Audit(c.Cfg.LogDir, AuditRecord{Action: action, Versions: vs, Outcome: outcome, Detail: detail}); err != nil {
+	if err := Audit(c.Cfg.LogDir, AuditRecord{Time: c.Now().UTC(), Action: action, Versions: vs, Outcome: outcome, Detail: detail}); err != nil {
 		c.Log.Error("audit log", "err", err)
 	}
 }
@@ -109,7 +111,8 @@ type CheckResult struct {
 	Pending   []repo.IndexFix
 }
 
-// indexCacheDir holds the last verified index of a channel.
+// channelCache is the cache directory of a channel: its last verified
+// index with signature and etags, and the archives downloaded for it.
 func (c *Client) channelCache(base repo.Version) string {
 	return filepath.Join(c.Cfg.CacheDir, c.Cfg.Product, base.String())
 }

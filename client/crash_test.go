@@ -43,6 +43,15 @@ const (
 
 var crashVersions = []string{"5.0.1", "5.0.2", "5.0.3"}
 
+// The transaction's files in state_dir, as servers hold them: the test
+// watches them to kill at the right instants.
+const (
+	txnDirName     = "txn"
+	backupsDirName = "backups"
+	journalName    = "journal.json"
+	backupSubdir   = "backup"
+)
+
 // crashEnv is everything the crash trials share: the binary, the served
 // repository, the base tree and the expected tree at each level.
 type crashEnv struct {

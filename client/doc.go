@@ -1,6 +1,12 @@
 // Package client is what runs on a server that receives hotfixes: its
-// configuration (/etc/hotfix/hotfix.toml), local state, check, download, the
-// transactional installer, rollback and notifications.
+// configuration (/etc/hotfix/hotfix.toml), local state (state.json,
+// seen.json, the pause marker, the audit log), check, download, install
+// orchestration, rollback, recover, status and info.
+//
+// Install and install --from share one shell, runFixes, fed by a
+// fixSource (the repository, or one local .fix, .rpm or fix directory);
+// each fix's transaction on the root is client/txn's, and the report of a
+// scheduled run and its transports are client/notify's.
 //
 // Nothing here trusts the repository: indexes and archives are verified
 // against the keys in the configured trusted key directory before any byte

@@ -12,9 +12,9 @@ import (
 	"github.com/hotfix-project/hotfix/repo/publish"
 )
 
-// fixSource writes a fix source directory: fix.toml, files (path ->
+// writeFixSource writes a fix source directory: fix.toml, files (path ->
 // content) and scripts (name -> body, made executable).
-func fixSource(t *testing.T, version, extraTOML string, files, scripts map[string]string) string {
+func writeFixSource(t *testing.T, version, extraTOML string, files, scripts map[string]string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), version)
 	toml := "product = \"acme\"\nversion = \"" + version + "\"\nsummary = \"Test fix " + version + "\"\n" + extraTOML
@@ -78,7 +78,7 @@ func TestInstallDryRunChangesNothing(t *testing.T) {
 func TestInstallFailingScriptRestoresRoot(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
-	src := fixSource(t, "2.4.1.4", `delete = ["config/app.ini"]`+"\n",
+	src := writeFixSource(t, "2.4.1.4", `delete = ["config/app.ini"]`+"\n",
 		map[string]string{"lib/tax.php": "<?php // 2.4.1.4\n", "lib/new/added.php": "<?php // new\n"},
 		map[string]string{"10-migrate.sh": "#!/bin/sh\necho migrating $HOTFIX_VERSION\nexit 1\n"})
 	r.addSource(t, src)
@@ -120,7 +120,7 @@ func TestInstallFailingScriptRestoresRoot(t *testing.T) {
 func TestInstallRefusesLocalModification(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
-	r.addSource(t, fixSource(t, "2.4.1.4", "", map[string]string{"lib/tax.php": "<?php // tax as of 2.4.1.4\n"}, nil))
+	r.addSource(t, writeFixSource(t, "2.4.1.4", "", map[string]string{"lib/tax.php": "<?php // tax as of 2.4.1.4\n"}, nil))
 	r.build(t, publish.BuildOptions{})
 	e := newEnv(t, envOptions{Repo: r})
 	c := e.client(t)
@@ -196,7 +196,7 @@ func TestHealthCheckFailureKeepsEarlierRuns(t *testing.T) {
 func TestBaseChangeSupersedesFixes(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
-	r.addSource(t, fixSource(t, "2.4.2.1", "", map[string]string{"lib/tax.php": "<?php // 2.4.2.1\n"}, nil))
+	r.addSource(t, writeFixSource(t, "2.4.2.1", "", map[string]string{"lib/tax.php": "<?php // 2.4.2.1\n"}, nil))
 	r.build(t, publish.BuildOptions{})
 	e := newEnv(t, envOptions{Repo: r})
 	ctx := context.Background()

@@ -83,9 +83,7 @@ func (c *Client) Status() (*Status, error) {
 	if h, err := lockfile.ReadHolder(filepath.Join(c.Cfg.LockDir, TransactionLock)); err == nil && h != nil {
 		out.Lock = &StatusLock{PID: h.PID, Since: h.Since}
 	}
-	if _, err := os.Stat(filepath.Join(c.Cfg.StateDir, txnDirName)); err == nil {
-		out.Journal = filepath.Join(c.Cfg.StateDir, txnDirName)
-	}
+	out.Journal = c.store().InProgress()
 	return out, nil
 }
 

@@ -106,6 +106,10 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 			fmt.Fprintln(g.stdout, "nothing to install: no fixes pending")
 		}
 	}
+	var ai *client.AlreadyInstalledError
+	if errors.As(err, &ai) {
+		return fmt.Errorf("%w; use --reinstall %s for the newest", err, ai.Installed)
+	}
 	return err
 }
 

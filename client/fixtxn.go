@@ -1,0 +1,251 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hotfix-project/hotfix/client/txn"
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// ErrLocalChanges means files a fix would replace were changed locally
+// since an earlier fix installed them; see LocalChangesError.
+var ErrLocalChanges = errors.New("locally modified files")
+
+// LocalChangesError refuses a fix over files changed locally since an
+// earlier fix installed them (or deleted by an earlier fix and back).
+type LocalChangesError struct {
+	Files []string // absolute paths, sorted
+}
+
+// The advice names --force: moving it to cmd would move it after the
+// step error's "(log: ...)", and users and scripts read this message.
+func (e *LocalChangesError) Error() string {
+	return fmt.Sprintf("%s: %s changed since an earlier fix installed them; keep your changes and ask the vendor, or install anyway with --force (the changed files are backed up and come back on rollback)", ErrLocalChanges, strings.Join(e.Files, ", "))
+}
+
+// Is makes errors.Is(err, ErrLocalChanges) hold.
+func (e *LocalChangesError) Is(target error) bool { return target == ErrLocalChanges }
+
+// fixLog is the log of one fix's install, one timestamped line each.
+type fixLog struct {
+	w   io.Writer
+	now func() time.Time
+}
+
+func (l fixLog) printf(format string, args ...any) {
+	fmt.Fprintf(l.w, "%s %s\n", l.now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+// installFix runs one fix's transaction. It returns the fix's log path.
+func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, a archive, opts *InstallOptions) (logPath string, err error) {
+	v := f.Version
+	if err := os.MkdirAll(c.Cfg.LogDir, 0o755); err != nil {
+		return "", err
+	}
+	kind := "install"
+	if opts.DryRun {
+		kind = "dry-run"
+	}
+	logPath = filepath.Join(c.Cfg.LogDir, fmt.Sprintf("%s-%s-%s-%s.log", kind, c.Cfg.Product, v, c.Now().UTC().Format("20060102T150405Z")))
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return "", err
+	}
+	defer logf.Close()
+	log := fixLog{w: logf, now: c.Now}
+	fail := func(step string, err error) error {
+		log.printf("FAILED at %s: %v", step, err)
+		return &StepError{Version: v, Step: step, Log: logPath, Err: err}
+	}
+	log.printf("%s %s %s (root %s, role %s)", kind, c.Cfg.Product, v, c.Cfg.Root, c.Cfg.Role)
+
+	// Verify: unpack into a staging directory, checking every entry.
+	opts.step(v, "verify")
+	staging := filepath.Join(c.Cfg.CacheDir, "staging", v.String())
+	os.RemoveAll(staging)
+	if err := os.MkdirAll(filepath.Dir(staging), 0o755); err != nil {
+		return logPath, fail("verify", err)
+	}
+	defer os.RemoveAll(staging)
+	m, err := c.unpack(ctx, a, staging)
+	if err != nil {
+		return logPath, fail("verify", err)
+	}
+	if m.Product != c.Cfg.Product || !m.Version.Equal(v) {
+		return logPath, fail("verify", fmt.Errorf("archive holds %s %s, the index promised %s %s", m.Product, m.Version, c.Cfg.Product, v))
+	}
+
+	opts.step(v, "test")
+	j, err := c.testFix(st, m, opts.Force)
+	if err != nil {
+		return logPath, fail("test", err)
+	}
+	log.printf("tests passed: %d files to replace or add, %d to delete", len(m.Files), len(m.Delete))
+	if opts.DryRun {
+		log.printf("dry run: nothing changed")
+		return logPath, nil
+	}
+	return logPath, c.transact(ctx, st, m, staging, j, opts, log, fail)
+}
+
+// transact changes the root for one tested fix: journal, back up, apply,
+// scripts, record; any failure once the root changes restores it.
+func (c *Client) transact(ctx context.Context, st *State, m *repo.Manifest, staging string, j *txn.Journal, opts *InstallOptions, log fixLog, fail func(string, error) error) error {
+	v := m.Version
+	opts.step(v, "journal")
+	t, err := c.store().Begin(j)
+	if err != nil {
+		return fail("journal", err)
+	}
+	opts.step(v, "backup")
+	if err := t.BackUp(ctx); err != nil {
+		return fail("backup", err)
+	}
+
+	// From here on the root changes; any failure restores it.
+	undo := func(step string, cause error) error {
+		if rerr := t.Restore(ctx); rerr != nil {
+			log.printf("RESTORE FAILED: %v", rerr)
+			return fail(step, fmt.Errorf("%w; restoring the root also failed (%w): the journal in %s stays for \"hotfix recover\"", cause, rerr, t.Dir()))
+		}
+		if err := t.Discard(); err != nil {
+			log.printf("warning: %v", err)
+		}
+		log.printf("root restored to its state before %s", v)
+		return fail(step, fmt.Errorf("%w (the root was restored to its state before %s)", cause, v))
+	}
+	opts.step(v, "apply")
+	if err := t.Apply(ctx, m, staging); err != nil {
+		return undo("apply", err)
+	}
+	log.printf("files in place")
+	opts.step(v, "scripts")
+	for _, s := range ScriptsForRole(m.Scripts, c.Cfg.Role) {
+		log.printf("running script %s", s.Path)
+		err := runCommand(ctx, c.Cfg.Root, c.scriptEnv(v), log.w, c.Cfg.ScriptTimeout.Duration, false, filepath.Join(staging, "scripts", s.Path))
+		if err != nil {
+			return undo("script "+s.Path, err)
+		}
+	}
+
+	// Commit: the state names the fix installed.
+	opts.step(v, "commit")
+	rec := InstalledFix{Version: v, InstalledAt: c.Now().UTC(), By: currentUser(), Summary: m.Summary, Files: map[string]string{}, Deleted: m.Delete, Forced: opts.Force}
+	for _, fe := range m.Files {
+		rec.Files[fe.Path] = fe.SHA256
+	}
+	st.Installed = append(st.Installed, rec)
+	if err := st.Save(c.Cfg.StateDir); err != nil {
+		st.Installed = st.Installed[:len(st.Installed)-1]
+		return undo("commit", err)
+	}
+	if err := t.Commit(); err != nil {
+		log.printf("warning: %v", err)
+	}
+	log.printf("installed %s", v)
+	opts.step(v, "done")
+	return nil
+}
+
+func (c *Client) scriptEnv(v repo.Version) []string {
+	return []string{
+		"HOTFIX_VERSION=" + v.String(),
+		"HOTFIX_BASE=" + v.Base().String(),
+		"HOTFIX_PRODUCT=" + c.Cfg.Product,
+		"HOTFIX_ROOT=" + c.Cfg.Root,
+		"HOTFIX_ROLE=" + c.Cfg.Role,
+	}
+}
+
+// testFix runs every check before a fix may touch the root and returns
+// the journal that installing it would need.
+func (c *Client) testFix(st *State, m *repo.Manifest, force bool) (*txn.Journal, error) {
+	root := c.Cfg.Root
+	if !st.Base.Equal(m.Base) {
+		return nil, fmt.Errorf("fix %s is for base %s, but %s is installed", m.Version, m.Base, st.Base)
+	}
+	if latest := st.Latest(); !latest.Equal(m.Requires) {
+		return nil, fmt.Errorf("fix %s requires %s, but the newest installed is %s", m.Version, m.Requires, latest)
+	}
+	fi, err := os.Stat(root)
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("install root %s is not a directory: check root in %s", root, c.Cfg.Path)
+	}
+	j, err := txn.Plan(root, m)
+	if err != nil {
+		return nil, err
+	}
+	if modified := localChanges(root, st, m, j); len(modified) > 0 && !force {
+		return nil, &LocalChangesError{Files: modified}
+	}
+	if err := c.store().Preflight(j, m); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// localChanges lists, sorted, the files j would replace or delete that
+// differ from what the last fix to install them wrote, and the files an
+// earlier fix deleted that exist again.
+func localChanges(root string, st *State, m *repo.Manifest, j *txn.Journal) []string {
+	var modified []string
+	for _, e := range j.Entries {
+		if e.Action == txn.ActAdd {
+			continue
+		}
+		target := rootPath(root, e.Path)
+		if sum, ok := lastInstalledHash(st, e.Path); ok {
+			if got, _, err := repo.HashFile(target); err != nil || got != sum {
+				modified = append(modified, target)
+			}
+		}
+	}
+	for _, f := range m.Files {
+		if deletedByEarlierFix(st, f.Path) {
+			if _, err := os.Lstat(rootPath(root, f.Path)); err == nil {
+				modified = append(modified, rootPath(root, f.Path))
+			}
+		}
+	}
+	sort.Strings(modified)
+	return modified
+}
+
+// rootPath maps a manifest path into the root.
+func rootPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+
+func lastInstalledHash(st *State, rel string) (string, bool) {
+	for i := len(st.Installed) - 1; i >= 0; i-- {
+		if sum, ok := st.Installed[i].Files[rel]; ok {
+			return sum, true
+		}
+		for _, d := range st.Installed[i].Deleted {
+			if d == rel {
+				return "", false
+			}
+		}
+	}
+	return "", false
+}
+
+func deletedByEarlierFix(st *State, rel string) bool {
+	for i := len(st.Installed) - 1; i >= 0; i-- {
+		if _, ok := st.Installed[i].Files[rel]; ok {
+			return false
+		}
+		for _, d := range st.Installed[i].Deleted {
+			if d == rel {
+				return true
+			}
+		}
+	}
+	return false
+}
