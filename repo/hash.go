@@ -26,3 +26,22 @@ func HashFile(path string) (string, int64, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
+
+// CheckFile compares a file's size and sha256 with what an index says.
+func CheckFile(path string, size int64, sum string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("listed in the index but unreadable: %w", err)
+	}
+	if info.Size() != size {
+		return fmt.Errorf("size %d, the index says %d", info.Size(), size)
+	}
+	got, _, err := HashFile(path)
+	if err != nil {
+		return err
+	}
+	if got != sum {
+		return fmt.Errorf("sha256 %s, the index says %s", got, sum)
+	}
+	return nil
+}

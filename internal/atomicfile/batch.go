@@ -9,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"syscall"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // batchWorkers is how many fsyncs a Batch keeps in flight. One fsync per
@@ -83,13 +84,20 @@ func (b *Batch) Abort() {
 // and the files renamed before the error stay renamed.
 func (b *Batch) Commit(ctx context.Context) error {
 	defer b.Abort()
-	err := Parallel(ctx, len(b.items), batchWorkers, func(i int) error {
-		if err := syncFile(b.items[i].temp); err != nil {
-			return fmt.Errorf("write %s: %w", b.items[i].target, err)
-		}
-		return nil
-	})
-	if err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(batchWorkers)
+	for i := range b.items {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			if err := syncFile(b.items[i].temp); err != nil {
+				return fmt.Errorf("write %s: %w", b.items[i].target, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return err
 	}
 	dirs := map[string]bool{}
@@ -120,7 +128,12 @@ func SyncDirs(dirs map[string]bool) error {
 		list = append(list, d)
 	}
 	sort.Strings(list)
-	return Parallel(context.Background(), len(list), batchWorkers, func(i int) error { return SyncDir(list[i]) })
+	var g errgroup.Group
+	g.SetLimit(batchWorkers)
+	for _, d := range list {
+		g.Go(func() error { return SyncDir(d) })
+	}
+	return g.Wait()
 }
 
 // TempGlob matches the temporaries that atomic writes of path leave
@@ -190,43 +203,4 @@ func syncFile(path string) error {
 		err = cerr
 	}
 	return err
-}
-
-// Parallel runs fn(0..n-1) on up to workers goroutines and returns the
-// first error; after an error or the end of ctx no new call starts.
-func Parallel(ctx context.Context, n, workers int, fn func(i int) error) error {
-	var (
-		mu    sync.Mutex
-		next  int
-		first error
-		wg    sync.WaitGroup
-	)
-	for range min(n, max(workers, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if first == nil && ctx.Err() != nil {
-					first = ctx.Err()
-				}
-				if first != nil || next >= n {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }

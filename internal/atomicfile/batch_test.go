@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -103,31 +102,6 @@ func TestBatchAbortAndFailure(t *testing.T) {
 	}
 	if err := c.WriteBytes(filepath.Join(dir, "missing", "f"), nil, 0o644); err == nil {
 		t.Error("write into a missing directory succeeded")
-	}
-}
-
-func TestParallel(t *testing.T) {
-	var n atomic.Int64
-	if err := Parallel(context.Background(), 100, 4, func(i int) error { n.Add(int64(i)); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if n.Load() != 4950 {
-		t.Errorf("sum %d, want 4950", n.Load())
-	}
-	boom := errors.New("boom")
-	if err := Parallel(context.Background(), 10, 2, func(i int) error {
-		if i == 3 {
-			return boom
-		}
-		return nil
-	}); !errors.Is(err, boom) {
-		t.Errorf("error %v, want boom", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	var calls atomic.Int64
-	if err := Parallel(ctx, 10, 2, func(int) error { calls.Add(1); return nil }); !errors.Is(err, context.Canceled) || calls.Load() != 0 {
-		t.Errorf("cancelled: %v after %d calls", err, calls.Load())
 	}
 }
 

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -124,7 +125,7 @@ func rpmChannel(b *testing.B, n int) (root, extra string) {
 	src := b.TempDir()
 	out := filepath.Join(src, "out")
 	archives := make([]string, n+1)
-	err := parallel(b.Context(), n+1, func(k int) error {
+	errs, err := forEach(b.Context(), n+1, func(k int) error {
 		i := k + 1
 		dir := filepath.Join(src, fmt.Sprint(i))
 		var toml strings.Builder
@@ -144,7 +145,7 @@ func rpmChannel(b *testing.B, n int) (root, extra string) {
 		archives[k] = p
 		return err
 	})
-	if err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		b.Fatal(err)
 	}
 	root = b.TempDir()

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/site"
+	"github.com/hotfix-project/hotfix/repo/yum"
 )
 
 // ErrNoSigner is Build's refusal to run without a signer: a repository is
@@ -107,7 +109,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if err := writeKeys(root, opts.Signer, &batch); err != nil {
 		return nil, err
 	}
-	page, err := renderRepoPage(ri, opts.Signer.Fingerprint())
+	page, err := site.RootPage(ri, opts.Signer.Fingerprint())
 	if err != nil {
 		return nil, err
 	}
@@ -120,133 +122,39 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	return res, nil
 }
 
+// buildChannel publishes one channel: index.json and its signature,
+// index.html and, with RPMs, repodata, all in one batch.
 func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, signer repo.Signer, log *slog.Logger) (*ChannelResult, int, error) {
-	caches := preloadRepodataCaches(ch.Dir)
+	caches := preloadRepodataCache(ch.Dir)
 	entries, cat, hashed, err := scanChannel(ctx, ch, log)
 	if err != nil {
 		return nil, 0, err
 	}
-	have := make([]repo.Version, len(entries))
-	for i, e := range entries {
-		have[i] = e.Version
-	}
-	ce := &repo.ChainError{Product: ch.Product, Base: ch.Base, Missing: repo.MissingFixes(ch.Base, have)}
-	ix := &repo.Index{Format: repo.IndexFormat, Product: ch.Product, Base: ch.Base, Serial: 1,
-		Generated: generated, Expires: generated.Add(expires), Fixes: []repo.IndexFix{}}
-	indexPath := filepath.Join(ch.Dir, repo.IndexName)
-	prev, err := previousIndex(indexPath, cat.Published)
+	ix, published, err := channelIndex(ch, entries, cat, generated, expires)
 	if err != nil {
 		return nil, 0, err
 	}
-	if prev != nil {
-		ix.Serial = prev.Serial + 1
-		// A file the previous index published must still have its
-		// content; files added beside it are no change.
-		changed := map[string]bool{}
-		for _, e := range entries {
-			for _, f := range []*catalogEntry{e, e.RPMEntry} {
-				if f == nil {
-					continue
-				}
-				if sum, ok := prev.Files[f.File]; ok && sum != f.SHA256 {
-					changed[e.Version.String()] = true
-				}
-			}
-		}
-		for _, e := range entries {
-			if changed[e.Version.String()] {
-				ce.Changed = append(ce.Changed, e.Version.String())
-			}
-		}
-	}
-	if ce.Failed() {
-		return nil, 0, ce
-	}
-	published := &publishedIndex{Files: make(map[string]string, len(entries))}
-	for _, e := range entries {
-		f := repo.IndexFix{Version: e.Version, Requires: e.Version.Requires(), File: e.File,
-			Size: e.Size, SHA256: e.SHA256, Summary: e.Summary, Bugs: []repo.BugRef{}, RPM: e.rpmRef()}
-		for _, b := range e.Bugs {
-			f.Bugs = append(f.Bugs, repo.BugRef{ID: b.ID, Summary: b.Summary})
-		}
-		ix.Fixes = append(ix.Fixes, f)
-		published.Files[e.File] = e.SHA256
-		if e.RPMEntry != nil {
-			published.Files[e.RPMEntry.File] = e.RPMEntry.SHA256
-		}
-	}
-	if cat.PageTemplate != fixSectionID {
-		for _, e := range cat.Archives {
-			e.Page = nil
-		}
-		cat.PageTemplate = fixSectionID
-	}
-	// The repodata, the index and the page are independent: made at the
-	// same time, they keep both cores busy where one after the other would
-	// leave one idle for most of an incremental build.
-	var (
-		rbatch        fileBatch
-		afterRepodata func(committed bool) error
-		page          []byte
-		rerr, perr    error
-		wg            sync.WaitGroup
-	)
-	defer rbatch.Abort()
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		afterRepodata, rerr = writeChannelRepodata(ctx, ch.Dir, entries, generated, signer, &rbatch, log, caches)
-	}()
-	go func() {
-		defer wg.Done()
-		page, perr = renderChannelPage(ctx, ix, entries)
-	}()
-	data, sig, err := marshalSigned(ix, indexPath, signer)
-	wg.Wait()
-	defer func() {
-		if afterRepodata != nil { // not committed: wait for the caches only
-			afterRepodata(false)
-		}
-	}()
-	if rerr != nil {
-		return nil, 0, fmt.Errorf("repodata of %s: %w", ch.Dir, rerr)
-	}
+	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, signer, log, caches)
+	defer st.abort()
 	if err != nil {
 		return nil, 0, err
 	}
-	if perr != nil {
-		return nil, 0, perr
-	}
-	sum := sha256.Sum256(data)
+	sum := sha256.Sum256(st.index)
 	published.SHA256, published.Serial = hex.EncodeToString(sum[:]), ix.Serial
-
-	// Everything the channel publishes is replaced in one batch: repodata,
-	// then index.json and its signature, then the page.
-	batch := &rbatch
-	if err := batch.add(indexPath, data); err != nil {
-		return nil, 0, err
-	}
-	if err := batch.add(indexPath+repo.SigSuffix, sig); err != nil {
-		return nil, 0, err
-	}
-	if err := batch.add(filepath.Join(ch.Dir, "index.html"), page); err != nil {
-		return nil, 0, err
-	}
 	// The caches need no sync and describe the archives, not the
 	// published files (the catalog's record of index.json is checked
 	// against its hash before use): they are saved while the batch waits
 	// for the disk.
 	var cerr, aerr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		cat.Published = published
 		cerr = cat.save(ch.Dir)
-	}()
-	err = batch.Commit(ctx)
-	if err == nil && afterRepodata != nil {
-		aerr = afterRepodata(true)
-		afterRepodata = nil
+	})
+	err = st.batch.Commit(ctx)
+	if err == nil && st.afterRepodata != nil {
+		aerr = st.afterRepodata(true)
+		st.afterRepodata = nil
 	}
 	wg.Wait()
 	if err != nil {
@@ -268,6 +176,138 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	}
 	log.Info("built channel", "product", ch.Product, "base", ch.Base, "serial", ix.Serial, "fixes", cr.Fixes)
 	return cr, hashed, nil
+}
+
+// channelIndex makes a channel's next index from its entries, refusing a
+// gap in the chain or a published file whose content changed, and the
+// record of what it publishes for the catalog.
+func channelIndex(ch channel, entries []*catalogEntry, cat *catalog, generated time.Time, expires time.Duration) (*repo.Index, *publishedIndex, error) {
+	have := make([]repo.Version, len(entries))
+	for i, e := range entries {
+		have[i] = e.Version
+	}
+	ce := &repo.ChainError{Product: ch.Product, Base: ch.Base, Missing: repo.MissingFixes(ch.Base, have)}
+	ix := &repo.Index{Format: repo.IndexFormat, Product: ch.Product, Base: ch.Base, Serial: 1,
+		Generated: generated, Expires: generated.Add(expires), Fixes: []repo.IndexFix{}}
+	prev, err := previousIndex(filepath.Join(ch.Dir, repo.IndexName), cat.Published)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev != nil {
+		ix.Serial = prev.Serial + 1
+		// A file the previous index published must still have its
+		// content; files added beside it are no change.
+		for _, e := range entries {
+			for _, f := range []*catalogEntry{e, e.RPMEntry} {
+				if f == nil {
+					continue
+				}
+				if sum, ok := prev.Files[f.File]; ok && sum != f.SHA256 {
+					ce.Changed = append(ce.Changed, e.Version.String())
+					break
+				}
+			}
+		}
+	}
+	if ce.Failed() {
+		return nil, nil, ce
+	}
+	published := &publishedIndex{Files: make(map[string]string, len(entries))}
+	for _, e := range entries {
+		var rpm *repo.Archive
+		if e.RPMEntry != nil {
+			rpm = &e.RPMEntry.Archive
+			published.Files[rpm.File] = rpm.SHA256
+		}
+		ix.Fixes = append(ix.Fixes, e.IndexFix(rpm))
+		published.Files[e.File] = e.SHA256
+	}
+	return ix, published, nil
+}
+
+// stagedChannel is a channel's files, written beside their targets and
+// waiting in one batch: repodata, then index.json and its signature, then
+// the page.
+type stagedChannel struct {
+	batch         fileBatch
+	index         []byte
+	afterRepodata func(committed bool) error // nil once called
+}
+
+// abort removes what was not committed and waits for the repodata caches.
+func (st *stagedChannel) abort() {
+	st.batch.Abort()
+	if st.afterRepodata != nil {
+		st.afterRepodata(false)
+	}
+}
+
+// stageChannel writes a channel's new files beside their targets. The
+// repodata, the index and the page are independent: made at the same
+// time, they keep both cores busy where one after the other would leave
+// one idle for most of an incremental build.
+func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*catalogEntry, cat *catalog, generated time.Time, signer repo.Signer, log *slog.Logger, caches func() *yum.Cache) (*stagedChannel, error) {
+	st := &stagedChannel{}
+	var (
+		page       []byte
+		rerr, perr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() {
+		st.afterRepodata, rerr = stageRepodata(ctx, ch.Dir, entries, generated, signer, &st.batch, log, caches)
+	})
+	wg.Go(func() { page, perr = channelPage(ctx, ix, entries, cat) })
+	indexPath := filepath.Join(ch.Dir, repo.IndexName)
+	data, sig, err := marshalSigned(ix, indexPath, signer)
+	wg.Wait()
+	if rerr != nil {
+		return st, fmt.Errorf("repodata of %s: %w", ch.Dir, rerr)
+	}
+	if err != nil {
+		return st, err
+	}
+	if perr != nil {
+		return st, perr
+	}
+	st.index = data
+	if err := st.batch.add(indexPath, data); err != nil {
+		return st, err
+	}
+	if err := st.batch.add(indexPath+repo.SigSuffix, sig); err != nil {
+		return st, err
+	}
+	return st, st.batch.add(filepath.Join(ch.Dir, "index.html"), page)
+}
+
+// channelPage renders the channel's page with the fix sections the
+// catalog keeps, and keeps those rendered now.
+func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, cat *catalog) ([]byte, error) {
+	if cat.PageTemplate != site.TemplateID {
+		for _, e := range cat.Archives {
+			e.Page = nil
+		}
+		cat.PageTemplate = site.TemplateID
+	}
+	details := make(map[string]*repo.Archive, len(entries))
+	sections := make(map[string][]byte, len(entries))
+	bySum := make(map[string]*catalogEntry, len(entries))
+	for _, e := range entries {
+		details[e.Version.String()] = &e.Archive
+		bySum[e.SHA256] = e
+		if e.Page != nil {
+			sections[e.SHA256] = e.Page
+		}
+	}
+	page, err := site.ChannelPage(ctx, ix, details, sections)
+	if err != nil {
+		return nil, err
+	}
+	for sum, section := range sections {
+		if e := bySum[sum]; e != nil && e.Page == nil {
+			e.Page = section
+		}
+	}
+	return page, nil
 }
 
 // marshalSigned encodes and validates a channel index and signs it.

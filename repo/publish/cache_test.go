@@ -1,12 +1,15 @@
 package publish
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/recordlog"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/site"
 )
 
 // TestCatalogRoundTrip saves and loads a catalog through the log codec,
@@ -14,17 +17,18 @@ import (
 // Bug is not stored (add it to appendEntry and decodeEntry).
 func TestCatalogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	full := &catalogEntry{Size: 7, MTimeNS: -9, SHA256: "ab", Product: "acme", Version: repo.MustParseVersion("2.4.1.3"),
-		Summary: "s", Desc: "d", Verified: true, Page: []byte("<section>"),
-		Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}}
-	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"File": true, "RPMEntry": true})
+	full := &catalogEntry{Archive: repo.Archive{Size: 7, SHA256: "ab", Product: "acme", Version: repo.MustParseVersion("2.4.1.3"),
+		Summary: "s", Description: "d", Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}},
+		MTimeNS: -9, Verified: true, Page: []byte("<section>")}
+	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"Archive": true, "RPMEntry": true})
+	checkAllFieldsSet(t, reflect.ValueOf(full.Archive), "repo.Archive", map[string]bool{"File": true})
 	checkAllFieldsSet(t, reflect.ValueOf(full.Bugs[0]), "repo.Bug", nil)
 
 	c := loadCatalog(dir)
 	c.Archives["acme-2.4.1.3.fix"] = full
-	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Version: repo.MustParseVersion("2.4.1.2"), Bugs: []repo.Bug{}}
+	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Archive: repo.Archive{Version: repo.MustParseVersion("2.4.1.2"), Bugs: []repo.Bug{}}}
 	c.Published = &publishedIndex{SHA256: "cd", Serial: 3, Files: map[string]string{"acme-2.4.1.2.fix": "old"}}
-	c.PageTemplate = fixSectionID
+	c.PageTemplate = site.TemplateID
 	if err := c.save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +43,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 	changed.SHA256, changed.Summary, changed.Page = "ac", "s2", []byte("<section 2>")
 	changed.logged, changed.loggedPage = false, false // a new entry, as describing the file makes
 	c.Archives["acme-2.4.1.3.fix"] = &changed
-	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Version: repo.MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []repo.Bug{}}
+	c.Archives["acme-2.4.1.4.fix"] = &catalogEntry{Archive: repo.Archive{Version: repo.MustParseVersion("2.4.1.4"), SHA256: "ef", Bugs: []repo.Bug{}}}
 	c.Published = &publishedIndex{SHA256: "gh", Serial: 4}
 	if err := c.save(dir); err != nil {
 		t.Fatal(err)
@@ -62,8 +66,8 @@ func TestCatalogRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got.Published.Files, map[string]string{"acme-2.4.1.3.fix": "ac", "acme-2.4.1.4.fix": "ef"}) || got.Published.Serial != 4 {
 		t.Errorf("published after append: %+v", got.Published)
 	}
-	if got.PageTemplate != fixSectionID {
-		t.Errorf("page template %q, want %q", got.PageTemplate, fixSectionID)
+	if got.PageTemplate != site.TemplateID {
+		t.Errorf("page template %q, want %q", got.PageTemplate, site.TemplateID)
 	}
 
 	// A torn tail costs only what it described.
@@ -87,102 +91,27 @@ func checkAllFieldsSet(t *testing.T, v reflect.Value, what string, skip map[stri
 	}
 }
 
-func TestRepodataCacheAppends(t *testing.T) {
-	dir := t.TempDir()
-	a := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "x", Primary: []byte("p"), Filelists: []byte("f"), Other: []byte("o")}
-	b := &rpmXML{Name: "b.rpm", Size: 3, MTimeNS: 4, SHA256: "y", Primary: []byte("pp"), Filelists: []byte{}, Other: []byte("oo")}
-	c := loadRepodataCache(dir)
-	if err := c.save(dir, []*rpmXML{a}, []*rpmXML{a}); err != nil {
-		t.Fatal(err)
-	}
-	c = loadRepodataCache(dir)
-	if err := c.save(dir, []*rpmXML{a, b}, []*rpmXML{b}); err != nil {
-		t.Fatal(err)
-	}
-	got := loadRepodataCache(dir)
-	if got.records != 2 || !reflect.DeepEqual(got.Packages["a.rpm"], a) || !reflect.DeepEqual(got.Packages["b.rpm"], b) {
-		t.Errorf("loaded %d records %+v", got.records, got.Packages)
-	}
-	// b gone: rewritten with a alone.
-	if err := got.save(dir, []*rpmXML{a}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := loadRepodataCache(dir); len(got.Packages) != 1 || got.Packages["a.rpm"] == nil {
-		t.Errorf("after removal: %+v", got.Packages)
-	}
-}
-
-// The caches are read back from disk: damaged bytes must cost a rehash,
+// The catalog is read back from disk: damaged bytes must cost a rehash,
 // never a panic. Each input is read as a whole file, and as one more
-// record with a valid checksum after a valid file, so that the decoders
-// behind the checksum see hostile bodies too.
+// record with a valid checksum after a valid file, so that the decoder
+// behind the checksum sees hostile bodies too.
 func FuzzCatalogLog(f *testing.F) {
 	dir := f.TempDir()
 	c := loadCatalog(dir)
-	c.Archives["a.fix"] = &catalogEntry{Version: repo.MustParseVersion("1.0.1"), Bugs: []repo.Bug{{ID: "1", Files: []string{"x"}}}, Page: []byte("p")}
+	c.Archives["a.fix"] = &catalogEntry{Archive: repo.Archive{Version: repo.MustParseVersion("1.0.1"), Bugs: []repo.Bug{{ID: "1", Files: []string{"x"}}}}, Page: []byte("p")}
 	c.Published = &publishedIndex{SHA256: "s", Serial: 1, Files: map[string]string{"a.fix": "s"}}
 	if err := c.save(dir); err != nil {
 		f.Fatal(err)
 	}
 	seed, _ := os.ReadFile(filepath.Join(dir, catalogName))
-	x := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "s", Primary: []byte("<p/>"), Filelists: []byte("<f/>"), Other: []byte("<o/>")}
-	if err := loadRepodataCache(dir).save(dir, []*rpmXML{x}, nil); err != nil {
-		f.Fatal(err)
-	}
-	member, err := gzipMember("<p/>")
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := saveGzSegments(dir, []*gzSegment{{pkgs: []*rpmXML{x}, members: [3][]byte{member, member, member}}}); err != nil {
-		f.Fatal(err)
-	}
-	files := map[string][]byte{}
-	for _, name := range []string{catalogName, repodataCacheName, repodataGzName} {
-		files[name], _ = os.ReadFile(filepath.Join(dir, name))
-	}
 	f.Add(seed)
 	f.Add([]byte(catalogMagic))
 	f.Add([]byte{recEntry, 3, 'a', '.', 'f'})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := t.TempDir()
-		for name, valid := range files {
-			os.WriteFile(filepath.Join(d, name), data, 0o644)
-			loadCatalog(d)
-			loadRepodataCache(d)
-			loadGzSegments(d)
-			os.WriteFile(filepath.Join(d, name), appendRecord(append([]byte{}, valid...), data), 0o644)
-		}
+		os.WriteFile(filepath.Join(d, catalogName), data, 0o644)
 		loadCatalog(d)
-		loadRepodataCache(d)
-		loadGzSegments(d)
+		os.WriteFile(filepath.Join(d, catalogName), recordlog.Append(bytes.Clone(seed), data), 0o644)
+		loadCatalog(d)
 	})
-}
-
-// A cached segment is published as it is, so one whose members are not
-// gzip is dropped (and compressed again) rather than trusted.
-func TestGzSegmentsRefuseNonGzipMembers(t *testing.T) {
-	dir := t.TempDir()
-	x := &rpmXML{Name: "a.rpm", Size: 1, MTimeNS: 2, SHA256: "s"}
-	good, err := gzipMember("<p/>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		name    string
-		members [3][]byte
-		want    int
-	}{
-		{"gzip", [3][]byte{good, good, good}, 1},
-		{"not gzip", [3][]byte{good, []byte("<filelists/>"), good}, 0},
-		{"empty", [3][]byte{good, good, nil}, 0},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := saveGzSegments(dir, []*gzSegment{{pkgs: []*rpmXML{x}, members: tt.members}}); err != nil {
-				t.Fatal(err)
-			}
-			if got := loadGzSegments(dir); len(got) != tt.want {
-				t.Errorf("loaded %d segments, want %d", len(got), tt.want)
-			}
-		})
-	}
 }

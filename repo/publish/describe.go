@@ -3,16 +3,17 @@ package publish
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -20,30 +21,25 @@ import (
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/rpm"
+	"github.com/hotfix-project/hotfix/repo/yum"
+	"golang.org/x/sync/errgroup"
 )
 
 // describeAll describes the archives at paths for a build (what
-// describeArchive does, without verifying every entry) on every core. A build is hashing:
-// each core maps up to 16 files at a time and hashes them together
-// (internal/sha256mb), reading each one's header or manifest from the
-// mapping as it starts, so no byte is copied out of the page cache. Like
-// parallel it describes every archive and joins every error.
+// describeArchive does, without verifying every entry) on every core. A
+// build is hashing: each core maps up to 16 files at a time and hashes
+// them together (internal/sha256mb), reading each one's header or
+// manifest from the mapping as it starts, so no byte is copied out of the
+// page cache. It describes every archive and joins every error.
 func describeAll(ctx context.Context, paths []string) ([]*catalogEntry, error) {
 	entries := make([]*catalogEntry, len(paths))
 	errs := make([]error, len(paths))
-	workers := min(runtime.GOMAXPROCS(0), len(paths))
-	werrs := make([]error, workers)
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			werrs[w] = describeWorker(ctx, paths, &next, entries, errs)
-		}()
+	var g errgroup.Group
+	for range min(runtime.GOMAXPROCS(0), len(paths)) {
+		g.Go(func() error { return describeWorker(ctx, paths, &next, entries, errs) })
 	}
-	wg.Wait()
-	if err := errors.Join(werrs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return entries, errors.Join(errs...)
@@ -159,20 +155,20 @@ func (a *mappedArchive) unmap() {
 // entry is the archive's catalog entry, given its sha256; an RPM's
 // repodata is rendered from the header already read.
 func (a *mappedArchive) entry(sum string) (*catalogEntry, error) {
-	e := &catalogEntry{Size: a.info.Size(), MTimeNS: a.info.ModTime().UnixNano(), SHA256: sum}
+	e := &catalogEntry{Archive: repo.Archive{Size: a.info.Size(), SHA256: sum}, MTimeNS: a.info.ModTime().UnixNano()}
 	if m := a.fix; m != nil {
-		e.Product, e.Version, e.Summary, e.Desc, e.Bugs = m.Product, m.Version, m.Summary, m.Description, m.Bugs
+		e.DescribeManifest(m)
 		return e, nil
 	}
 	h := a.rpm
-	e.Product, e.Version, e.Summary, e.Desc, e.Bugs = h.Product, h.Fix, h.Pkg.Summary(), h.Pkg.Description(), h.Bugs
+	e.Product, e.Version, e.Summary, e.Description, e.Bugs = h.Product, h.Fix, h.Pkg.Summary(), h.Pkg.Description(), h.Bugs
 	if e.Bugs == nil {
 		e.Bugs = []repo.Bug{}
 	}
 	var err error
-	e.xml, err = renderRPMHeader(h, a.path, rpmFile{Name: filepath.Base(a.path), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: sum})
+	e.xml, err = yum.Render(yumHeader(h), yum.Package{Name: filepath.Base(a.path), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: sum})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", a.path, err)
 	}
 	return e, nil
 }
@@ -194,6 +190,37 @@ func describeRPM(ctx context.Context, path string) (*catalogEntry, *repo.Manifes
 		return nil, nil, err
 	}
 	e := described[0]
-	e.Summary, e.Desc, e.Bugs, e.Verified = m.Summary, m.Description, m.Bugs, true
+	e.Summary, e.Description, e.Bugs, e.Verified = m.Summary, m.Description, m.Bugs, true
+	return e, m, nil
+}
+
+// describeArchive hashes an archive file and reads its manifest in one
+// pass over the bytes, verifying every entry (repo add; a build describes
+// many archives at once with describeAll).
+func describeArchive(ctx context.Context, path string) (*catalogEntry, *repo.Manifest, error) {
+	if isRPMName(path) {
+		return describeRPM(ctx, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	h := sha256.New()
+	m, err := fixarchive.VerifyArchive(ctx, io.TeeReader(f, h))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// Hash whatever the reader did not need.
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	e := &catalogEntry{Archive: repo.Archive{Size: info.Size(), SHA256: hex.EncodeToString(h.Sum(nil))},
+		MTimeNS: info.ModTime().UnixNano(), Verified: true}
+	e.DescribeManifest(m)
 	return e, m, nil
 }

@@ -32,7 +32,7 @@ func TestDescribeAllAgreesWithDescribeArchive(t *testing.T) {
 		g := got[i]
 		if g.SHA256 != want.SHA256 || g.Size != want.Size || g.MTimeNS != want.MTimeNS ||
 			g.Product != want.Product || g.Version.String() != want.Version.String() || g.Summary != want.Summary ||
-			strings.TrimSpace(g.Desc) != strings.TrimSpace(want.Desc) || fmt.Sprint(g.Bugs) != fmt.Sprint(want.Bugs) {
+			strings.TrimSpace(g.Description) != strings.TrimSpace(want.Description) || fmt.Sprint(g.Bugs) != fmt.Sprint(want.Bugs) {
 			t.Errorf("%s:\n describeAll     %+v\n describeArchive %+v", filepath.Base(p), *g, *want)
 		}
 		if isRPMName(p) && (g.xml == nil || !strings.Contains(string(g.xml.Primary), want.SHA256)) {

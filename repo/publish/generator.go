@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -55,12 +53,15 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		m     *repo.Manifest
 	}
 	in := make([]incoming, len(archives))
-	err := parallel(ctx, len(archives), func(i int) error {
+	errs, err := forEach(ctx, len(archives), func(i int) error {
 		e, m, err := describeArchive(ctx, archives[i])
 		in[i] = incoming{archives[i], e, m}
 		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	// Group by channel and check each against what is there already.
@@ -192,82 +193,4 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// scanChannel describes every archive in a channel directory, reusing the
-// catalog for files that have not changed and hashing the rest on every
-// core. It returns the entries sorted by version and the updated catalog.
-func scanChannel(ctx context.Context, ch channel, log *slog.Logger) ([]*catalogEntry, *catalog, int, error) {
-	// The catalog is decoded while the directory is listed and its files
-	// are stat'ed (on every core: thousands of system calls).
-	catc := make(chan *catalog, 1)
-	go func() { catc <- loadCatalog(ch.Dir) }()
-	dirents, err := os.ReadDir(ch.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, <-catc, 0, nil
-	}
-	if err != nil {
-		<-catc
-		return nil, nil, 0, err
-	}
-	var names []string
-	var archives []fs.DirEntry
-	for _, d := range dirents {
-		if !(strings.HasSuffix(d.Name(), ".fix") || isRPMName(d.Name())) || strings.HasPrefix(d.Name(), ".") {
-			continue
-		}
-		names = append(names, d.Name())
-		archives = append(archives, d)
-	}
-	infos := make([]fs.FileInfo, len(archives))
-	err = parallelChunks(ctx, len(archives), func(i int) error {
-		info, err := archives[i].Info()
-		if err != nil {
-			return err
-		}
-		if !info.Mode().IsRegular() {
-			return fmt.Errorf("%s: not a regular file", filepath.Join(ch.Dir, names[i]))
-		}
-		infos[i] = info
-		return nil
-	})
-	cat := <-catc
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	entries := make([]*catalogEntry, len(names))
-	var stale []int
-	for i, name := range names {
-		if e := cat.Archives[name]; e.fresh(infos[i]) {
-			entries[i] = e
-		} else {
-			stale = append(stale, i)
-		}
-	}
-	if len(stale) > 0 {
-		log.Debug("hashing archives", "channel", ch.Dir, "count", len(stale))
-	}
-	stalePaths := make([]string, len(stale))
-	for k, i := range stale {
-		stalePaths[k] = filepath.Join(ch.Dir, names[i])
-	}
-	described, err := describeAll(ctx, stalePaths)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	for k, i := range stale {
-		entries[i] = described[k]
-	}
-	fresh := map[string]*catalogEntry{}
-	for i, e := range entries {
-		fresh[names[i]] = e
-		if e.Product != ch.Product || !e.Version.Base().Equal(ch.Base) || names[i] != fixFileName(names[i], e) {
-			return nil, nil, 0, fmt.Errorf("%s holds %s %s: it belongs in %s/%s/%s", filepath.Join(ch.Dir, names[i]),
-				e.Product, e.Version, e.Product, e.Version.Base(), fixFileName(names[i], e))
-		}
-	}
-	cat.Archives = fresh
-	entries = pairRPMs(names, entries)
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Version.Compare(entries[j].Version) < 0 })
-	return entries, cat, len(stale), nil
 }

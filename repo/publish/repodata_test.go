@@ -273,16 +273,15 @@ func TestRepodataAnswersLikeCreaterepo(t *testing.T) {
 		}
 	}
 
-	var pkgs []rpmFile
 	names, _ := filepath.Glob(filepath.Join(ours, "*.rpm"))
 	described, err := describeAll(context.Background(), names)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range described {
-		pkgs = append(pkgs, rpmFile{Name: filepath.Base(names[i]), Size: e.Size, MTimeNS: e.MTimeNS, SHA256: e.SHA256})
+		e.File = filepath.Base(names[i])
 	}
-	if err := writeRepodata(context.Background(), ours, pkgs, time.Now(), vendorSigner(t)); err != nil {
+	if err := writeRepodata(context.Background(), ours, described, time.Now(), vendorSigner(t)); err != nil {
 		t.Fatal(err)
 	}
 	runTool(t, "createrepo_c", "-q", "--no-database", "--workers", "2", theirs)
@@ -498,7 +497,7 @@ func TestAddRPMBesideFix(t *testing.T) {
 // warning, not a failed build (the user would rebuild and skip a serial).
 func TestBuildWarnsWhenCachesCannotBeSaved(t *testing.T) {
 	root, ch := rpmRepo(t)
-	for _, name := range []string{catalogName, repodataCacheName} {
+	for _, name := range []string{catalogName, ".repodata.cache"} {
 		if err := os.Remove(filepath.Join(ch, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -528,10 +527,10 @@ func TestBuildWarnsWhenCachesCannotBeSaved(t *testing.T) {
 
 // writeRepodata writes dir/repodata for the RPMs pkgs at once, as a build
 // does for a channel.
-func writeRepodata(ctx context.Context, dir string, pkgs []rpmFile, generated time.Time, signer repo.Signer) error {
+func writeRepodata(ctx context.Context, dir string, rpms []*catalogEntry, generated time.Time, signer repo.Signer) error {
 	var batch fileBatch
 	defer batch.Abort()
-	after, err := stageRepodata(ctx, dir, pkgs, generated, signer, &batch, logger(nil), preloadRepodataCaches(dir))
+	after, err := stageRepodata(ctx, dir, rpms, generated, signer, &batch, logger(nil), preloadRepodataCache(dir))
 	if err != nil || after == nil {
 		return err
 	}

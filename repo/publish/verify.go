@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/yum"
 )
 
 // VerifyOptions tune VerifyRepo.
@@ -106,8 +107,8 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 				rpms[f.RPM.File] = f.RPM.SHA256
 			}
 		}
-		for _, err := range checkRepodata(ch.Dir, opts.Check, rpms) {
-			add(filepath.Join(ch.Dir, RepodataDir), err)
+		for _, err := range yum.Check(ch.Dir, opts.Check, rpms) {
+			add(filepath.Join(ch.Dir, yum.Dir), err)
 		}
 		for _, f := range ix.Fixes {
 			indexed[f.File] = true
@@ -125,13 +126,11 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 			}
 		}
 	}
-	errs := make([]error, len(jobs))
-	perr := parallel(ctx, len(jobs), func(i int) error {
-		errs[i] = checkFile(jobs[i].path, jobs[i].fix.Size, jobs[i].fix.SHA256)
-		return nil
+	errs, err := forEach(ctx, len(jobs), func(i int) error {
+		return repo.CheckFile(jobs[i].path, jobs[i].fix.Size, jobs[i].fix.SHA256)
 	})
-	if perr != nil {
-		return nil, perr
+	if err != nil {
+		return nil, err
 	}
 	for i, err := range errs {
 		if err != nil {
@@ -140,23 +139,4 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	}
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Path < problems[j].Path })
 	return problems, nil
-}
-
-// checkFile compares a file's size and sha256 with what an index says.
-func checkFile(path string, size int64, sum string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("listed in the index but unreadable: %w", err)
-	}
-	if info.Size() != size {
-		return fmt.Errorf("size %d, the index says %d", info.Size(), size)
-	}
-	got, _, err := repo.HashFile(path)
-	if err != nil {
-		return err
-	}
-	if got != sum {
-		return fmt.Errorf("sha256 %s, the index says %s", got, sum)
-	}
-	return nil
 }

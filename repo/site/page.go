@@ -1,4 +1,4 @@
-package publish
+package site
 
 import (
 	"bytes"
@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"golang.org/x/sync/errgroup"
 )
 
 const pageStyle = `
@@ -50,8 +52,8 @@ var channelPage = template.Must(template.New("channel").Funcs(template.FuncMap{
 `))
 
 // fixSectionSource is one fix's section of the channel page. Sections are
-// rendered once per fix and kept in the catalog (a published fix never
-// changes), so adding a fix to thousands renders one.
+// rendered once per fix and kept by the caller (see ChannelPage), so
+// adding a fix to thousands renders one.
 const fixSectionSource = `<section class="fix" id="{{.Version}}">
 <header><h2><span class="ver">{{.Version}}</span> {{.Summary}}</h2><span class="meta">requires {{.Requires}}</span></header>
 {{if .Description}}<p class="desc">{{.Description}}</p>{{end}}
@@ -62,9 +64,10 @@ const fixSectionSource = `<section class="fix" id="{{.Version}}">
 
 var fixSection = template.Must(template.New("fix").Funcs(template.FuncMap{"size": humanSize}).Parse(fixSectionSource))
 
-// fixSectionID identifies fixSectionSource in the catalog: sections
-// rendered by another version of it are rendered again.
-var fixSectionID = func() string {
+// TemplateID identifies the template of a fix's section: a caller that
+// keeps sections between builds renders again those rendered by another
+// version of it.
+var TemplateID = func() string {
 	sum := sha256.Sum256([]byte(fixSectionSource))
 	return hex.EncodeToString(sum[:8])
 }()
@@ -89,45 +92,53 @@ type pageFix struct {
 	Bugs        []repo.Bug
 }
 
-// renderChannelPage renders a channel's index.html. Each entry's section is
-// taken from entry.Page when set, else rendered (on every core) and
-// stored there for the catalog.
-func renderChannelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry) ([]byte, error) {
+// ChannelPage renders a channel's index.html. details gives, by version,
+// what the index leaves out of a fix (its description and bug details);
+// sections holds rendered fix sections by the sha256 of the fix's file:
+// a fix found there is not rendered again (a published fix never
+// changes), and the sections rendered now are added to it.
+func ChannelPage(ctx context.Context, ix *repo.Index, details map[string]*repo.Archive, sections map[string][]byte) ([]byte, error) {
 	data := struct {
 		Index    *repo.Index
 		Sections []template.HTML
 		Latest   string
 		Style    template.CSS
 	}{Index: ix, Style: template.CSS(pageStyle)}
-	byVersion := make(map[string]*catalogEntry, len(entries))
-	for _, e := range entries {
-		byVersion[e.Version.String()] = e
-	}
 	// Newest first: people come for the latest fix.
 	data.Sections = make([]template.HTML, len(ix.Fixes))
-	err := parallel(ctx, len(ix.Fixes), func(k int) error {
-		i := len(ix.Fixes) - 1 - k
-		pf := pageFix{IndexFix: ix.Fixes[i]}
-		e := byVersion[pf.Version.String()]
-		if e != nil && e.Page != nil {
-			data.Sections[k] = template.HTML(e.Page)
+	rendered := make([][]byte, len(ix.Fixes))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for k := range ix.Fixes {
+		f := &ix.Fixes[len(ix.Fixes)-1-k]
+		if page, ok := sections[f.SHA256]; ok {
+			data.Sections[k] = template.HTML(page)
+			continue
+		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			pf := pageFix{IndexFix: *f}
+			if d := details[f.Version.String()]; d != nil {
+				pf.Description, pf.Bugs = strings.TrimSpace(d.Description), d.Bugs
+			}
+			var b bytes.Buffer
+			if err := fixSection.Execute(&b, pf); err != nil {
+				return fmt.Errorf("render page for %s %s: %w", ix.Product, pf.Version, err)
+			}
+			rendered[k] = b.Bytes()
+			data.Sections[k] = template.HTML(b.String())
 			return nil
-		}
-		if e != nil {
-			pf.Description, pf.Bugs = strings.TrimSpace(e.Desc), e.Bugs
-		}
-		var b bytes.Buffer
-		if err := fixSection.Execute(&b, pf); err != nil {
-			return fmt.Errorf("render page for %s %s: %w", ix.Product, pf.Version, err)
-		}
-		if e != nil {
-			e.Page = b.Bytes()
-		}
-		data.Sections[k] = template.HTML(b.String())
-		return nil
-	})
-	if err != nil {
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	for k, page := range rendered {
+		if page != nil {
+			sections[ix.Fixes[len(ix.Fixes)-1-k].SHA256] = page
+		}
 	}
 	if n := len(ix.Fixes); n > 0 {
 		data.Latest = ix.Fixes[n-1].Version.String()
@@ -140,7 +151,9 @@ func renderChannelPage(ctx context.Context, ix *repo.Index, entries []*catalogEn
 	return b.Bytes(), nil
 }
 
-func renderRepoPage(ri *repo.RootIndex, fingerprint string) ([]byte, error) {
+// RootPage renders the repository's top index.html from repo.json and the
+// signing key's fingerprint.
+func RootPage(ri *repo.RootIndex, fingerprint string) ([]byte, error) {
 	var b bytes.Buffer
 	err := repoPage.Execute(&b, struct {
 		Repo        *repo.RootIndex

@@ -1,0 +1,109 @@
+package yum
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// Check verifies the repodata of the channel in dir as dnf would: the
+// signature of repomd.xml, the size and sha256 of each data file it names,
+// and that primary.xml lists exactly the RPMs given (file name → sha256).
+// It returns every problem found.
+func Check(dir string, check repo.CheckSignature, rpms map[string]string) []error {
+	rd := filepath.Join(dir, Dir)
+	md, err := os.ReadFile(filepath.Join(rd, "repomd.xml"))
+	if err != nil {
+		if len(rpms) == 0 && os.IsNotExist(err) {
+			return nil
+		}
+		return []error{fmt.Errorf("repomd.xml missing: run \"hotfix repo build\"")}
+	}
+	sig, err := os.ReadFile(filepath.Join(rd, "repomd.xml"+repo.SigSuffix))
+	if err != nil {
+		return []error{fmt.Errorf("repomd.xml.asc missing: run \"hotfix repo build\"")}
+	}
+	if err := check(md, sig); err != nil {
+		return []error{fmt.Errorf("repomd.xml.asc: %w", err)}
+	}
+	var repomd struct {
+		Data []struct {
+			Type     string `xml:"type,attr"`
+			Checksum string `xml:"checksum"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+			Size int64 `xml:"size"`
+		} `xml:"data"`
+	}
+	if err := xml.Unmarshal(md, &repomd); err != nil {
+		return []error{fmt.Errorf("repomd.xml: %w", err)}
+	}
+	var errs []error
+	for _, d := range repomd.Data {
+		name, ok := strings.CutPrefix(d.Location.Href, Dir+"/")
+		if !ok || !repo.IsPlainFileName(name) {
+			errs = append(errs, fmt.Errorf("repomd.xml names %q outside repodata/", d.Location.Href))
+			continue
+		}
+		if err := repo.CheckFile(filepath.Join(rd, name), d.Size, d.Checksum); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
+			continue
+		}
+		if d.Type != "primary" {
+			continue
+		}
+		listed, err := primaryPackages(filepath.Join(rd, name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
+			continue
+		}
+		for file, sum := range rpms {
+			if listed[file] != sum {
+				errs = append(errs, fmt.Errorf("%s: %s missing or with another sha256: run \"hotfix repo build\"", d.Location.Href, file))
+			}
+		}
+		for file := range listed {
+			if _, ok := rpms[file]; !ok {
+				errs = append(errs, fmt.Errorf("%s lists %s, which the index does not: run \"hotfix repo build\"", d.Location.Href, file))
+			}
+		}
+	}
+	return errs
+}
+
+// primaryPackages reads location → sha256 from a primary.xml.gz.
+func primaryPackages(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	var md struct {
+		Packages []struct {
+			Checksum string `xml:"checksum"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"package"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&md); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range md.Packages {
+		out[p.Location.Href] = p.Checksum
+	}
+	return out, nil
+}
