@@ -36,107 +36,127 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	if opts.Check == nil {
 		return nil, errors.New("verify: a keyring is required")
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
+	v := &verifier{root: root, check: opts.Check, now: opts.Now}
+	if v.now.IsZero() {
+		v.now = time.Now()
 	}
-	var problems []Problem
-	add := func(path string, err error) {
-		rel, rerr := filepath.Rel(root, path)
-		if rerr != nil {
-			rel = path
-		}
-		problems = append(problems, Problem{Path: rel, Err: err})
-	}
-	readSigned := func(path string) ([]byte, bool) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			add(path, fmt.Errorf("missing: run \"hotfix repo build\""))
-			return nil, false
-		}
-		sig, err := os.ReadFile(path + repo.SigSuffix)
-		if err != nil {
-			add(path+repo.SigSuffix, fmt.Errorf("missing signature: run \"hotfix repo build\""))
-			return nil, false
-		}
-		if err := opts.Check(data, sig); err != nil {
-			add(path+repo.SigSuffix, err)
-			return nil, false
-		}
-		return data, true
-	}
-	if data, ok := readSigned(filepath.Join(root, repo.RootIndexName)); ok {
+	if data, ok := v.readSigned(filepath.Join(root, repo.RootIndexName)); ok {
 		if ri, err := repo.ParseRootIndex(data); err != nil {
-			add(filepath.Join(root, repo.RootIndexName), err)
-		} else if now.After(ri.Expires) {
-			add(filepath.Join(root, repo.RootIndexName), fmt.Errorf("expired on %s: run \"hotfix repo build\"", ri.Expires.Format(time.RFC3339)))
+			v.add(filepath.Join(root, repo.RootIndexName), err)
+		} else if v.now.After(ri.Expires) {
+			v.add(filepath.Join(root, repo.RootIndexName), fmt.Errorf("expired on %s: run \"hotfix repo build\"", ri.Expires.Format(time.RFC3339)))
 		}
 	}
 	channels, err := listChannels(root)
 	if err != nil {
 		return nil, err
 	}
-	type job struct {
-		path string
-		fix  repo.IndexFix
-	}
-	var jobs []job
 	for _, ch := range channels {
-		indexPath := filepath.Join(ch.Dir, repo.IndexName)
-		data, ok := readSigned(indexPath)
-		if !ok {
-			continue
-		}
-		ix, err := repo.ParseIndex(data)
-		if err != nil {
-			add(indexPath, err)
-			continue
-		}
-		if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
-			add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
-		}
-		if now.After(ix.Expires) {
-			add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
-		}
-		indexed := map[string]bool{}
-		rpms := map[string]string{}
-		for _, f := range ix.Fixes {
-			if isRPMName(f.File) {
-				rpms[f.File] = f.SHA256
-			} else if f.RPM != nil {
-				rpms[f.RPM.File] = f.RPM.SHA256
-			}
-		}
-		for _, err := range yum.Check(ch.Dir, opts.Check, rpms) {
-			add(filepath.Join(ch.Dir, yum.Dir), err)
-		}
-		for _, f := range ix.Fixes {
-			indexed[f.File] = true
-			jobs = append(jobs, job{filepath.Join(ch.Dir, f.File), f})
-			if f.RPM != nil {
-				indexed[f.RPM.File] = true
-				jobs = append(jobs, job{filepath.Join(ch.Dir, f.RPM.File), repo.IndexFix{Version: f.Version, File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256}})
-			}
-		}
-		dirents, _ := os.ReadDir(ch.Dir)
-		for _, d := range dirents {
-			n := d.Name()
-			if (strings.HasSuffix(n, ".fix") || strings.HasSuffix(n, ".rpm")) && !strings.HasPrefix(n, ".") && !indexed[n] {
-				add(filepath.Join(ch.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
-			}
-		}
+		v.channel(ch)
 	}
-	errs, err := forEach(ctx, len(jobs), func(i int) error {
-		return repo.CheckFile(jobs[i].path, jobs[i].fix.Size, jobs[i].fix.SHA256)
+	errs, err := forEach(ctx, len(v.files), func(i int) error {
+		return repo.CheckFile(v.files[i].path, v.files[i].size, v.files[i].sha256)
 	})
 	if err != nil {
 		return nil, err
 	}
 	for i, err := range errs {
 		if err != nil {
-			add(jobs[i].path, err)
+			v.add(v.files[i].path, err)
 		}
 	}
-	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Path < problems[j].Path })
-	return problems, nil
+	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Path < v.problems[j].Path })
+	return v.problems, nil
+}
+
+// verifier collects the problems of one VerifyRepo, and the files whose
+// size and digest it checks at the end, all at once.
+type verifier struct {
+	root     string
+	check    repo.CheckSignature
+	now      time.Time
+	problems []Problem
+	files    []listedFile
+}
+
+// listedFile is a file an index lists, with what the index says of it.
+type listedFile struct {
+	path   string
+	size   int64
+	sha256 string
+}
+
+func (v *verifier) add(path string, err error) {
+	rel, rerr := filepath.Rel(v.root, path)
+	if rerr != nil {
+		rel = path
+	}
+	v.problems = append(v.problems, Problem{Path: rel, Err: err})
+}
+
+// readSigned reads a signed file and checks its detached signature.
+func (v *verifier) readSigned(path string) ([]byte, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		v.add(path, fmt.Errorf("missing: run \"hotfix repo build\""))
+		return nil, false
+	}
+	sig, err := os.ReadFile(path + repo.SigSuffix)
+	if err != nil {
+		v.add(path+repo.SigSuffix, fmt.Errorf("missing signature: run \"hotfix repo build\""))
+		return nil, false
+	}
+	if err := v.check(data, sig); err != nil {
+		v.add(path+repo.SigSuffix, err)
+		return nil, false
+	}
+	return data, true
+}
+
+// channel checks a channel's index and repodata, and lists the files the
+// index names for checking.
+func (v *verifier) channel(ch channel) {
+	indexPath := filepath.Join(ch.Dir, repo.IndexName)
+	data, ok := v.readSigned(indexPath)
+	if !ok {
+		return
+	}
+	ix, err := repo.ParseIndex(data)
+	if err != nil {
+		v.add(indexPath, err)
+		return
+	}
+	if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
+		v.add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
+	}
+	if v.now.After(ix.Expires) {
+		v.add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
+	}
+	indexed := map[string]bool{}
+	rpms := map[string]string{}
+	for _, f := range ix.Fixes {
+		if isRPMName(f.File) {
+			rpms[f.File] = f.SHA256
+		} else if f.RPM != nil {
+			rpms[f.RPM.File] = f.RPM.SHA256
+		}
+	}
+	for _, err := range yum.Check(ch.Dir, v.check, rpms) {
+		v.add(filepath.Join(ch.Dir, yum.Dir), err)
+	}
+	for _, f := range ix.Fixes {
+		indexed[f.File] = true
+		v.files = append(v.files, listedFile{filepath.Join(ch.Dir, f.File), f.Size, f.SHA256})
+		if f.RPM != nil {
+			indexed[f.RPM.File] = true
+			v.files = append(v.files, listedFile{filepath.Join(ch.Dir, f.RPM.File), f.RPM.Size, f.RPM.SHA256})
+		}
+	}
+	dirents, _ := os.ReadDir(ch.Dir)
+	for _, d := range dirents {
+		n := d.Name()
+		if (strings.HasSuffix(n, ".fix") || strings.HasSuffix(n, ".rpm")) && !strings.HasPrefix(n, ".") && !indexed[n] {
+			v.add(filepath.Join(ch.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
+		}
+	}
 }

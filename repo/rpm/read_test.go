@@ -182,7 +182,9 @@ func (b *headerBuilder) bytes() []byte {
 	return append(append(intro[:], b.index...), b.store...)
 }
 
-// build writes the package and returns its path.
+// build writes the package and returns its path. It is long because it
+// lays out a whole package byte by byte (lead, signature header, header,
+// payload) so that each hostile case can bend exactly one field.
 func (s testRPM) build(t testing.TB, dir string) string {
 	t.Helper()
 	var payload bytes.Buffer

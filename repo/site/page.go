@@ -47,7 +47,7 @@ var channelPage = template.Must(template.New("channel").Funcs(template.FuncMap{
 <p class="sub">{{len .Index.Fixes}} fix{{if ne (len .Index.Fixes) 1}}es{{end}}{{if .Latest}}, latest {{.Latest}}{{end}}. Each fix requires the one before it; install them in order with <code>hotfix install</code>.</p>
 {{range .Sections}}{{.}}{{else}}<p>No fixes published for this version yet.</p>
 {{end}}
-<footer>repo.Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
+<footer>Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>).</footer>
 </main></body></html>
 `))
 
@@ -78,7 +78,7 @@ var repoPage = template.Must(template.New("repo").Funcs(template.FuncMap{"date":
 <body><main>
 <h1>Hotfix repository</h1>
 <p class="sub">Urgent fixes per product version, each chained to the one before and signed.</p>
-{{if .Repo.Products}}<table><thead><tr><th>Product</th><th>repo.Version</th><th>Fixes</th><th>Latest fix</th></tr></thead><tbody>
+{{if .Repo.Products}}<table><thead><tr><th>Product</th><th>Version</th><th>Fixes</th><th>Latest fix</th></tr></thead><tbody>
 {{range $p := .Repo.Products}}{{range $p.Channels}}<tr><td>{{$p.Name}}</td><td><a href="{{$p.Name}}/{{.Base}}/">{{.Base}}</a></td><td>{{.Fixes}}</td><td>{{if .Latest}}{{.Latest}}{{else}}—{{end}}</td></tr>
 {{end}}{{end}}</tbody></table>
 {{else}}<p>No products published yet.</p>{{end}}

@@ -229,9 +229,28 @@ func TestBuildIndex(t *testing.T) {
 	noTemporaries(t, root)
 }
 
+// The signed indexes of the sample repository, built at a fixed time from
+// archives packed at a fixed epoch, are exactly the committed ones.
+func TestBuildGolden(t *testing.T) {
+	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	root, _ := builtRepo(t, BuildOptions{Now: func() time.Time { return now }})
+	for name, path := range map[string]string{
+		"index.json": filepath.Join(channelDir(root), repo.IndexName),
+		"repo.json":  filepath.Join(root, repo.RootIndexName),
+	} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testkit.Golden(t, name, data)
+	}
+}
+
 func TestBuildNeedsSigner(t *testing.T) {
 	_, err := Build(t.Context(), t.TempDir(), BuildOptions{})
-	wantErr(t, err, "signing key")
+	if !errors.Is(err, ErrNoSigner) {
+		t.Errorf("err = %v, want ErrNoSigner", err)
+	}
 	_, err = Build(t.Context(), t.TempDir(), BuildOptions{Signer: vendorSigner(t), Expires: -time.Hour})
 	wantErr(t, err, "negative expiry")
 }

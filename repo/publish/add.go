@@ -1,0 +1,216 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// DefaultExpires is how long a built index stays valid.
+const DefaultExpires = 30 * 24 * time.Hour
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// AddOptions tune Add.
+type AddOptions struct {
+	Logger *slog.Logger
+}
+
+// AddResult says what Add did with each archive.
+type AddResult struct {
+	Added     []string // repository-relative paths of new archives
+	Unchanged []string // identical archives already present
+}
+
+// Add verifies archives and puts them into the repository under
+// PRODUCT/BASE/. It refuses gaps (the archives added together may close
+// one) and changed content for a version already present; an identical
+// archive is left alone. Nothing is written unless every archive passes,
+// and archives are placed in chain order, each atomically, so even an
+// interrupted add leaves a gap-free repository.
+func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
+	log := logger(opts.Logger)
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
+	}
+	in := make([]incoming, len(archives))
+	errs, err := forEach(ctx, len(archives), func(i int) error {
+		e, m, err := describeArchive(ctx, archives[i])
+		in[i] = incoming{archives[i], e, m}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Group by channel and check each against what is there already.
+	byChannel := map[string][]incoming{}
+	for _, a := range in {
+		key := filepath.Join(a.m.Product, a.m.Base.String())
+		byChannel[key] = append(byChannel[key], a)
+	}
+	keys := make([]string, 0, len(byChannel))
+	for k := range byChannel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	res := &AddResult{}
+	var plans []*addPlan
+	for _, key := range keys {
+		p, err := planChannel(ctx, root, key, byChannel[key], res, log)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	for _, p := range plans {
+		if err := p.place(ctx, root, res, log); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// incoming is an archive given to Add, described and verified.
+type incoming struct {
+	path  string
+	entry *catalogEntry
+	m     *repo.Manifest
+}
+
+// addPlan is what Add puts into one channel, in chain order.
+type addPlan struct {
+	dir  string
+	cat  *catalog
+	todo []incoming
+}
+
+// planChannel checks the archives list for the channel key against what
+// it holds: a version already there must be the same archive (or its
+// other format), and the chain must stay gap-free.
+func planChannel(ctx context.Context, root, key string, list []incoming, res *AddResult, log *slog.Logger) (*addPlan, error) {
+	m0 := list[0].m
+	dir := filepath.Join(root, key)
+	existing, cat, _, err := scanChannel(ctx, channel{Product: m0.Product, Base: m0.Base, Dir: dir}, log)
+	if err != nil {
+		return nil, err
+	}
+	var have []repo.Version
+	for _, e := range existing {
+		have = append(have, e.Version)
+	}
+	ce := &repo.ChainError{Product: m0.Product, Base: m0.Base}
+	seen := map[string]*catalogEntry{}
+	var todo []incoming
+	for _, a := range list {
+		v := a.m.Version.String()
+		name := fixFileName(a.path, a.entry)
+		if prev, ok := seen[name]; ok {
+			if prev.SHA256 != a.entry.SHA256 {
+				ce.Other = fmt.Sprintf("two different archives given for %s", v)
+			}
+			continue
+		}
+		seen[name] = a.entry
+		if old, ok := existingByVersion(existing, a.m.Version); ok {
+			if prevFile := old.fileNamed(name); prevFile == nil {
+				todo = append(todo, a) // the RPM of a fix already published as .fix, or the other way round
+			} else if prevFile.SHA256 != a.entry.SHA256 {
+				ce.Changed = append(ce.Changed, v)
+			} else {
+				res.Unchanged = append(res.Unchanged, filepath.Join(key, name))
+			}
+			continue
+		}
+		have = append(have, a.m.Version)
+		todo = append(todo, a)
+	}
+	ce.Missing = repo.MissingFixes(m0.Base, have)
+	if ce.Failed() {
+		return nil, ce
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].m.Version.Compare(todo[j].m.Version) < 0 })
+	return &addPlan{dir: dir, cat: cat, todo: todo}, nil
+}
+
+// place copies the plan's archives into the channel, each atomically and
+// in chain order, and records them in its catalog.
+func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
+	if len(p.todo) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
+	for _, a := range p.todo {
+		name := fixFileName(a.path, a.entry)
+		if err := copyInto(ctx, a.path, filepath.Join(p.dir, name)); err != nil {
+			return err
+		}
+		info, err := os.Stat(filepath.Join(p.dir, name))
+		if err != nil {
+			return err
+		}
+		a.entry.Size, a.entry.MTimeNS = info.Size(), info.ModTime().UnixNano()
+		p.cat.Archives[name] = a.entry
+		rel, _ := filepath.Rel(root, filepath.Join(p.dir, name))
+		res.Added = append(res.Added, rel)
+		log.Info("added", "archive", rel)
+	}
+	return p.cat.save(p.dir)
+}
+
+func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, bool) {
+	for _, e := range list {
+		if e.Version.Equal(v) {
+			return e, true
+		}
+	}
+	return nil, false
+}
+
+// copyInto copies src to dst atomically.
+func copyInto(ctx context.Context, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := atomicfile.Create(dst, 0o644)
+	if err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
+	defer f.Abort()
+	if _, err := io.Copy(f, &ctxReader{ctx, in}); err != nil {
+		return fmt.Errorf("add %s: %w", dst, err)
+	}
+	return f.Commit()
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
