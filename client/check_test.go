@@ -189,7 +189,8 @@ func TestCheckFromFileURL(t *testing.T) {
 }
 
 // TestCheckCLI drives the real binary: exit codes and the JSON shapes of
-// DESIGN.md.
+// DESIGN.md. It is long because it is one story on one root (check,
+// install, check again, status), each step depending on the one before.
 func TestCheckCLI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})

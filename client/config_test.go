@@ -223,6 +223,9 @@ root = "/opt/shop"
 version_file = "/opt/shop/VERSION"
 `
 
+// TestParseConfigErrors runs every refusal of a configuration through
+// ParseConfig and checks its message. It is long because its table is:
+// one row per refusal reads better than the rows split over functions.
 func TestParseConfigErrors(t *testing.T) {
 	cases := []struct {
 		name string

@@ -61,7 +61,8 @@ func wantErr(t *testing.T, err error, sentinel error, msgs ...string) {
 
 // TestHostileRepositoryNothingInstalled serves tampered repositories over
 // real HTTP and installs from them: each is refused naming the cause, and
-// the root is untouched.
+// the root is untouched. It is long because its table is, one row per
+// kind of tampering.
 func TestHostileRepositoryNothingInstalled(t *testing.T) {
 	tests := []struct {
 		name string

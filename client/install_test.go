@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,7 +138,18 @@ func TestInstallRefusesLocalModification(t *testing.T) {
 
 	_, err := c.Install(ctx, InstallOptions{})
 	wantErr(t, err, ErrLocalChanges, tax, "--force", "fix 2.4.1.4")
+	var lc *LocalChangesError
+	if !errors.As(err, &lc) || !slices.Equal(lc.Files, []string{tax}) {
+		t.Errorf("error %v does not list the changed files as a *LocalChangesError: %+v", err, lc)
+	}
 	assertTree(t, before, e.Root)
+	// A version already installed is refused as such, naming both.
+	_, err = c.Install(ctx, InstallOptions{Target: ver("2.4.1.2")})
+	wantErr(t, err, ErrAlreadyInstalled, "fix 2.4.1.2 is already installed (installed: 2.4.1.3)")
+	var ai *AlreadyInstalledError
+	if !errors.As(err, &ai) || ai.Version.String() != "2.4.1.2" || ai.Installed.String() != "2.4.1.3" {
+		t.Errorf("error %v is not an *AlreadyInstalledError with both versions: %+v", err, ai)
+	}
 	// A dry run refuses the same way.
 	_, err = c.Install(ctx, InstallOptions{DryRun: true})
 	wantErr(t, err, ErrLocalChanges, tax)

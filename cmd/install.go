@@ -106,6 +106,11 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 			fmt.Fprintln(g.stdout, "nothing to install: no fixes pending")
 		}
 	}
+	return withInstallAdvice(err)
+}
+
+// withInstallAdvice adds the flag that answers a refusal of install.
+func withInstallAdvice(err error) error {
 	var ai *client.AlreadyInstalledError
 	if errors.As(err, &ai) {
 		return fmt.Errorf("%w; use --reinstall %s for the newest", err, ai.Installed)
