@@ -39,10 +39,9 @@ func allowed(from, to string) bool {
 		return to == "repo" || internal
 	case from == "repo/publish":
 		return strings.HasPrefix(to, "repo") || to == "sign" || internal
-	case from == "client/txn":
+	case from == "client/txn" || from == "client/notify":
+		// A fix's transaction and the run report speak the model's terms.
 		return to == "repo" || internal
-	case from == "client/notify":
-		return internal
 	case strings.HasPrefix(from, "client"):
 		return strings.HasPrefix(to, "client/") || to == "repo" || to == "repo/fixarchive" ||
 			to == "repo/rpm" || to == "sign" || internal
