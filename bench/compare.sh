@@ -110,7 +110,7 @@ run rpmbuild "$old -q repo build $out/rrepo-old --key $key" "$new -q repo build 
 
 # install: one signed repository with the 1000-file fix, one client per binary.
 if [ ! -f "$out/irepo/repo.json.asc" ]; then
-	rm -rf "$out/irepo" "$out/ipacked"
+	rm -rf "$out/irepo" "$out/ipacked" && mkdir -p "$out/irepo"
 	"$old" -q pack "$big" --out "$out/ipacked" >/dev/null
 	"$old" -q repo add "$out/irepo" "$out"/ipacked/*.fix >/dev/null
 	"$old" -q repo build "$out/irepo" --key "$key" >/dev/null
