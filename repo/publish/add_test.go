@@ -14,6 +14,7 @@ import (
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 )
 
 func channelDir(root string) string { return filepath.Join(root, "acme", "2.4.1") }
@@ -244,6 +245,37 @@ func TestBuildGolden(t *testing.T) {
 		}
 		testkit.Golden(t, name, data)
 	}
+	// With RPMs: .1 and .2 as .fix beside their RPM, .3 as an RPM only
+	// (unsigned, so that the packages are the same bytes every time).
+	dir := sample(t)
+	var files []string
+	for i, v := range demo.FixVersions {
+		src := filepath.Join(dir, "fixes", v)
+		if i < 2 {
+			p, _, err := fixarchive.Pack(t.Context(), src, filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, p)
+		}
+		p, _, err := rpm.Pack(t.Context(), src, filepath.Join(dir, "out"), rpm.PackOptions{Epoch: testEpoch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	root = t.TempDir()
+	if _, err := Add(t.Context(), root, files, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t), Now: func() time.Time { return now }}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(channelDir(root), repo.IndexName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Golden(t, "index-rpm.json", data)
 }
 
 func TestBuildNeedsSigner(t *testing.T) {

@@ -13,12 +13,12 @@ import (
 	"github.com/hotfix-project/hotfix/repo/yum"
 )
 
-// catalogName is the generator's private record of what it has already
+// catalogName is publish's private record of what it has already
 // hashed in a channel, so a rebuild does not read unchanged archives
 // again. It is a dot-file: never served, never published.
 //
-// The file is a log of records framed like the repodata cache (see
-// appendRecord): an entry record per archive (a later one for the same
+// The file is a log of records framed by internal/recordlog, as the yum
+// caches are: an entry record per archive (a later one for the same
 // name wins), a removal record, and after every build a published record
 // (serial and hash of the index.json written; the archives known at that
 // point are the ones it lists). Add and an incremental build append a few
@@ -59,7 +59,7 @@ type catalogEntry struct {
 
 type catalog struct {
 	Archives map[string]*catalogEntry
-	// Published describes the index.json this generator wrote last, so
+	// Published describes the index.json this package wrote last, so
 	// that the next build need not parse it.
 	Published *publishedIndex
 	// PageTemplate identifies the template the cached pages were rendered

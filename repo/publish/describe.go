@@ -32,12 +32,18 @@ import (
 // manifest from the mapping as it starts, so no byte is copied out of the
 // page cache. It describes every archive and joins every error.
 func describeAll(ctx context.Context, paths []string) ([]*catalogEntry, error) {
+	return describeMapped(ctx, paths, mapArchive)
+}
+
+// describeMapped is describeAll with the function that maps each archive
+// (a test maps and then truncates one).
+func describeMapped(ctx context.Context, paths []string, mapFn func(string) (*mappedArchive, error)) ([]*catalogEntry, error) {
 	entries := make([]*catalogEntry, len(paths))
 	errs := make([]error, len(paths))
 	var next atomic.Int64
 	var g errgroup.Group
 	for range min(runtime.GOMAXPROCS(0), len(paths)) {
-		g.Go(func() error { return describeWorker(ctx, paths, &next, entries, errs) })
+		g.Go(func() error { return describeWorker(ctx, paths, mapFn, &next, entries, errs) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -46,7 +52,7 @@ func describeAll(ctx context.Context, paths []string) ([]*catalogEntry, error) {
 }
 
 // describeWorker takes archives from paths in turn until none is left.
-func describeWorker(ctx context.Context, paths []string, next *atomic.Int64, entries []*catalogEntry, errs []error) (err error) {
+func describeWorker(ctx context.Context, paths []string, mapFn func(string) (*mappedArchive, error), next *atomic.Int64, entries []*catalogEntry, errs []error) (err error) {
 	open := map[*mappedArchive]bool{}
 	defer func() {
 		for a := range open {
@@ -70,7 +76,7 @@ func describeWorker(ctx context.Context, paths []string, next *atomic.Int64, ent
 			if i >= len(paths) {
 				return sha256mb.Job{}, false
 			}
-			a, err := mapArchive(paths[i])
+			a, err := mapFn(paths[i])
 			if err != nil {
 				errs[i] = err
 				continue
@@ -134,15 +140,8 @@ func mapArchive(path string) (*mappedArchive, error) {
 		a.unmap()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if testHookMapped != nil {
-		testHookMapped(path)
-	}
 	return a, nil
 }
-
-// testHookMapped, set only by tests, runs once an archive is mapped and its
-// header read, before it is hashed.
-var testHookMapped func(path string)
 
 func (a *mappedArchive) unmap() {
 	if a.mapped {
