@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/txn"
+	"github.com/hotfix-project/hotfix/internal/procgroup"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -130,7 +131,17 @@ func (c *Client) transact(ctx context.Context, st *State, m *repo.Manifest, stag
 	opts.step(v, "scripts")
 	for _, s := range ScriptsForRole(m.Scripts, c.Cfg.Role) {
 		log.printf("running script %s", s.Path)
-		err := runCommand(ctx, c.Cfg.Root, c.scriptEnv(v), log.w, c.Cfg.ScriptTimeout.Duration, false, filepath.Join(staging, "scripts", s.Path))
+		err := runCommand(ctx, command{
+			name: "script " + s.Path, dir: c.Cfg.Root, env: c.scriptEnv(v), log: log.w,
+			timeout: c.Cfg.ScriptTimeout.Duration, argv: []string{filepath.Join(staging, "scripts", s.Path)},
+			record: t.RecordScript,
+		})
+		if errors.Is(err, procgroup.ErrStillRunning) {
+			// Restoring under a process that may still write would be a
+			// lie; recover stops it first (the journal names it).
+			log.printf("FAILED at script %s: %v", s.Path, err)
+			return fail("script "+s.Path, fmt.Errorf("%w: the root was not restored; the journal in %s stays for \"hotfix recover\"", err, t.Dir()))
+		}
 		if err != nil {
 			return undo("script "+s.Path, err)
 		}

@@ -236,8 +236,8 @@ func joinVersions(vs []repo.Version) string {
 }
 
 // runHook runs an administrator hook, if configured.
-func (c *Client) runHook(ctx context.Context, name, command string, fixes []repo.IndexFix) error {
-	if command == "" {
+func (c *Client) runHook(ctx context.Context, name, line string, fixes []repo.IndexFix) error {
+	if line == "" {
 		return nil
 	}
 	if err := os.MkdirAll(c.Cfg.LogDir, 0o755); err != nil {
@@ -249,12 +249,16 @@ func (c *Client) runHook(ctx context.Context, name, command string, fixes []repo
 		return err
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "%s %s: %s\n", c.Now().UTC().Format(time.RFC3339), name, command)
+	fmt.Fprintf(f, "%s %s: %s\n", c.Now().UTC().Format(time.RFC3339), name, line)
 	env := []string{
 		"HOTFIX_PRODUCT=" + c.Cfg.Product, "HOTFIX_ROOT=" + c.Cfg.Root, "HOTFIX_ROLE=" + c.Cfg.Role,
 		"HOTFIX_VERSIONS=" + joinVersions(versionsOf(fixes)),
 	}
-	if err := runCommand(ctx, c.Cfg.Root, env, f, c.Cfg.Hooks.Timeout.Duration, true, command); err != nil {
+	err = runCommand(ctx, command{
+		name: name + " hook", dir: c.Cfg.Root, env: env, log: f,
+		timeout: c.Cfg.Hooks.Timeout.Duration, argv: shellCommand(line), record: c.recordHook,
+	})
+	if err != nil {
 		fmt.Fprintf(f, "%s %s failed: %v\n", c.Now().UTC().Format(time.RFC3339), name, err)
 		return fmt.Errorf("%s hook failed: %w (log: %s)", name, err, logPath)
 	}

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
@@ -111,6 +113,16 @@ func (c *Client) recoverLocked(ctx context.Context) error {
 // recoverTxn is Recover under the transaction lock, which the caller
 // holds.
 func (c *Client) recoverTxn(ctx context.Context) (string, error) {
+	hook, err := c.stopHook(ctx)
+	if err != nil {
+		return "", err
+	}
+	did, err := c.recoverFix(ctx)
+	return strings.Join(slices.DeleteFunc([]string{hook, did}, func(s string) bool { return s == "" }), "; "), err
+}
+
+// recoverFix finishes or undoes an interrupted fix transaction.
+func (c *Client) recoverFix(ctx context.Context) (string, error) {
 	st := &State{}
 	recorded := func(v repo.Version) (bool, error) {
 		loaded, err := LoadState(c.Cfg.StateDir)

@@ -20,7 +20,7 @@ func TestScriptDiesWithHotfix(t *testing.T) {
 	if os.Getenv("HOTFIX_TEST_SCRIPT_PARENT") != "" {
 		dir := os.Getenv("HOTFIX_TEST_SCRIPT_PARENT")
 		script := "echo $$ > " + filepath.Join(dir, "pid") + "; sleep 1; touch " + filepath.Join(dir, "survived")
-		runCommand(context.Background(), dir, nil, io.Discard, time.Minute, true, script)
+		runCommand(context.Background(), command{name: "test", dir: dir, log: io.Discard, timeout: time.Minute, argv: shellCommand(script)})
 		os.Exit(0)
 	}
 	dir := t.TempDir()

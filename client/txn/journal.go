@@ -3,6 +3,7 @@ package txn
 import (
 	"path/filepath"
 
+	"github.com/hotfix-project/hotfix/internal/procgroup"
 	"github.com/hotfix-project/hotfix/internal/statefile"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -54,6 +55,9 @@ type Journal struct {
 	Phase       string       `json:"phase"`
 	Entries     []Entry      `json:"entries"`
 	CreatedDirs []string     `json:"created_dirs,omitempty"` // shallowest first
+	// Script is the install script running, if one is: Recover stops
+	// what it left running before it touches the root.
+	Script *procgroup.Group `json:"script,omitempty"`
 }
 
 // journalFile is DIR/journal.json. Every writer holds the client's
@@ -63,3 +67,11 @@ func journalFile(dir string) statefile.File[Journal] {
 }
 
 func (j *Journal) save(dir string) error { return journalFile(dir).Save(j) }
+
+// RecordScript notes in the journal, durably, the processes of the
+// script that is running (nil once they are gone), so that Recover can
+// stop them before it restores the root.
+func (t *Txn) RecordScript(g *procgroup.Group) error {
+	t.Journal.Script = g
+	return t.Journal.save(t.dir)
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/procgroup"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -116,6 +117,12 @@ func (s Store) Recover(ctx context.Context, recorded func(v repo.Version) (bool,
 	}
 	t := &Txn{store: s, dir: dir, Journal: j}
 	rec := &Recovery{Version: j.Version}
+	stopped, err := stopScript(ctx, j)
+	if err != nil {
+		rec.Did = fmt.Sprintf("%s of %s was interrupted while a script ran", j.Op, j.Version)
+		return rec, err
+	}
+	defer func() { rec.Did = stopped + rec.Did }()
 	switch {
 	case j.Op == OpInstall && committed:
 		rec.Did = fmt.Sprintf("install of %s had committed; kept it", j.Version)
@@ -135,4 +142,21 @@ func (s Store) Recover(ctx context.Context, recorded func(v repo.Version) (bool,
 		return nil, fmt.Errorf("unknown journal operation %q in %s", j.Op, dir)
 	}
 	return rec, err
+}
+
+// stopScript stops what the script the journal names left running (a
+// crash kills the script itself, not its children), before anything
+// touches the root. It says what it stopped, for the Recovery.
+func stopScript(ctx context.Context, j *Journal) (string, error) {
+	if j.Script == nil {
+		return "", nil
+	}
+	n, err := procgroup.Stop(ctx, *j.Script)
+	if err != nil {
+		return "", fmt.Errorf("%w; the root was left as it is: run \"hotfix recover\" again once they are gone", err)
+	}
+	if n == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("stopped %d process(es) that %s left running; ", n, j.Script.Name), nil
 }
