@@ -100,7 +100,9 @@ type Hooks struct {
 // HTTP_PROXY and NO_PROXY environment variables.
 type Network struct {
 	ConnectTimeout Duration `toml:"connect_timeout"`
-	MinRate        int64    `toml:"min_rate"`       // bytes/s; a transfer slower than this over 30 s is aborted
+	MinRate        int64    `toml:"min_rate"`       // bytes/s; a transfer slower than this over StallTime is aborted
+	StallTime      Duration `toml:"stall_time"`     // the window min_rate is measured over
+	IndexTimeout   Duration `toml:"index_timeout"`  // limit of one whole index, signature or repo.json
 	Retries        int      `toml:"retries"`        // further attempts after a failed transfer; 0: none
 	MaxIndexSize   int64    `toml:"max_index_size"` // bytes; larger indexes are refused
 }
@@ -152,7 +154,7 @@ func ConfigPath(flag string) string {
 
 // LoadConfig reads and validates the configuration file at path.
 func LoadConfig(path string) (*Config, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("configuration file %s does not exist: create it from the example shipped as packaging/hotfix.toml "+
 			"(packages install it as %s) and set repo, product, root and version_file, or name another file with --config or $%s: %w",
@@ -233,6 +235,8 @@ type fileHooks struct {
 type fileNetwork struct {
 	ConnectTimeout string `toml:"connect_timeout"`
 	MinRate        int64  `toml:"min_rate"`
+	StallTime      string `toml:"stall_time"`
+	IndexTimeout   string `toml:"index_timeout"`
 	Retries        int64  `toml:"retries"`
 	MaxIndexSize   int64  `toml:"max_index_size"`
 }
@@ -255,6 +259,8 @@ func defaults() fileConfig {
 		Network: fileNetwork{
 			ConnectTimeout: "15s",
 			MinRate:        DefaultMinRate,
+			StallTime:      "30s",
+			IndexTimeout:   "2m",
 			Retries:        DefaultRetries,
 			MaxIndexSize:   DefaultMaxIndexSize,
 		},
@@ -303,6 +309,8 @@ var knownKeys = map[string]string{
 	"network":                 `a table: [network]`,
 	"network.connect_timeout": `a duration string, such as "15s"`,
 	"network.min_rate":        `an integer number of bytes per second, such as 1024`,
+	"network.stall_time":      `a duration string, such as "30s"`,
+	"network.index_timeout":   `a duration string, such as "2m"`,
 	"network.retries":         `an integer, such as 3`,
 	"network.max_index_size":  `an integer number of bytes, such as 8388608`,
 }
@@ -346,7 +354,7 @@ func (c *Config) ReadBase() (string, error) {
 	if c.VersionFile == "" {
 		return "", fmt.Errorf("read base version: neither version nor version_file is set in %s", c.Path)
 	}
-	f, err := os.Open(c.VersionFile)
+	f, err := openRegular(c.VersionFile)
 	if err != nil {
 		return "", fmt.Errorf("read base version: %w (version_file in %s must name the file that holds the installed base version, such as 6.14.2)", err, c.Path)
 	}

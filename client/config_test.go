@@ -117,7 +117,7 @@ func TestParseConfigFull(t *testing.T) {
 			HealthCheck: "curl -fsS http://127.0.0.1:8080/health",
 			Timeout:     dur("90s"),
 		},
-		Network: Network{ConnectTimeout: dur("5s"), MinRate: 4096, Retries: 0, MaxIndexSize: 1 << 20},
+		Network: Network{ConnectTimeout: dur("5s"), MinRate: 4096, StallTime: dur("30s"), IndexTimeout: dur("2m"), Retries: 0, MaxIndexSize: 1 << 20},
 		Path:    "/etc/hotfix/hotfix.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -158,7 +158,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			MailReport: notify.MailOnChange,
 		},
 		Hooks:   Hooks{Timeout: dur("5m")},
-		Network: Network{ConnectTimeout: dur("15s"), MinRate: 1024, Retries: 3, MaxIndexSize: 8 << 20},
+		Network: Network{ConnectTimeout: dur("15s"), MinRate: 1024, StallTime: dur("30s"), IndexTimeout: dur("2m"), Retries: 3, MaxIndexSize: 8 << 20},
 		Path:    "x.toml",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -115,6 +115,8 @@ func (v *validator) convert(fc *fileConfig) *Config {
 	c.Network = Network{
 		ConnectTimeout: v.duration("network.connect_timeout", fc.Network.ConnectTimeout, true),
 		MinRate:        v.number("network.min_rate", fc.Network.MinRate, 1, 1<<40),
+		StallTime:      v.duration("network.stall_time", fc.Network.StallTime, true),
+		IndexTimeout:   v.duration("network.index_timeout", fc.Network.IndexTimeout, true),
 		Retries:        int(v.number("network.retries", fc.Network.Retries, 0, 100)),
 		MaxIndexSize:   v.number("network.max_index_size", fc.Network.MaxIndexSize, 1, 1<<30),
 	}

@@ -10,19 +10,22 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
-	"github.com/hotfix-project/hotfix/repo"
 )
 
-// ErrStalled means a transfer fell below the configured minimum rate.
+// ErrStalled means a transfer fell below the configured minimum rate or
+// did not complete within its deadline.
 var ErrStalled = errors.New("transfer too slow")
+
+// Defaults of the [network] durations, for a Fetcher made from a Config
+// that was not loaded from a file.
+const (
+	defaultStallTime    = 30 * time.Second
+	defaultIndexTimeout = 2 * time.Minute
+)
 
 // HTTPError is a non-success HTTP answer.
 type HTTPError struct {
@@ -56,7 +59,8 @@ type Fetcher struct {
 	base        *url.URL
 	client      *http.Client
 	minRate     int64
-	stallWindow time.Duration
+	stallWindow time.Duration // min_rate is measured over this window
+	smallLimit  time.Duration // deadline of one whole small file
 	retries     int
 	backoff     time.Duration
 	log         *slog.Logger
@@ -79,11 +83,19 @@ func NewFetcher(cfg *Config, log *slog.Logger) (*Fetcher, error) {
 	tr.TLSHandshakeTimeout = connect
 	tr.ResponseHeaderTimeout = 2 * connect
 	tr.DisableCompression = true // sizes and ranges must be of the real bytes
+	stall, small := cfg.Network.StallTime.Duration, cfg.Network.IndexTimeout.Duration
+	if stall <= 0 {
+		stall = defaultStallTime
+	}
+	if small <= 0 {
+		small = defaultIndexTimeout
+	}
 	return &Fetcher{
 		base:        u,
 		client:      &http.Client{Transport: tr},
 		minRate:     cfg.Network.MinRate,
-		stallWindow: 30 * time.Second,
+		stallWindow: stall,
+		smallLimit:  small,
 		retries:     cfg.Network.Retries,
 		backoff:     time.Second,
 		log:         logOrDiscard(log),
@@ -125,7 +137,10 @@ func (f *Fetcher) retry(ctx context.Context, what string, op func() error) error
 // Small fetches a small file (an index or a signature) into memory,
 // refusing more than limit bytes. With etag set it makes a conditional
 // request; notModified then means the caller's copy is current and no
-// body was transferred.
+// body was transferred. Each attempt must end within index_timeout and
+// keep up min_rate over every stall_time window: a server or proxy that
+// sends the headers and then nothing must not hold a scheduled run (and
+// its lock) forever.
 func (f *Fetcher) Small(ctx context.Context, rel string, limit int64, etag string) (body []byte, newETag string, notModified bool, err error) {
 	if f.base.Scheme == "file" {
 		body, err = readLimited(filepath.FromSlash(f.base.Path+rel), limit)
@@ -133,42 +148,69 @@ func (f *Fetcher) Small(ctx context.Context, rel string, limit int64, etag strin
 	}
 	u := f.URL(rel)
 	err = f.retry(ctx, u, func() error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		if etag != "" {
-			req.Header.Set("If-None-Match", etag)
-		}
-		resp, err := f.client.Do(req)
-		if err != nil {
-			return fmt.Errorf("GET %s: %w", u, err)
-		}
-		defer resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusNotModified && etag != "":
-			notModified, newETag = true, etag
-			return nil
-		case resp.StatusCode != http.StatusOK:
-			return &HTTPError{URL: u, Status: resp.StatusCode}
-		case resp.ContentLength > limit:
-			return &TrustError{What: u, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, resp.ContentLength, limit)}
-		}
-		b, err := io.ReadAll(io.LimitReader(f.countingBody(resp.Body), limit+1))
-		if err != nil {
-			return fmt.Errorf("GET %s: %w", u, err)
-		}
-		if int64(len(b)) > limit {
-			return &TrustError{What: u, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
-		}
-		body, newETag = b, resp.Header.Get("ETag")
-		return nil
+		var err error
+		body, newETag, notModified, err = f.smallOnce(ctx, u, limit, etag)
+		return err
 	})
 	return body, newETag, notModified, err
 }
 
+// smallOnce is one attempt of Small.
+func (f *Fetcher) smallOnce(ctx context.Context, u string, limit int64, etag string) ([]byte, string, bool, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx, stop := context.WithTimeoutCause(ctx, f.smallLimit,
+		fmt.Errorf("%w: not complete after %s ([network] index_timeout)", ErrStalled, f.smallLimit))
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotModified && etag != "":
+		return nil, etag, true, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, "", false, &HTTPError{URL: u, Status: resp.StatusCode}
+	case resp.ContentLength > limit:
+		return nil, "", false, &TrustError{What: u, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, resp.ContentLength, limit)}
+	}
+	if err := servedAsIs(u, resp); err != nil {
+		return nil, "", false, err
+	}
+	body := f.watchRate(ctx, cancel, f.countingBody(resp.Body))
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, "", false, fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
+	}
+	if int64(len(b)) > limit {
+		return nil, "", false, &TrustError{What: u, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
+	}
+	return b, resp.Header.Get("ETag"), false, nil
+}
+
+// servedAsIs refuses a body the server encoded (gzip from a web server
+// or proxy that compresses whatever it serves): sizes, ranges, hashes and
+// signatures are of the files as published, and decoding them on the
+// fly would hide a misconfiguration that breaks resumed downloads.
+func servedAsIs(u string, resp *http.Response) error {
+	ce := resp.Header.Get("Content-Encoding")
+	if ce == "" || strings.EqualFold(ce, "identity") {
+		return nil
+	}
+	return &TrustError{What: u, Err: fmt.Errorf("the server sent it compressed (Content-Encoding: %s)", ce),
+		Hint: "repository files must be served as they are: turn off compression for the repository on the web server or proxy"}
+}
+
 func readLimited(path string, limit int64) ([]byte, error) {
-	fh, err := os.Open(path)
+	fh, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -196,119 +238,12 @@ func (c countingReader) Read(p []byte) (int, error) {
 
 func (f *Fetcher) countingBody(r io.Reader) io.Reader { return countingReader{r, &f.Transferred} }
 
-// Download fetches rel into dest, which ends up holding exactly size bytes
-// with the given sha256, or is left absent. A partial dest.part from an
-// earlier attempt is resumed with a Range request. Nothing beyond size is
-// ever read, and the file is renamed into place only after it verified.
-func (f *Fetcher) Download(ctx context.Context, rel, dest string, size int64, sum string, progress io.Writer) error {
-	if ok, err := fileMatches(dest, size, sum); err != nil || ok {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	part := dest + ".part"
-	if f.base.Scheme == "file" {
-		src, err := os.Open(filepath.FromSlash(f.base.Path + rel))
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		if _, err := atomicfile.WriteFrom(part, io.LimitReader(src, size+1), 0o644); err != nil {
-			return err
-		}
-	} else {
-		u := f.URL(rel)
-		err := f.retry(ctx, u, func() error { return f.fetchRange(ctx, u, part, size, progress) })
-		if err != nil {
-			return err
-		}
-	}
-	ok, err := fileMatches(part, size, sum)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		os.Remove(part)
-		return &TrustError{What: rel, Err: fmt.Errorf("%w: size or sha256 differs from the signed index", ErrMismatch),
-			Hint: "the download was damaged or the repository was tampered with; it was discarded, try again"}
-	}
-	if err := os.Rename(part, dest); err != nil {
-		return err
-	}
-	return atomicfile.SyncDir(filepath.Dir(dest))
-}
-
-// fetchRange appends to part from where it ends.
-func (f *Fetcher) fetchRange(ctx context.Context, u, part string, size int64, progress io.Writer) error {
-	have := int64(0)
-	if fi, err := os.Stat(part); err == nil {
-		have = fi.Size()
-	}
-	if have > size {
-		os.Remove(part)
-		have = 0
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	if have > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
-	}
-	defer resp.Body.Close()
-	flags := os.O_WRONLY | os.O_CREATE
-	switch {
-	case resp.StatusCode == http.StatusPartialContent && have > 0 && strings.HasPrefix(resp.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", have)):
-		flags |= os.O_APPEND
-	case resp.StatusCode == http.StatusOK:
-		flags |= os.O_TRUNC
-		have = 0
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		os.Remove(part)
-		return &HTTPError{URL: u, Status: resp.StatusCode}
-	default:
-		return &HTTPError{URL: u, Status: resp.StatusCode}
-	}
-	out, err := os.OpenFile(part, flags, 0o644)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	var body io.Reader = f.countingBody(resp.Body)
-	if f.minRate > 0 {
-		body = f.watchRate(ctx, cancel, body)
-	}
-	if progress != nil {
-		body = io.TeeReader(body, progress)
-	}
-	// Read one byte more than the rest of the file to notice a server
-	// that sends more than the signed index declares.
-	n, err := io.Copy(out, io.LimitReader(body, size-have+1))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
-	}
-	if have+n > size {
-		out.Close()
-		os.Remove(part)
-		return &TrustError{What: u, Err: fmt.Errorf("%w: server sent more than the %d bytes the index declares", ErrTooLarge, size)}
-	}
-	if have+n < size {
-		return fmt.Errorf("GET %s: connection ended after %d of %d bytes", u, have+n, size)
-	}
-	return out.Sync()
-}
-
 // watchRate cancels the transfer when fewer than minRate bytes per second
-// arrive over a whole stall window.
+// (and at least one byte) arrive over a whole stall window; it stops when
+// ctx ends, which the caller's deferred cancel guarantees.
 func (f *Fetcher) watchRate(ctx context.Context, cancel context.CancelCauseFunc, r io.Reader) io.Reader {
 	var got atomic.Int64
+	need := max(int64(float64(f.minRate)*f.stallWindow.Seconds()), 1)
 	go func() {
 		t := time.NewTicker(f.stallWindow)
 		defer t.Stop()
@@ -319,8 +254,9 @@ func (f *Fetcher) watchRate(ctx context.Context, cancel context.CancelCauseFunc,
 				return
 			case <-t.C:
 				now := got.Load()
-				if float64(now-last) < float64(f.minRate)*f.stallWindow.Seconds() {
-					cancel(fmt.Errorf("%w: %d bytes in %s, minimum %d bytes/s ([network] min_rate)", ErrStalled, now-last, f.stallWindow, f.minRate))
+				if now-last < need {
+					cancel(fmt.Errorf("%w: %d bytes in %s, minimum %d bytes/s ([network] min_rate over stall_time)",
+						ErrStalled, now-last, f.stallWindow, f.minRate))
 					return
 				}
 				last = now
@@ -335,20 +271,4 @@ func causeOr(ctx context.Context, err error) error {
 		return c
 	}
 	return err
-}
-
-// fileMatches reports whether path exists with the given size and sha256.
-func fileMatches(path string, size int64, sum string) (bool, error) {
-	fi, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil || fi.Size() != size {
-		return false, err
-	}
-	got, _, err := repo.HashFile(path)
-	if err != nil {
-		return false, err
-	}
-	return got == sum, nil
 }

@@ -18,7 +18,7 @@ import (
 
 // readFixDirManifest reads DIR/manifest.json, bounded.
 func readFixDirManifest(dir string) (*repo.Manifest, error) {
-	fh, err := os.Open(filepath.Join(dir, repo.ManifestName))
+	fh, err := openRegular(filepath.Join(dir, repo.ManifestName))
 	if err != nil {
 		return nil, fmt.Errorf("install --from %s: not an unpacked fix: %w", dir, err)
 	}
@@ -111,7 +111,7 @@ func stageFixDir(ctx context.Context, dir, dest string) (m *repo.Manifest, err e
 // copyVerifiedFile copies src to dst and insists on the manifest's size and
 // sha256.
 func copyVerifiedFile(src, dst string, fe repo.FileEntry) error {
-	in, err := os.Open(src)
+	in, err := openRegular(src)
 	if err != nil {
 		return err
 	}

@@ -186,6 +186,12 @@ func (c *Client) localSource(path string) (*localSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("install --from: %w", err)
 	}
+	// Refused before any open: reading a FIFO would wait for a writer.
+	if !info.IsDir() {
+		if err := regularFile(path, info); err != nil {
+			return nil, fmt.Errorf("install --from: %w", err)
+		}
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
