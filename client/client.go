@@ -248,7 +248,7 @@ func (c *Client) cacheIndex(dir string, data, sig []byte, tags etags) error {
 func reachHint(err error, cfg *Config) string {
 	var he *HTTPError
 	var te *TrustError
-	if errors.As(err, &he) || errors.As(err, &te) || errors.Is(err, context.Canceled) {
+	if errors.As(err, &he) || errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, ErrStalled) {
 		return ""
 	}
 	if !strings.HasPrefix(cfg.Repo, "http") {

@@ -171,7 +171,7 @@ func (f *Fetcher) smallOnce(ctx context.Context, u string, limit int64, etag str
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
+		return nil, "", false, fmt.Errorf("GET %s: %w%s", u, causeOr(ctx, err), timeoutHint(ctx, err))
 	}
 	defer resp.Body.Close()
 	switch {
@@ -264,6 +264,18 @@ func (f *Fetcher) watchRate(ctx context.Context, cancel context.CancelCauseFunc,
 		}
 	}()
 	return countingReader{r, &got}
+}
+
+// timeoutHint names the key behind a transport's own timeout (connecting,
+// or waiting for the answer's headers), which otherwise reads as a bare
+// "timeout"; the deadlines of ctx carry their own cause. (net/http's
+// timeouts also match context.DeadlineExceeded, hence ctx.Err.)
+func timeoutHint(ctx context.Context, err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+		return " ([network] connect_timeout limits connecting, and twice it the wait for the answer's headers)"
+	}
+	return ""
 }
 
 func causeOr(ctx context.Context, err error) error {

@@ -115,7 +115,7 @@ func (f *Fetcher) fetchRange(ctx context.Context, u, part string, size int64, pr
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
+		return fmt.Errorf("GET %s: %w%s", u, causeOr(ctx, err), timeoutHint(ctx, err))
 	}
 	defer resp.Body.Close()
 	flags, err := rangeAnswer(u, resp, have, size)
