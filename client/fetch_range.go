@@ -33,6 +33,9 @@ func (f *Fetcher) Download(ctx context.Context, rel, dest string, size int64, su
 			return err
 		}
 		defer src.Close()
+		if fi, err := src.Stat(); err == nil && fi.Size() != size {
+			return sizeMismatch(rel, fi.Size(), size)
+		}
 		if _, err := atomicfile.WriteFrom(part, io.LimitReader(src, size+1), 0o644); err != nil {
 			return err
 		}
@@ -66,9 +69,9 @@ func (f *Fetcher) Download(ctx context.Context, rel, dest string, size int64, su
 // size than the signed index declares: retrying cannot help, and the
 // partial file is of no use.
 func sizeMismatch(what string, served, signed int64) error {
-	err := fmt.Errorf("%w: size differs: the server serves %d bytes, fewer than the %d bytes the signed index declares", ErrMismatch, served, signed)
+	err := fmt.Errorf("%w: size differs: the repository serves %d bytes, fewer than the %d bytes the signed index declares", ErrMismatch, served, signed)
 	if served > signed {
-		err = fmt.Errorf("%w: size differs: the server serves %d bytes, more than the %d bytes the signed index declares", ErrTooLarge, served, signed)
+		err = fmt.Errorf("%w: size differs: the repository serves %d bytes, more than the %d bytes the signed index declares", ErrTooLarge, served, signed)
 	}
 	return &TrustError{What: what, Err: err,
 		Hint: "the repository serves another file than it signed (a mirror out of step, or a file replaced after \"hotfix repo build\"); " +

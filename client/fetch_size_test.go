@@ -129,7 +129,7 @@ func TestServedSizeDiffers(t *testing.T) {
 				partial = tt.partial(a.body)
 			}
 			err := a.download(partial)
-			wantErr(t, err, tt.sentinel, "size differs", "the server serves", strconv.FormatInt(a.size, 10)+" bytes the signed index declares", "nothing was kept")
+			wantErr(t, err, tt.sentinel, "size differs", "the repository serves", strconv.FormatInt(a.size, 10)+" bytes the signed index declares", "nothing was kept")
 			if err != nil && strings.Contains(err.Error(), "416") {
 				t.Errorf("error still says 416: %v", err)
 			}
@@ -224,5 +224,32 @@ func TestWrongRangeDropsPartial(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFileRepositorySizeDiffers: a file:// repository (a mounted mirror)
+// whose archive differs in size is refused the same way, with the size
+// the file really has.
+func TestFileRepositorySizeDiffers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   func([]byte) []byte
+		sentinel error
+	}{
+		{"shorter", func(b []byte) []byte { return b[:len(b)-10] }, ErrMismatch},
+		{"longer", func(b []byte) []byte { return append(b, make([]byte, 4096)...) }, ErrTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{FileURL: true, Repo: newRepo(t)})
+			a := newArchiveFixture(t, e)
+			changed := tc.change(append([]byte{}, a.body...))
+			if err := os.WriteFile(e.Repo.archivePath("2.4.1.1"), changed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := a.download(nil)
+			wantErr(t, err, tc.sentinel, "size differs", "the repository serves "+strconv.Itoa(len(changed))+" bytes")
+			assertNoArchiveInCache(t, e)
+		})
 	}
 }
