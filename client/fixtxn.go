@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/txn"
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/internal/procgroup"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -194,7 +197,11 @@ func (c *Client) testFix(st *State, m *repo.Manifest, force bool) (*txn.Journal,
 	if err != nil {
 		return nil, err
 	}
-	if modified := localChanges(root, st, m, j); len(modified) > 0 && !force {
+	modified, err := localChanges(root, st, m, j)
+	if err != nil {
+		return nil, err
+	}
+	if len(modified) > 0 && !force {
 		return nil, &LocalChangesError{Files: modified}
 	}
 	if err := c.store().Preflight(j, m); err != nil {
@@ -205,29 +212,49 @@ func (c *Client) testFix(st *State, m *repo.Manifest, force bool) (*txn.Journal,
 
 // localChanges lists, sorted, the files j would replace or delete that
 // differ from what the last fix to install them wrote, and the files an
-// earlier fix deleted that exist again.
-func localChanges(root string, st *State, m *repo.Manifest, j *txn.Journal) []string {
+// earlier fix deleted that exist again. It reads the root through
+// internal/beneath: a link on the way is never followed (and counts as a
+// change).
+func localChanges(root string, st *State, m *repo.Manifest, j *txn.Journal) ([]string, error) {
+	r, err := beneath.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
 	var modified []string
 	for _, e := range j.Entries {
 		if e.Action == txn.ActAdd {
 			continue
 		}
-		target := rootPath(root, e.Path)
 		if sum, ok := lastInstalledHash(st, e.Path); ok {
-			if got, _, err := repo.HashFile(target); err != nil || got != sum {
-				modified = append(modified, target)
+			if got, err := hashIn(r, e.Path); err != nil || got != sum {
+				modified = append(modified, rootPath(root, e.Path))
 			}
 		}
 	}
 	for _, f := range m.Files {
 		if deletedByEarlierFix(st, f.Path) {
-			if _, err := os.Lstat(rootPath(root, f.Path)); err == nil {
+			if _, err := r.Lstat(f.Path); err == nil {
 				modified = append(modified, rootPath(root, f.Path))
 			}
 		}
 	}
 	sort.Strings(modified)
-	return modified
+	return modified, nil
+}
+
+// hashIn is the hex sha256 of the regular file rel under r.
+func hashIn(r *beneath.Root, rel string) (string, error) {
+	f, err := r.Open(rel)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // rootPath maps a manifest path into the root.

@@ -9,31 +9,40 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/repo"
+	"golang.org/x/sys/unix"
 )
 
 // Plan inspects the root and returns the journal that installing m needs:
 // every file m writes is a replace (it exists) or an add (with the
 // directories to create), every deletion of an existing file a delete.
 // It refuses links and other non-regular files where m writes or
-// deletes. Nothing is changed.
+// deletes, a link anywhere on the way to them, and a mode that would
+// leave a file writable by every user or unreadable by its owner.
+// Nothing is changed.
 func Plan(root string, m *repo.Manifest) (*Journal, error) {
+	r, err := beneath.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
 	j := &Journal{Op: OpInstall, Version: m.Version, Phase: PhasePrepare}
 	created := map[string]bool{}
 	add := func(rel string, deleting bool) error {
 		target := rootPath(root, rel)
-		info, err := os.Lstat(target)
+		info, err := r.Lstat(rel)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if deleting {
 				return nil
 			}
 			j.Entries = append(j.Entries, Entry{Path: rel, Action: ActAdd})
-			for _, d := range missingDirs(root, rel) {
+			for _, d := range missingDirs(r, rel) {
 				created[d] = true
 			}
 		case err != nil:
-			return err
+			return linkRefusal(rel, err)
 		case info.Mode()&fs.ModeSymlink != 0:
 			return fmt.Errorf("%s is a symbolic link: hotfix replaces only regular files; replace the link by the file or ask the vendor", target)
 		case !info.Mode().IsRegular():
@@ -49,6 +58,9 @@ func Plan(root string, m *repo.Manifest) (*Journal, error) {
 		return nil
 	}
 	for _, f := range m.Files {
+		if err := checkMode(m, f); err != nil {
+			return nil, err
+		}
 		if err := add(f.Path, false); err != nil {
 			return nil, err
 		}
@@ -65,10 +77,45 @@ func Plan(root string, m *repo.Manifest) (*Journal, error) {
 	return j, nil
 }
 
-// Preflight checks that the transaction of j can run: every directory it
-// writes in is writable, and the root and the state directory (created
-// when missing) have room for the fix's files and the backups.
+// linkRefusal explains a path that leads through a link inside the root:
+// following it would let whoever can create a link in the root make the
+// fix write or delete anywhere.
+func linkRefusal(rel string, err error) error {
+	var le *beneath.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("cannot install %s: %w, and hotfix never writes through a link inside the root (it could lead anywhere); make it a real directory (or remove it) and run again, or ask the vendor", rel, le)
+	}
+	return err
+}
+
+// checkMode refuses a file mode no product should ship: writable by
+// every user (any local user could then change the product), or not
+// even readable by its owner (0000: surely a packing mistake). Both are
+// refused rather than silently changed, so the vendor learns of them.
+func checkMode(m *repo.Manifest, f repo.FileEntry) error {
+	switch {
+	case f.Mode&0o002 != 0:
+		return fmt.Errorf("fix %s would install %s with mode %s, writable by every user: refusing it; ask the vendor to rebuild the fix with a safe mode such as 0644 or 0755", m.Version, f.Path, f.Mode)
+	case f.Mode&0o400 == 0:
+		return fmt.Errorf("fix %s would install %s with mode %s, not readable by its owner: refusing it; ask the vendor to rebuild the fix with a mode such as 0644", m.Version, f.Path, f.Mode)
+	}
+	return nil
+}
+
+// Preflight checks that the transaction of j can run, by asking the
+// kernel about each thing Apply will do: every directory it writes in
+// grants writing and is neither immutable nor append-only; no file it
+// replaces or deletes is immutable, append-only or a mount point (a
+// bind-mounted file), which no rename or unlink can change even as root;
+// and the root and the state directory (created when missing) have room
+// for the fix's files and the backups. It asks instead of trying,
+// because trying a rename or an unlink in the root is the change itself.
 func (s Store) Preflight(j *Journal, m *repo.Manifest) error {
+	r, err := beneath.Open(s.Root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	var need int64
 	for _, f := range m.Files {
 		need += f.Size
@@ -76,14 +123,23 @@ func (s Store) Preflight(j *Journal, m *repo.Manifest) error {
 	dirs := map[string]bool{}
 	for _, e := range j.Entries {
 		if e.Action != ActAdd {
-			if fi, err := os.Lstat(rootPath(s.Root, e.Path)); err == nil {
-				need += fi.Size()
+			fi, err := r.Lstat(e.Path)
+			if err != nil {
+				return linkRefusal(e.Path, err)
+			}
+			need += fi.Size()
+			if err := replaceable(r, e.Path); err != nil {
+				return err
 			}
 		}
-		dirs[nearestDir(s.Root, e.Path)] = true
+		d, err := nearestDir(r, e.Path)
+		if err != nil {
+			return linkRefusal(e.Path, err)
+		}
+		dirs[d] = true
 	}
 	for d := range dirs {
-		if err := probeWritable(d); err != nil {
+		if err := writableDir(r, d); err != nil {
 			return err
 		}
 	}
@@ -102,30 +158,65 @@ func (s Store) Preflight(j *Journal, m *repo.Manifest) error {
 	return nil
 }
 
-// nearestDir is the deepest existing directory that would hold rel.
-func nearestDir(root, rel string) string {
-	for d := pathDir(rel); ; d = pathDir(d) {
-		p := root
-		if d != "." {
-			p = rootPath(root, d)
-		}
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		if d == "." {
-			return root
-		}
+// replaceable refuses a file that neither a rename over it nor an unlink
+// can change.
+func replaceable(r *beneath.Root, rel string) error {
+	a, err := r.Attrs(rel)
+	if err != nil {
+		return err
 	}
+	p := r.Join(rel)
+	switch {
+	case a.Immutable:
+		return fmt.Errorf("%s is immutable (chattr +i), so the fix cannot replace or delete it; if it may, run \"chattr -i %s\" and install again, otherwise ask the vendor", p, p)
+	case a.AppendOnly:
+		return fmt.Errorf("%s is append-only (chattr +a), so the fix cannot replace or delete it; if it may, run \"chattr -a %s\" and install again, otherwise ask the vendor", p, p)
+	case a.MountPoint:
+		return fmt.Errorf("%s is a mount point (a bind-mounted file?), so the fix cannot replace or delete it; unmount it and install again, or ask the vendor", p)
+	}
+	return nil
 }
 
-// probeWritable checks that files can be created in dir. It asks the
-// kernel (access(2) with W_OK: permissions, ACLs, read-only mounts,
-// immutable directories) instead of creating a probe file, because a
-// crash between creating and removing a probe would leave a stray file
-// in the root that no journal knows about.
+// writableDir checks that names can be created, renamed and removed in
+// the directory rel of the root. It asks the kernel (access(2) with W_OK:
+// permissions, ACLs, read-only mounts, immutable directories; then the
+// append-only flag, which access ignores) instead of creating a probe
+// file, because a crash between creating and removing a probe would
+// leave a stray file in the root that no journal knows about.
+func writableDir(r *beneath.Root, rel string) error {
+	p := r.Join(rel)
+	if err := r.Access(rel, unix.W_OK); err != nil {
+		return fmt.Errorf("cannot write in %s: %w (run as the product's owner or root)", p, err)
+	}
+	a, err := r.Attrs(rel)
+	if err != nil {
+		return err
+	}
+	if a.Immutable || a.AppendOnly {
+		return fmt.Errorf("cannot write in %s: the directory is immutable or append-only (lsattr shows i or a); remove the flag with chattr and install again, or ask the vendor", p)
+	}
+	return nil
+}
+
+// nearestDir is the deepest existing directory that would hold rel,
+// reached without links.
+func nearestDir(r *beneath.Root, rel string) (string, error) {
+	for d := pathDir(rel); d != "."; d = pathDir(d) {
+		fi, err := r.Lstat(d)
+		switch {
+		case err == nil && fi.IsDir():
+			return d, nil
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return "", err
+		}
+	}
+	return ".", nil
+}
+
+// probeWritable checks that files can be created in dir, the state
+// directory (see writableDir for why it asks rather than tries).
 func probeWritable(dir string) error {
-	const wOK = 2
-	if err := syscall.Access(dir, wOK); err != nil {
+	if err := unix.Access(dir, unix.W_OK); err != nil {
 		return fmt.Errorf("cannot write in %s: %w (run as the product's owner or root)", dir, &fs.PathError{Op: "access", Path: dir, Err: err})
 	}
 	return nil
@@ -141,10 +232,10 @@ func freeBytes(dir string) (uint64, bool) {
 
 // missingDirs lists the parents of rel (relative to root) that do not
 // exist yet, shallowest first.
-func missingDirs(root, rel string) []string {
+func missingDirs(r *beneath.Root, rel string) []string {
 	var out []string
 	for d := pathDir(rel); d != "."; d = pathDir(d) {
-		if _, err := os.Lstat(rootPath(root, d)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := r.Lstat(d); errors.Is(err, fs.ErrNotExist) {
 			out = append([]string{d}, out...)
 		} else {
 			break

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -80,17 +81,26 @@ func (t *Txn) BackUp(ctx context.Context) error {
 }
 
 func (t *Txn) backUp(ctx context.Context) error {
+	root, err := beneath.Open(t.store.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	backupDir := filepath.Join(t.dir, backupSubdir)
+	backups, err := beneath.Open(backupDir)
+	if err != nil {
+		return err
+	}
+	defer backups.Close()
 	var ps []placement
 	for _, e := range t.Journal.Entries {
 		if e.Action == ActAdd {
 			continue
 		}
-		dst := filepath.Join(backupDir, filepath.FromSlash(e.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		if err := backups.MkdirAll(pathDir(e.Path), 0o700); err != nil {
 			return err
 		}
-		ps = append(ps, placement{src: rootPath(t.store.Root, e.Path), target: dst, mode: os.FileMode(e.Mode) | 0o600, uid: -1})
+		ps = append(ps, placement{from: root, src: e.Path, to: backups, target: e.Path, mode: os.FileMode(e.Mode) | 0o600, uid: -1})
 	}
 	if err := placeFiles(ctx, ps); err != nil {
 		return err
@@ -101,11 +111,22 @@ func (t *Txn) backUp(ctx context.Context) error {
 // Apply changes the root as the journal says: new directories, each file
 // of m put in place atomically from staging (whose files/ it consumes),
 // deletions; then makes it all durable, because the caller's record of
-// the fix, written next, commits it.
+// the fix, written next, commits it. No link under the root or the
+// staging directory is followed: a directory swapped for a link since
+// Plan makes Apply fail (and the caller restore).
 func (t *Txn) Apply(ctx context.Context, m *repo.Manifest, staging string) error {
-	root := t.store.Root
+	root, err := beneath.Open(t.store.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	stage, err := beneath.Open(staging)
+	if err != nil {
+		return err
+	}
+	defer stage.Close()
 	for _, d := range t.Journal.CreatedDirs {
-		if err := os.Mkdir(rootPath(root, d), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := root.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
@@ -120,13 +141,13 @@ func (t *Txn) Apply(ctx context.Context, m *repo.Manifest, staging string) error
 		if e.Action == ActReplace {
 			uid, gid = e.UID, e.GID
 		}
-		ps = append(ps, placement{src: filepath.Join(staging, "files", filepath.FromSlash(f.Path)), target: rootPath(root, f.Path), mode: os.FileMode(f.Mode), uid: uid, gid: gid, move: true})
+		ps = append(ps, placement{from: stage, src: "files/" + f.Path, to: root, target: f.Path, mode: os.FileMode(f.Mode), uid: uid, gid: gid, move: true})
 	}
 	if err := placeFiles(ctx, ps); err != nil {
 		return fmt.Errorf("put files in place: %w", err)
 	}
 	for _, d := range m.Delete {
-		if err := os.Remove(rootPath(root, d)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("delete %s: %w", d, err)
 		}
 	}
@@ -153,31 +174,48 @@ func (t *Txn) Commit() error {
 }
 
 // Restore undoes the journal from the backups: replaced and deleted files
-// come back, added files and created (empty) directories go. It is
-// idempotent, so a crash while restoring is mended by restoring again,
-// and it runs to its end even when ctx ends: half a restore is the one
-// state worse than either side. The transaction stays; Discard it after.
+// come back, added files and created (empty) directories go. A file that
+// is still exactly its backup (content, mode, owner) is left alone: the
+// failure may have come before it was touched, and it may be a file that
+// cannot be replaced at all (immutable, a mount point). It is idempotent,
+// so a crash while restoring is mended by restoring again, and it runs to
+// its end even when ctx ends: half a restore is the one state worse than
+// either side. No link under the root is followed. The transaction
+// stays; Discard it after.
 func (t *Txn) Restore(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
-	root, j := t.store.Root, t.Journal
-	backupDir := filepath.Join(t.dir, backupSubdir)
+	j := t.Journal
+	root, err := beneath.Open(t.store.Root)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	backups, err := beneath.Open(filepath.Join(t.dir, backupSubdir))
+	if err != nil {
+		return err
+	}
+	defer backups.Close()
 	var errs []error
 	var ps []placement
 	for i := len(j.Entries) - 1; i >= 0; i-- {
 		e := j.Entries[i]
-		target := rootPath(root, e.Path)
-		removeTemps(target)
+		if err := root.RemoveTemps(e.Path); err != nil {
+			errs = append(errs, err)
+		}
 		switch e.Action {
 		case ActAdd:
-			if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("remove %s: %w", target, err))
+			if err := root.Remove(e.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
 			}
 		case ActReplace, ActDelete:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			if unchanged(root, backups, e) {
+				continue
+			}
+			if err := root.MkdirAll(pathDir(e.Path), 0o755); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			ps = append(ps, placement{src: filepath.Join(backupDir, filepath.FromSlash(e.Path)), target: target, mode: os.FileMode(e.Mode), uid: e.UID, gid: e.GID})
+			ps = append(ps, placement{from: backups, src: e.Path, to: root, target: e.Path, mode: os.FileMode(e.Mode), uid: e.UID, gid: e.GID})
 		}
 	}
 	if err := placeFiles(ctx, ps); err != nil {
@@ -187,7 +225,7 @@ func (t *Txn) Restore(ctx context.Context) error {
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
 	for _, d := range dirs {
 		// Only empty directories go: anything else in them is not ours.
-		os.Remove(rootPath(root, d))
+		root.RemoveDir(d)
 	}
 	if err := syncParents(root, j); err != nil {
 		errs = append(errs, err)
