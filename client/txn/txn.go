@@ -120,11 +120,13 @@ func (t *Txn) Apply(ctx context.Context, m *repo.Manifest, staging string) error
 		return err
 	}
 	defer root.Close()
-	stage, err := beneath.Open(staging)
-	if err != nil {
-		return err
+	var stage *beneath.Root
+	if len(m.Files) > 0 {
+		if stage, err = beneath.Open(staging); err != nil {
+			return err
+		}
+		defer stage.Close()
 	}
-	defer stage.Close()
 	for _, d := range t.Journal.CreatedDirs {
 		if err := root.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err

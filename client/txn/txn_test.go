@@ -77,7 +77,9 @@ func newFixture(t *testing.T, dir string) *fixture {
 	write(t, filepath.Join(f.store.Root, "etc/app.conf"), "secret\n", 0o600)
 	write(t, filepath.Join(f.store.Root, "lib/old.php"), "old\n", 0o644)
 	f.m = &repo.Manifest{Product: "acme", Version: repo.MustParseVersion("1.0.1"), Delete: []string{"lib/old.php", "lib/never.php"}}
-	for rel, data := range map[string]string{"bin/app": "app 1.0.1\n", "share/new/doc.txt": "new\n"} {
+	// A slice, not a map: the manifest's order is the plan's.
+	for _, fd := range [][2]string{{"bin/app", "app 1.0.1\n"}, {"share/new/doc.txt", "new\n"}} {
+		rel, data := fd[0], fd[1]
 		write(t, filepath.Join(f.staging, "files", rel), data, 0o644)
 		sum := sha256.Sum256([]byte(data))
 		f.m.Files = append(f.m.Files, repo.FileEntry{Path: rel, Size: int64(len(data)), Mode: 0o755, SHA256: hex.EncodeToString(sum[:])})
