@@ -10,6 +10,16 @@
 // Commit keeps the backups as the fix's rollback record. Whatever a crash
 // interrupts, Recover finds the journal and restores or finishes.
 //
+// Every path under the root (and under the backups and the staging
+// directory) goes through internal/beneath, which never follows a link:
+// a link inside the root, planted before the plan or swapped in later,
+// stops the step that meets it instead of redirecting a write, a delete
+// or a read outside the root. The plan and the preflight refuse what the
+// apply could not do (links, unsafe modes, immutable, append-only or
+// mounted files, directories that refuse new names), and Restore leaves
+// alone a file still exactly as backed up, so a failure on such a file
+// never leaves a journal that cannot be finished.
+//
 // txn knows nothing of the client's state or configuration: the caller
 // says, through small funcs, whether a fix is recorded and how to forget
 // it.
