@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,44 @@ type AuditRecord struct {
 
 // AuditName is the audit log's file name inside log_dir.
 const AuditName = "audit.log"
+
+// ErrAudit means the audit log could not be written; see AuditError.
+var ErrAudit = errors.New("audit log not written")
+
+// AuditError is an audit log that cannot be written. Before a change it
+// refuses the change (nothing was done); after one, the change stands
+// and the command fails with this error, so that a change the audit log
+// does not record is never silent (a scheduled run reports it, cron
+// mails it, the exit code is 1).
+type AuditError struct {
+	Path  string
+	After bool // the change was made; only its record is missing
+	Err   error
+}
+
+func (e *AuditError) Error() string {
+	if e.After {
+		return fmt.Sprintf("%s: %s: %v: what was done stands, but it is not recorded there; make the audit log writable (permissions, immutable flag, free space in log_dir)", ErrAudit, e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v: nothing was changed, because every change must be recorded there; make the audit log writable (permissions, immutable flag, free space in log_dir)", ErrAudit, e.Path, e.Err)
+}
+
+func (e *AuditError) Unwrap() []error { return []error{ErrAudit, e.Err} }
+
+// probeAudit checks, before a change, that the audit log can be opened
+// for appending (creating it and log_dir when missing), so that a change
+// is refused rather than made unrecorded. It writes nothing.
+func probeAudit(logDir string) error {
+	path := filepath.Join(logDir, AuditName)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return &AuditError{Path: path, Err: err}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return &AuditError{Path: path, Err: err}
+	}
+	return f.Close()
+}
 
 // Audit appends one record to the audit log. Each record is one write of
 // one line to a file opened with O_APPEND, then synced, so concurrent
@@ -85,4 +124,22 @@ func splitLines(b []byte) [][]byte {
 		out = append(out, b[start:])
 	}
 	return out
+}
+
+// joinErrs is errors.Join that returns a lone error as it is, so that
+// the common case (no audit error) keeps the error's own type at the top.
+func joinErrs(errs ...error) error {
+	var nonNil []error
+	for _, e := range errs {
+		if e != nil {
+			nonNil = append(nonNil, e)
+		}
+	}
+	switch len(nonNil) {
+	case 0:
+		return nil
+	case 1:
+		return nonNil[0]
+	}
+	return errors.Join(nonNil...)
 }

@@ -255,8 +255,8 @@ func TestCheckCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.Stdout)
 	}
-	assertKeys(t, "status", st, "base", "installed", "last_check", "lock", "paused", "pending", "product")
-	if st["paused"] != nil || st["lock"] != nil || st["pending"] != float64(0) {
+	assertKeys(t, "status", st, "base", "installed", "interrupted", "last_check", "lock", "paused", "pending", "product")
+	if st["paused"] != nil || st["lock"] != nil || st["interrupted"] != nil || st["pending"] != float64(0) {
 		t.Errorf("status: paused %v, lock %v, pending %v", st["paused"], st["lock"], st["pending"])
 	}
 	inst := st["installed"].([]any)

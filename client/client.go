@@ -75,7 +75,7 @@ func (c *Client) loadState(save bool) (*State, repo.Version, error) {
 	if err != nil {
 		return nil, base, err
 	}
-	st, err := LoadState(c.Cfg.StateDir)
+	st, err := c.state(base)
 	if err != nil {
 		return nil, base, err
 	}
@@ -86,20 +86,27 @@ func (c *Client) loadState(save bool) (*State, repo.Version, error) {
 			return nil, base, err
 		}
 		if !old.IsZero() {
-			c.audit("superseded", nil, "ok", fmt.Sprintf("base changed from %s to %s; %d fixes of %s superseded", old, base, hadFixes, old))
+			if err := c.audit("superseded", nil, "ok", fmt.Sprintf("base changed from %s to %s; %d fixes of %s superseded", old, base, hadFixes, old)); err != nil {
+				return nil, base, err
+			}
 		}
 	}
 	return st, base, nil
 }
 
-func (c *Client) audit(action string, versions []repo.Version, outcome, detail string) {
+// audit appends a record of a change already made to the audit log. Its
+// error, an *AuditError, is for the caller to return with its result:
+// the change stands, but must not pass unrecorded in silence.
+func (c *Client) audit(action string, versions []repo.Version, outcome, detail string) error {
 	var vs []string
 	for _, v := range versions {
 		vs = append(vs, v.String())
 	}
 	if err := Audit(c.Cfg.LogDir, AuditRecord{Time: c.Now().UTC(), Action: action, Versions: vs, Outcome: outcome, Detail: detail}); err != nil {
 		c.Log.Error("audit log", "err", err)
+		return &AuditError{Path: filepath.Join(c.Cfg.LogDir, AuditName), After: true, Err: err}
 	}
+	return nil
 }
 
 // CheckResult is what Check found.

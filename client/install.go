@@ -54,6 +54,7 @@ type InstallResult struct {
 	Installed []repo.IndexFix
 	Logs      []string
 	DryRun    bool
+	Kept      []KeptFile // locally changed files a forced --reinstall kept beside the restored ones
 }
 
 func (o *InstallOptions) step(v repo.Version, s string) {
@@ -94,7 +95,8 @@ type fixSource interface {
 // transaction, run pre_install, then per fix fetch it and run its
 // transaction (verify, test, journal, back up, apply, scripts, record),
 // then post_install and health_check (which takes the run's fixes back
-// when it fails); every outcome goes to the audit log.
+// when it fails); every outcome goes to the audit log, and a record the
+// audit log refused is returned with the result (an *AuditError).
 func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOptions) (*InstallResult, error) {
 	lk, st, err := c.beginInstall(ctx, src.command(), &opts)
 	if err != nil {
@@ -121,10 +123,13 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 	if stopRequested(opts.Stop) {
 		return out, nil
 	}
+	var auditErr error
+	failed := func(vs []repo.Version, err error) (*InstallResult, error) {
+		return out, joinErrs(err, auditErr, c.audit(action, vs, "failed", err.Error()))
+	}
 	if !opts.DryRun {
 		if err := c.runHook(ctx, "pre_install", c.Cfg.Hooks.PreInstall, todo); err != nil {
-			c.audit(action, versionsOf(todo), "failed", err.Error())
-			return out, err
+			return failed(versionsOf(todo), err)
 		}
 	}
 	for _, f := range todo {
@@ -133,41 +138,48 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 		}
 		a, err := src.fetch(ctx, f)
 		if err != nil {
-			c.audit(action, []repo.Version{f.Version}, "failed", err.Error())
-			return out, err
+			return failed([]repo.Version{f.Version}, err)
 		}
 		logPath, err := c.installFix(ctx, st, f, a, &opts)
 		if logPath != "" {
 			out.Logs = append(out.Logs, logPath)
 		}
 		if err != nil {
-			c.audit(action, []repo.Version{f.Version}, "failed", err.Error())
-			return out, err
+			return failed([]repo.Version{f.Version}, err)
 		}
 		out.Installed = append(out.Installed, f)
 		if opts.DryRun {
 			st.Installed = append(st.Installed, InstalledFix{Version: f.Version})
-		} else {
-			c.audit(action, []repo.Version{f.Version}, "ok", a.origin+logPath)
+		} else if aerr := c.audit(action, []repo.Version{f.Version}, "ok", a.origin+logPath); aerr != nil && auditErr == nil {
+			auditErr = aerr
 		}
 	}
 	if opts.DryRun {
 		return out, nil
 	}
-	return out, c.afterInstall(ctx, src, st, todo, out)
+	return out, joinErrs(c.afterInstall(ctx, src, st, todo, out), auditErr)
 }
 
 // afterInstall runs post_install and health_check for the fixes of a
-// run (todo, as pre_install heard them); when the server is unhealthy
-// with them, it takes back those installed.
+// run (todo, as pre_install heard them). health_check runs even when
+// post_install failed: whether the server is healthy with the fixes is
+// what decides whether they stay. Unhealthy, the run's fixes are taken
+// back; healthy, they stay, and a failed post_install is reported as
+// such, saying that they stay.
 func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, todo []repo.IndexFix, out *InstallResult) error {
-	if err := c.runHook(ctx, "post_install", c.Cfg.Hooks.PostInstall, todo); err != nil {
-		c.audit("install", versionsOf(out.Installed), "failed", err.Error())
-		return err
-	}
+	vs := versionsOf(out.Installed)
+	postErr := c.runHook(ctx, "post_install", c.Cfg.Hooks.PostInstall, todo)
 	err := c.runHook(ctx, "health_check", c.Cfg.Hooks.HealthCheck, todo)
 	if err == nil {
-		return nil
+		if postErr == nil {
+			return nil
+		}
+		health := "health_check passed"
+		if c.Cfg.Hooks.HealthCheck == "" {
+			health = "no health_check is configured"
+		}
+		postErr = fmt.Errorf("%w; %s, so the fixes of this run (%s) stay installed and recorded: do by hand what post_install should have done", postErr, health, describeVersions(vs))
+		return joinErrs(postErr, c.audit("post_install", vs, "failed", postErr.Error()))
 	}
 	var rbErr error
 	for range out.Installed {
@@ -175,18 +187,21 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 			break
 		}
 	}
-	err = fmt.Errorf("%w; %s", err, src.rolledBack(versionsOf(out.Installed)))
+	err = fmt.Errorf("%w; %s", err, src.rolledBack(vs))
 	if rbErr != nil {
 		err = fmt.Errorf("%w, but rolling back failed: %w", err, rbErr)
 	}
-	c.audit("install", versionsOf(out.Installed), "rolled back", err.Error())
+	if postErr != nil {
+		err = fmt.Errorf("%w; before it, %w", err, postErr)
+	}
 	out.Installed = nil
-	return err
+	return joinErrs(err, c.audit("install", vs, "rolled back", err.Error()))
 }
 
 // beginInstall does what every install does first: take the transaction
-// lock, refuse while paused, finish or undo an interrupted transaction,
-// and load the state (saving a base change unless this is a dry run).
+// lock, refuse while paused, finish or undo an interrupted transaction
+// (a dry run refuses instead: it changes nothing), and load the state
+// (saving a base change unless this is a dry run).
 func (c *Client) beginInstall(ctx context.Context, command string, opts *InstallOptions) (*lockfile.Lock, *State, error) {
 	lk, err := c.lock(ctx, command, opts.LockWait)
 	if err != nil {
@@ -196,10 +211,22 @@ func (c *Client) beginInstall(ctx context.Context, command string, opts *Install
 		if err := c.checkPaused(); err != nil {
 			return nil, err
 		}
+		if err := probeAudit(c.Cfg.LogDir); err != nil {
+			return nil, err
+		}
+		if opts.DryRun {
+			// A dry run changes nothing, recovery included: it
+			// reports the interrupted transaction instead.
+			st, _, err := c.loadState(false)
+			if err != nil {
+				return nil, err
+			}
+			return st, c.refuseInterrupted(st)
+		}
 		if err := c.recoverLocked(ctx); err != nil {
 			return nil, err
 		}
-		st, _, err := c.loadState(!opts.DryRun)
+		st, _, err := c.loadState(true)
 		return st, err
 	}()
 	if err != nil {

@@ -165,8 +165,8 @@ func TestInstallRefusesLocalModification(t *testing.T) {
 		t.Errorf("tax.php after --force: %q", b)
 	}
 	done, err := c.Rollback(ctx, RollbackOptions{})
-	if err != nil || len(done) != 1 || done[0].String() != "2.4.1.4" {
-		t.Fatalf("rollback: %v %v", done, err)
+	if err != nil || len(done.RolledBack) != 1 || done.RolledBack[0].String() != "2.4.1.4" || len(done.Kept) != 0 {
+		t.Fatalf("rollback: %+v %v", done, err)
 	}
 	if b, _ := os.ReadFile(tax); string(b) != local {
 		t.Errorf("rollback did not bring back the local modification: %q", b)

@@ -101,15 +101,16 @@ func (c *Client) Pause(ctx context.Context, wait, forDur time.Duration, reason s
 	if info.Until != nil {
 		detail += " (until " + info.Until.Format(time.RFC3339) + ")"
 	}
-	c.audit("pause", nil, "ok", detail)
-	return &info, nil
+	// The pause stands even when the audit log refuses its record: a
+	// pause is a safety stop, and the error says what is missing.
+	return &info, c.audit("pause", nil, "ok", detail)
 }
 
 // Resume lifts a pause and records it; it reports whether there was one.
 func (c *Client) Resume() (bool, error) {
 	was, err := c.pauseFile().Remove()
 	if err == nil && was {
-		c.audit("resume", nil, "ok", "")
+		err = c.audit("resume", nil, "ok", "")
 	}
 	return was, err
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,16 +15,30 @@ import (
 type RollbackOptions struct {
 	To       *repo.Version // roll back until this version is the newest (the base: all); nil: only the newest fix
 	LockWait time.Duration
+	// Force rolls back over files changed locally since the fixes
+	// installed them, keeping each beside the restored one (KeptFile).
+	Force bool
+}
+
+// RollbackResult is what Rollback did.
+type RollbackResult struct {
+	RolledBack []repo.Version // newest first
+	Kept       []KeptFile     // locally changed files kept beside the restored ones (Force)
 }
 
 // Rollback removes the newest installed fixes one by one, restoring their
-// backups. It refuses where a backup is missing.
-func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) ([]repo.Version, error) {
+// backups. It refuses, changing nothing, where a backup is missing and
+// where a file to restore or remove was changed locally since its fix
+// installed it (a *RollbackChangesError) unless opts.Force.
+func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackResult, error) {
 	lk, err := c.lock(ctx, "hotfix rollback", opts.LockWait)
 	if err != nil {
 		return nil, err
 	}
 	defer lk.Release()
+	if err := probeAudit(c.Cfg.LogDir); err != nil {
+		return nil, err
+	}
 	if err := c.recoverLocked(ctx); err != nil {
 		return nil, err
 	}
@@ -31,26 +46,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) ([]repo.Ver
 	if err != nil {
 		return nil, err
 	}
-	if len(st.Installed) == 0 {
-		return nil, fmt.Errorf("no fix of %s %s is installed: nothing to roll back", c.Cfg.Product, st.Base)
-	}
-	n := 1
-	if opts.To != nil {
-		n = -1
-		if opts.To.Equal(st.Base) {
-			n = len(st.Installed)
-		}
-		for i, f := range st.Installed {
-			if f.Version.Equal(*opts.To) {
-				n = len(st.Installed) - 1 - i
-			}
-		}
-		if n < 0 {
-			return nil, fmt.Errorf("%s is neither the base %s nor an installed fix (installed: %s)", opts.To, st.Base, st.Latest())
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("%s is already the newest installed version: nothing to roll back", opts.To)
-		}
+	n, err := rollbackCount(st, opts.To)
+	if err != nil {
+		return nil, err
 	}
 	// Check every backup first, so a refusal changes nothing.
 	for i := len(st.Installed) - n; i < len(st.Installed); i++ {
@@ -58,17 +56,56 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) ([]repo.Ver
 			return nil, err
 		}
 	}
-	var done []repo.Version
+	res := &RollbackResult{}
+	res.Kept, err = c.guardRollback(st, len(st.Installed)-n, opts.Force, false)
+	if err != nil {
+		return res, err
+	}
+	// The kept copies go into the first record: they were made before
+	// any fix was rolled back.
+	var detail []string
+	for _, k := range res.Kept {
+		detail = append(detail, "kept the locally changed "+k.Path+" as "+k.KeptAs)
+	}
+	var auditErr error
 	for range n {
 		v := st.Latest()
 		if err := c.rollbackOne(ctx, st); err != nil {
-			c.audit("rollback", []repo.Version{v}, "failed", err.Error())
-			return done, err
+			return res, joinErrs(err, auditErr, c.audit("rollback", []repo.Version{v}, "failed", err.Error()))
 		}
-		c.audit("rollback", []repo.Version{v}, "ok", "")
-		done = append(done, v)
+		if aerr := c.audit("rollback", []repo.Version{v}, "ok", sentence(detail...)); aerr != nil && auditErr == nil {
+			auditErr = aerr
+		}
+		detail, res.RolledBack = nil, append(res.RolledBack, v)
 	}
-	return done, nil
+	return res, auditErr
+}
+
+// rollbackCount is how many of the newest fixes rolling back to "to"
+// removes (nil: the newest one).
+func rollbackCount(st *State, to *repo.Version) (int, error) {
+	if len(st.Installed) == 0 {
+		return 0, fmt.Errorf("no fix of %s %s is installed: nothing to roll back", st.Product, st.Base)
+	}
+	if to == nil {
+		return 1, nil
+	}
+	n := -1
+	if to.Equal(st.Base) {
+		n = len(st.Installed)
+	}
+	for i, f := range st.Installed {
+		if f.Version.Equal(*to) {
+			n = len(st.Installed) - 1 - i
+		}
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("%s is neither the base %s nor an installed fix (installed: %s)", to, st.Base, st.Latest())
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%s is already the newest installed version: nothing to roll back", to)
+	}
+	return n, nil
 }
 
 // rollbackOne undoes the newest installed fix. The caller holds the lock.
@@ -92,8 +129,10 @@ func (c *Client) forget(st *State) func(v repo.Version) error {
 	}
 }
 
-// Recover finishes or undoes a transaction that a crash interrupted, so
-// that the root matches the installed state again. Install and rollback
+// Recover rebuilds a lost state.json from the fixes' backups and the
+// audit log (see rebuildState), then finishes or undoes a transaction
+// that a crash interrupted, so that the root matches the installed state
+// again. Install and rollback
 // do this first on their own. It returns what it did, "" when there was
 // nothing to do.
 func (c *Client) Recover(ctx context.Context, wait time.Duration) (string, error) {
@@ -102,16 +141,38 @@ func (c *Client) Recover(ctx context.Context, wait time.Duration) (string, error
 		return "", err
 	}
 	defer lk.Release()
-	return c.recoverTxn(ctx)
+	return c.recoverAll(ctx)
 }
 
+// recoverLocked is what install and rollback do first, under the lock:
+// refuse when the state was lost (only "hotfix recover" rebuilds it;
+// recovering the transaction against a lost state would go by a wrong
+// record), then finish or undo an interrupted transaction.
 func (c *Client) recoverLocked(ctx context.Context) error {
+	if base, err := c.Base(); err == nil {
+		if _, err := c.state(base); errors.Is(err, ErrStateLost) {
+			return err
+		}
+	}
 	_, err := c.recoverTxn(ctx)
 	return err
 }
 
-// recoverTxn is Recover under the transaction lock, which the caller
-// holds.
+// recoverAll is Recover under the lock: rebuild a lost state, then
+// finish or undo the interrupted transaction.
+func (c *Client) recoverAll(ctx context.Context) (string, error) {
+	var rebuilt string
+	if base, err := c.Base(); err == nil {
+		if rebuilt, err = c.rebuildState(base); err != nil {
+			return rebuilt, fmt.Errorf("recover: %w", err)
+		}
+	}
+	did, err := c.recoverTxn(ctx)
+	return sentence(rebuilt, did), err
+}
+
+// recoverTxn finishes or undoes the interrupted transaction; the caller
+// holds the transaction lock.
 func (c *Client) recoverTxn(ctx context.Context) (string, error) {
 	hook, err := c.stopHook(ctx)
 	if err != nil {
@@ -143,9 +204,8 @@ func (c *Client) recoverFix(ctx context.Context) (string, error) {
 		return rec.Did, err // the crash came before the journal: nothing to audit
 	}
 	if err != nil {
-		c.audit("recover", []repo.Version{rec.Version}, "failed", rec.Did+": "+err.Error())
-		return rec.Did, fmt.Errorf("recover: %s: %w", rec.Did, err)
+		err = fmt.Errorf("recover: %s: %w", rec.Did, err)
+		return rec.Did, joinErrs(err, c.audit("recover", []repo.Version{rec.Version}, "failed", err.Error()))
 	}
-	c.audit("recover", []repo.Version{rec.Version}, "ok", rec.Did)
-	return rec.Did, nil
+	return rec.Did, c.audit("recover", []repo.Version{rec.Version}, "ok", rec.Did)
 }

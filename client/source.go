@@ -71,7 +71,15 @@ func (c *Client) extractRPM(ctx context.Context, path, dest string) (*repo.Manif
 // transaction: a failure at any step restores the root as it was before
 // that fix.
 func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResult, error) {
-	return c.runFixes(ctx, &repoSource{c: c, opts: &opts}, opts)
+	src := &repoSource{c: c, opts: &opts}
+	res, err := c.runFixes(ctx, src, opts)
+	if len(src.kept) > 0 {
+		if res == nil {
+			res = &InstallResult{DryRun: opts.DryRun}
+		}
+		res.Kept = src.kept
+	}
+	return res, err
 }
 
 // repoSource installs from the repository: the verified index says what
@@ -81,6 +89,7 @@ type repoSource struct {
 	c    *Client
 	opts *InstallOptions
 	res  *CheckResult
+	kept []KeptFile // locally changed files a forced reinstall kept
 }
 
 func (s *repoSource) command() string { return "hotfix install" }
@@ -96,6 +105,13 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 	if opts.Reinstall != nil {
 		if !st.Latest().Equal(*opts.Reinstall) || len(st.Installed) == 0 {
 			return nil, fmt.Errorf("only the newest installed fix (%s) can be reinstalled: roll back to %s first", st.Latest(), opts.Reinstall.Requires())
+		}
+		// The rollback that starts a reinstall would discard local
+		// changes like any other: the same test, the same --force.
+		kept, err := c.guardRollback(st, len(st.Installed)-1, opts.Force, opts.DryRun)
+		s.kept = kept
+		if err != nil {
+			return nil, err
 		}
 		if !opts.DryRun {
 			if err := c.rollbackOne(ctx, st); err != nil {

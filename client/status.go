@@ -14,15 +14,18 @@ import (
 // Status is what `hotfix status` reports; its JSON form is a stable
 // interface for monitoring (DESIGN.md).
 type Status struct {
-	Product   string          `json:"product"`
-	Base      string          `json:"base"`
-	Installed []StatusFix     `json:"installed"`
-	Pending   int             `json:"pending"`
-	Paused    *PauseInfo      `json:"paused"`
-	LastCheck *StatusCheck    `json:"last_check"`
-	Lock      *StatusLock     `json:"lock"`
-	Journal   string          `json:"-"` // an interrupted transaction, if any
-	Recorded  []SupersededFix `json:"-"`
+	Product   string       `json:"product"`
+	Base      string       `json:"base"`
+	Installed []StatusFix  `json:"installed"`
+	Pending   int          `json:"pending"`
+	Paused    *PauseInfo   `json:"paused"`
+	LastCheck *StatusCheck `json:"last_check"`
+	Lock      *StatusLock  `json:"lock"`
+	// Interrupted is a transaction a crash left half done (the root may
+	// hold part of a fix until "hotfix recover"), or nil.
+	Interrupted *StatusInterrupted `json:"interrupted"`
+	Journal     string             `json:"-"` // the interrupted transaction's directory, if any
+	Recorded    []SupersededFix    `json:"-"`
 }
 
 // StatusFix is one installed fix in Status.
@@ -38,6 +41,16 @@ type StatusCheck struct {
 	Outcome string    `json:"outcome"`
 }
 
+// StatusInterrupted is an interrupted transaction in Status: the fix,
+// the step it stopped at (txn.Interrupted.Step: "begin", "backup",
+// "apply" or "rollback"), since when, and what "hotfix recover" will do.
+type StatusInterrupted struct {
+	Version string    `json:"version"`
+	Step    string    `json:"step"`
+	Since   time.Time `json:"since"`
+	Recover string    `json:"recover"`
+}
+
 // StatusLock is the holder of the transaction lock in Status.
 type StatusLock struct {
 	PID   int       `json:"pid"`
@@ -50,7 +63,7 @@ func (c *Client) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := LoadState(c.Cfg.StateDir)
+	st, err := c.state(base)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +96,26 @@ func (c *Client) Status() (*Status, error) {
 	if h, err := lockfile.ReadHolder(filepath.Join(c.Cfg.LockDir, TransactionLock)); err == nil && h != nil {
 		out.Lock = &StatusLock{PID: h.PID, Since: h.Since}
 	}
-	out.Journal = c.store().InProgress()
+	if out.Interrupted, err = c.interrupted(st); err != nil {
+		return nil, err
+	}
+	if out.Interrupted != nil {
+		out.Journal = c.store().InProgress()
+	}
+	return out, nil
+}
+
+// interrupted describes the transaction a crash left, or nil; st is the
+// recorded state, which decides what recover will do with it.
+func (c *Client) interrupted(st *State) (*StatusInterrupted, error) {
+	in, err := c.store().Inspect()
+	if err != nil || in == nil {
+		return nil, err
+	}
+	out := &StatusInterrupted{Step: in.Step(), Since: in.Since, Recover: in.WouldDo(st.IsInstalled(in.Version))}
+	if !in.Version.IsZero() {
+		out.Version = in.Version.String()
+	}
 	return out, nil
 }
 
@@ -113,7 +145,7 @@ type FixInfo struct {
 func (c *Client) Info(v repo.Version) (*FixInfo, error) {
 	base := v.Base()
 	out := &FixInfo{}
-	st, err := LoadState(c.Cfg.StateDir)
+	st, err := c.state(base)
 	if err != nil {
 		return nil, err
 	}

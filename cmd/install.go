@@ -95,6 +95,9 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	res, err := cl.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force,
 		Reinstall: reinstall, LockWait: opts.Wait, Progress: progress})
 	if res != nil {
+		for _, k := range res.Kept {
+			fmt.Fprintf(g.stdout, "kept your changed %s as %s\n", k.Path, k.KeptAs)
+		}
 		verb := "installed"
 		if res.DryRun {
 			verb = "would install (dry run, tests passed)"
@@ -114,6 +117,10 @@ func withInstallAdvice(err error) error {
 	var ai *client.AlreadyInstalledError
 	if errors.As(err, &ai) {
 		return fmt.Errorf("%w; use --reinstall %s for the newest", err, ai.Installed)
+	}
+	var rc *client.RollbackChangesError
+	if errors.As(err, &rc) {
+		return fmt.Errorf("%w (--reinstall with --force, each kept as FILE.hotfix-kept-TIME)", err)
 	}
 	return err
 }

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/testkit"
@@ -41,4 +43,16 @@ func TestJSONOutputs(t *testing.T) {
 	golden("check-up-to-date.json", hotfix(ExitOK, "--json", "check"))
 	hotfix(ExitOK, "rollback")
 	golden("history.json", hotfix(ExitOK, "--json", "history"))
+
+	// A crash left the install of 2.4.1.3 changing the root: monitoring
+	// sees the interrupted transaction, and what recover will do.
+	txn := filepath.Join(e.Dir, "state", "txn")
+	if err := os.MkdirAll(txn, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	journal := `{"op": "install", "version": "2.4.1.3", "phase": "apply", "entries": []}`
+	if err := os.WriteFile(filepath.Join(txn, "journal.json"), []byte(journal), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	golden("status-interrupted.json", hotfix(ExitOK, "--json", "status"))
 }

@@ -11,6 +11,7 @@ import (
 type pauseOptions struct {
 	Wait   bool
 	For    time.Duration
+	ForSet bool // --for was given: 0 then is a mistake, not "no limit"
 	Reason string
 }
 
@@ -28,7 +29,10 @@ the pause by itself after DURATION.
 A full patch, wrapped safely:
   hotfix pause --wait --reason "patch 6.15.0" && ./install-patch; hotfix resume`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runPause(c.Context(), g, opts) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.ForSet = c.Flags().Changed("for")
+			return runPause(c.Context(), g, opts)
+		},
 	}
 	c.Flags().BoolVar(&opts.Wait, "wait", false, "first wait for a running install to finish (up to service_wait_time)")
 	c.Flags().DurationVar(&opts.For, "for", 0, "lift the pause by itself after this long (e.g. 30m)")
@@ -37,8 +41,8 @@ A full patch, wrapped safely:
 }
 
 func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
-	if opts.For < 0 {
-		return usagef("--for must be positive")
+	if opts.ForSet && opts.For <= 0 {
+		return usagef("--for %s: give a positive duration such as 30m, or leave --for out to pause until \"hotfix resume\"", opts.For)
 	}
 	cl, err := loadClient(g)
 	if err != nil {
@@ -49,7 +53,7 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 		wait = cl.Cfg.Pause.ServiceWaitTime.Duration
 	}
 	info, err := cl.Pause(ctx, wait, opts.For, opts.Reason)
-	if err != nil {
+	if info == nil {
 		return fmt.Errorf("not paused: %w", err)
 	}
 	msg := "paused"
@@ -57,5 +61,5 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 		msg += " until " + info.Until.Local().Format("2006-01-02 15:04")
 	}
 	fmt.Fprintf(g.stdout, "%s: scheduled runs skip and installs refuse until \"hotfix resume\"\n", msg)
-	return nil
+	return err // the pause stands; an audit log that refused its record is still an error
 }

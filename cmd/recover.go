@@ -20,7 +20,15 @@ func newRecoverCmd(g *globalOptions) *cobra.Command {
 		Long: `Recover reads the journal an interrupted install or rollback left behind and
 restores the root so that it matches what "hotfix status" reports. install
 and rollback do this by themselves first; run it by hand after a crash to
-know the system is consistent before anything else.`,
+know the system is consistent before anything else.
+
+When state.json is missing, empty, damaged or does not list fixes whose
+backups exist (install, rollback and status then refuse, so that the
+backups of the original files are never overwritten), recover rebuilds it:
+the fixes whose backups exist, which must form one chain from the base;
+when and by whom from the audit log; their files from their archives in the
+download cache, or else from the root as it is now. A damaged state.json is
+kept beside as state.json.damaged-TIME. It says why when it cannot.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
 	}
@@ -34,12 +42,11 @@ func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) err
 		return err
 	}
 	did, err := cl.Recover(ctx, opts.Wait)
-	if err != nil {
-		return err
-	}
-	if did == "" {
+	if did == "" && err == nil {
 		did = "nothing to recover"
 	}
-	fmt.Fprintln(g.stdout, did)
-	return nil
+	if did != "" && err == nil {
+		fmt.Fprintln(g.stdout, did)
+	}
+	return err // says what recover did before it failed
 }

@@ -106,7 +106,7 @@ func (s Store) Recover(ctx context.Context, recorded func(v repo.Version) (bool,
 	j, err := loadJournal(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		// The crash came before the journal existed: the root is untouched.
-		return &Recovery{Did: "removed an empty transaction"}, os.RemoveAll(dir)
+		return &Recovery{Did: (&Interrupted{}).Did(false)}, os.RemoveAll(dir)
 	}
 	if err != nil {
 		return nil, err
@@ -123,20 +123,17 @@ func (s Store) Recover(ctx context.Context, recorded func(v repo.Version) (bool,
 		return rec, err
 	}
 	defer func() { rec.Did = stopped + rec.Did }()
+	rec.Did = (&Interrupted{Version: j.Version, Op: j.Op, Phase: j.Phase}).Did(committed)
 	switch {
 	case j.Op == OpInstall && committed:
-		rec.Did = fmt.Sprintf("install of %s had committed; kept it", j.Version)
 		err = t.Commit()
 	case j.Op == OpInstall && j.Phase == PhasePrepare:
-		rec.Did = fmt.Sprintf("install of %s had not started changing the root; discarded it", j.Version)
 		err = os.RemoveAll(dir)
 	case j.Op == OpInstall:
-		rec.Did = fmt.Sprintf("install of %s was interrupted; restored the root from its backups", j.Version)
 		if err = t.Restore(ctx); err == nil {
 			err = t.Discard()
 		}
 	case j.Op == OpRollback:
-		rec.Did = fmt.Sprintf("rollback of %s was interrupted; finished it", j.Version)
 		err = t.Finish(ctx, forget)
 	default:
 		return nil, fmt.Errorf("unknown journal operation %q in %s", j.Op, dir)

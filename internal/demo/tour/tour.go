@@ -302,7 +302,7 @@ func (t *tour) rollback(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	for _, v := range done {
+	for _, v := range done.RolledBack {
 		fmt.Fprintf(t.out, "   rolled back %s; %s is back\n", v, restoredFile)
 	}
 	if _, err := os.Stat(filepath.Join(t.root, filepath.FromSlash(restoredFile))); err != nil {
