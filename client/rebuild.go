@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/txn"
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/internal/statefile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
@@ -146,12 +147,19 @@ func (c *Client) rebuiltRecord(v repo.Version, audit []AuditRecord) (InstalledFi
 	if err != nil {
 		return rec, "", fmt.Errorf("cannot rebuild the record of %s: %w", v, err)
 	}
+	r, err := beneath.Open(c.Cfg.Root)
+	if err != nil {
+		return rec, "", fmt.Errorf("cannot rebuild the record of %s: %w", v, err)
+	}
+	defer r.Close()
 	for _, e := range j.Entries {
 		if e.Action == txn.ActDelete {
 			rec.Deleted = append(rec.Deleted, e.Path)
 			continue
 		}
-		if sum, _, err := repo.HashFile(rootPath(c.Cfg.Root, e.Path)); err == nil {
+		// A file reached through a link gets no record, so it counts
+		// as changed: the link is never followed.
+		if sum, err := hashIn(r, e.Path); err == nil {
 			rec.Files[e.Path] = sum
 		}
 	}

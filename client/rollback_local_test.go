@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/beneath"
 )
 
 func TestRollbackLocalChanges(t *testing.T) {
@@ -146,6 +148,37 @@ func TestRollbackUnchangedAndUntouchedFiles(t *testing.T) {
 	res, err := c.Rollback(ctx, RollbackOptions{})
 	if err != nil || len(res.Kept) != 0 || len(res.RolledBack) != 1 {
 		t.Fatalf("rollback: %+v, %v", res, err)
+	}
+}
+
+// TestRollbackDirectoryLinkNotFollowed: a directory of the root turned
+// into a link to a directory outside it makes the local-modification
+// test refuse the rollback, --force or not, naming the link; nothing
+// outside the root is read as the root's or touched.
+func TestRollbackDirectoryLinkNotFollowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	c := e.client(t)
+	ctx := context.Background()
+	if _, err := c.Install(ctx, InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "app")
+	if err := os.Rename(filepath.Join(e.Root, "app"), outside); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(e.Root, "app")); err != nil {
+		t.Fatal(err)
+	}
+	before, out := snapshot(t, e.Root), snapshot(t, outside)
+	for _, force := range []bool{false, true} {
+		_, err := c.Rollback(ctx, RollbackOptions{Force: force})
+		if err == nil {
+			t.Fatalf("rollback (force %v) through a directory link succeeded", force)
+		}
+		wantErr(t, err, beneath.ErrLink, filepath.Join(e.Root, "app")+" is a symbolic link")
+		assertTree(t, before, e.Root)
+		assertTree(t, out, outside)
 	}
 }
 
