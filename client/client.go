@@ -137,19 +137,25 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 	rec := CheckRecord{At: c.Now().UTC()}
 	switch {
 	case err != nil:
-		rec.Outcome = "error: " + err.Error()
+		rec.Outcome, rec.Failed = "error: "+err.Error(), true
 	case len(res.Pending) == 0:
 		rec.Outcome, rec.Serial = "up to date", res.Index.Serial
 	default:
 		rec.Outcome, rec.Serial, rec.Pending = fmt.Sprintf("%d pending", len(res.Pending)), res.Index.Serial, len(res.Pending)
 	}
 	uerr := updateSeen(ctx, c.Cfg.StateDir, c.Cfg.LockDir, func(s *Seen) {
+		rec.PendingSince = pendingSince(s.LastCheck, &rec, err != nil)
 		s.LastCheck = &rec
 		if err == nil {
 			key := channelKey(res.Product, res.Base)
 			s.Serials[key] = max(s.Serials[key], res.Index.Serial)
 		}
 	})
+	if uerr == nil {
+		if merr := c.WriteMetrics(); merr != nil {
+			logOrDiscard(c.Log).Warn("metrics file not written", "err", merr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +163,31 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 		return nil, fmt.Errorf("record check: %w", uerr)
 	}
 	return res, nil
+}
+
+// pendingSince carries the start of a pending stretch from the previous
+// check to this one: kept while fixes stay pending or a check fails (a
+// failure says nothing about what is pending), started now when fixes
+// appear, ended when a check finds none.
+func pendingSince(prev, rec *CheckRecord, failed bool) *time.Time {
+	var since *time.Time
+	if prev != nil && (prev.Pending > 0 || prev.Failed) {
+		since = prev.PendingSince
+	}
+	switch {
+	case failed:
+		rec.Pending = 0
+		if prev != nil {
+			rec.Pending = prev.Pending
+		}
+		return since
+	case rec.Pending == 0:
+		return nil
+	case since == nil:
+		at := rec.At
+		return &at
+	}
+	return since
 }
 
 func (c *Client) check(ctx context.Context) (*CheckResult, error) {

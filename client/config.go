@@ -223,6 +223,7 @@ type fileNotify struct {
 	Sendmail     string `toml:"sendmail"`
 	Webhook      string `toml:"webhook"`
 	MailReport   string `toml:"mail_report"`
+	MetricsFile  string `toml:"metrics_file"`
 }
 
 type fileHooks struct {
@@ -301,6 +302,7 @@ var knownKeys = map[string]string{
 	"notify.sendmail":         `an absolute path, such as "` + notify.DefaultSendmail + `"`,
 	"notify.webhook":          `an http or https URL`,
 	"notify.mail_report":      `"always", "on-change" or "on-error"`,
+	"notify.metrics_file":     `an absolute path ending in .prom, such as "/var/lib/prometheus/node-exporter/hotfix.prom"`,
 	"hooks":                   `a table: [hooks]`,
 	"hooks.pre_install":       `a shell command string`,
 	"hooks.post_install":      `a shell command string`,

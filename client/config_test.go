@@ -54,6 +54,7 @@ smtp_user = "hotfix"
 smtp_password = "s3cret"
 webhook = "https://hooks.example.com/hotfix"
 mail_report = "always"
+metrics_file = "/var/lib/prometheus/node-exporter/hotfix.prom"
 
 [hooks]
 pre_install = "systemctl stop shop"
@@ -110,6 +111,7 @@ func TestParseConfigFull(t *testing.T) {
 			SMTPPassword: "s3cret",
 			Webhook:      "https://hooks.example.com/hotfix",
 			MailReport:   notify.MailAlways,
+			MetricsFile:  "/var/lib/prometheus/node-exporter/hotfix.prom",
 		},
 		Hooks: Hooks{
 			PreInstall:  "systemctl stop shop",
@@ -372,6 +374,14 @@ func TestParseConfigErrors(t *testing.T) {
 			[]string{`x.toml:6: notify.sendmail: empty`}},
 		{"webhook scheme", header + "[notify]\nwebhook = \"ftp://h/x\"\n",
 			[]string{`x.toml:6: notify.webhook: "ftp://h/x" is not an http or https URL`}},
+		{"metrics_file not .prom", header + "[notify]\nmetrics_file = \"/var/lib/node-exporter/hotfix.txt\"\n",
+			[]string{`x.toml:6: notify.metrics_file: "/var/lib/node-exporter/hotfix.txt" does not end in .prom`}},
+		{"metrics_file only .prom", header + "[notify]\nmetrics_file = \"/var/lib/node-exporter/.prom\"\n",
+			[]string{`x.toml:6: notify.metrics_file: "/var/lib/node-exporter/.prom" does not end in .prom`}},
+		{"metrics_file relative", header + "[notify]\nmetrics_file = \"hotfix.prom\"\n",
+			[]string{`x.toml:6: notify.metrics_file: "hotfix.prom" is relative`}},
+		{"metrics_file wrong type", header + "[notify]\nmetrics_file = 5\n",
+			[]string{`x.toml:6: notify.metrics_file`}},
 		{"empty hook", header + "[hooks]\npre_install = \"  \"\n",
 			[]string{`x.toml:6: hooks.pre_install: empty command`}},
 		{"several problems in line order", header + "role = \"x\"\n[schedule]\ndays_of_week = \"9\"\n",

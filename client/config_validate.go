@@ -323,7 +323,23 @@ func (v *validator) notify(fn *fileNotify) notify.Config {
 			v.fail("notify.webhook", "%q is not an http or https URL: want such as \"https://hooks.example.com/hotfix\"", n.Webhook)
 		}
 	}
+	n.MetricsFile = v.metricsFile(fn.MetricsFile)
 	return n
+}
+
+// metricsFile checks [notify] metrics_file: off when empty, else an
+// absolute path that node_exporter's textfile collector reads, which
+// takes only names ending in .prom.
+func (v *validator) metricsFile(s string) string {
+	const key = "notify.metrics_file"
+	switch {
+	case s == "":
+		return ""
+	case !strings.HasSuffix(s, ".prom") || filepath.Base(s) == ".prom":
+		v.fail(key, "%q does not end in .prom, so node_exporter's textfile collector would never read it: want %s", s, knownKeys[key])
+		return ""
+	}
+	return v.absPath(key, s, "")
 }
 
 // tomlType names the TOML type of a value go-toml decoded into an any.

@@ -42,6 +42,10 @@ type CheckRecord struct {
 	Outcome string    `json:"outcome"`
 	Serial  int64     `json:"serial,omitempty"`
 	Pending int       `json:"pending"`
+	Failed  bool      `json:"failed,omitempty"`
+	// PendingSince is when checks first found fixes pending without a
+	// check finding none in between; a failed check keeps it.
+	PendingSince *time.Time `json:"pending_since,omitempty"`
 }
 
 // State is what is installed on this server: the base and the installed

@@ -6,39 +6,23 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // Status is what `hotfix status` reports; its JSON form is a stable
-// interface for monitoring (DESIGN.md).
+// interface for monitoring (DESIGN.md). Its State is the one model the
+// run reports and the metrics file are written from too.
 type Status struct {
-	Product   string       `json:"product"`
-	Base      string       `json:"base"`
-	Installed []StatusFix  `json:"installed"`
-	Pending   int          `json:"pending"`
-	Paused    *PauseInfo   `json:"paused"`
-	LastCheck *StatusCheck `json:"last_check"`
-	Lock      *StatusLock  `json:"lock"`
+	notify.State
+	Lock *StatusLock `json:"lock"`
 	// Interrupted is a transaction a crash left half done (the root may
 	// hold part of a fix until "hotfix recover"), or nil.
 	Interrupted *StatusInterrupted `json:"interrupted"`
 	Journal     string             `json:"-"` // the interrupted transaction's directory, if any
 	Recorded    []SupersededFix    `json:"-"`
-}
-
-// StatusFix is one installed fix in Status.
-type StatusFix struct {
-	Version     string    `json:"version"`
-	InstalledAt time.Time `json:"installed_at"`
-	By          string    `json:"by"`
-}
-
-// StatusCheck is the last check in Status.
-type StatusCheck struct {
-	At      time.Time `json:"at"`
-	Outcome string    `json:"outcome"`
 }
 
 // StatusInterrupted is an interrupted transaction in Status: the fix,
@@ -67,30 +51,43 @@ func (c *Client) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Status{Product: c.Cfg.Product, Base: base.String(), Installed: []StatusFix{}}
+	out := &Status{State: notify.State{Product: c.Cfg.Product, Base: base.String(), Level: base.String(), Installed: []notify.InstalledFix{}}}
+	latest := base
 	if st.Product == c.Cfg.Product && st.Base.Equal(base) {
 		for _, f := range st.Installed {
-			out.Installed = append(out.Installed, StatusFix{Version: f.Version.String(), InstalledAt: f.InstalledAt, By: f.By})
+			out.Installed = append(out.Installed, notify.InstalledFix{Version: f.Version.String(), InstalledAt: f.InstalledAt, By: f.By})
+			latest = f.Version
 		}
 	}
+	out.Level = latest.String()
 	out.Recorded = st.Superseded
 	seen, err := loadSeen(c.Cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
 	if lc := seen.LastCheck; lc != nil {
-		out.LastCheck = &StatusCheck{At: lc.At, Outcome: lc.Outcome}
+		out.LastCheck = &notify.CheckRecord{At: lc.At, Outcome: lc.Outcome, Failed: lc.Failed}
 		out.Pending = lc.Pending
+		out.PendingSince = lc.PendingSince
 	}
 	// Pending as of the last check, less what was installed since.
 	if ix := c.cachedIndex(base); ix != nil {
-		latest := base
-		if n := len(st.Installed); n > 0 && st.Base.Equal(base) {
-			latest = st.Installed[n-1].Version
-		}
 		out.Pending = len(Pending(ix, latest))
+		exp := ix.Expires
+		out.IndexExpires = &exp
 	}
-	if out.Paused, err = c.Paused(); err != nil {
+	if out.Pending == 0 {
+		out.PendingSince = nil
+	}
+	p, err := c.Paused()
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		np := notify.Pause(*p)
+		out.Paused = &np
+	}
+	if out.LastRun, err = c.LastRun(); err != nil {
 		return nil, err
 	}
 	if h, err := lockfile.ReadHolder(filepath.Join(c.Cfg.LockDir, TransactionLock)); err == nil && h != nil {
@@ -117,6 +114,20 @@ func (c *Client) interrupted(st *State) (*StatusInterrupted, error) {
 		out.Version = in.Version.String()
 	}
 	return out, nil
+}
+
+// WriteMetrics rewrites [notify] metrics_file from the local state (it
+// does nothing when metrics_file is not set). check, status and every
+// scheduled run call it, so the file is never older than the last of them.
+func (c *Client) WriteMetrics() error {
+	if c.Cfg.Notify.MetricsFile == "" {
+		return nil
+	}
+	st, err := c.Status()
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return notify.WriteMetrics(c.Cfg.Notify.MetricsFile, &st.State)
 }
 
 // cachedIndex is the last verified index of base, parsed but not

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hotfix-project/hotfix/client"
 	"github.com/spf13/cobra"
 )
 
@@ -29,6 +28,9 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := cl.WriteMetrics(); err != nil {
+		g.logger.Warn("metrics file not written", "err", err)
+	}
 	if g.JSON {
 		return printJSON(g.stdout, st)
 	}
@@ -49,7 +51,7 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 		fmt.Fprintln(w, "last check: never")
 	}
 	if st.Paused != nil {
-		fmt.Fprintf(w, "paused:     %s\n", (&client.PausedError{Info: *st.Paused}).Error())
+		fmt.Fprintf(w, "paused:     %s\n", st.Paused.Sentence())
 	} else {
 		fmt.Fprintln(w, "paused:     no")
 	}

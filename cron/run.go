@@ -76,11 +76,12 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 		Installed: []notify.ReportFix{}, Logs: []string{},
 	}
 	var runErr error
+	var installTime time.Duration
 	lk, err := lockfile.TryAcquire(filepath.Join(cfg.LockDir, RunLock), "hotfix "+opts.Trigger)
 	if err != nil {
 		runErr = err
 	} else {
-		runErr = steps(ctx, cl, rep, opts, log)
+		runErr = steps(ctx, cl, rep, opts, log, &installTime)
 		defer lk.Release()
 	}
 	rep.Finished = now().UTC()
@@ -98,6 +99,7 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 		rep.Outcome, rep.Error = notify.OutcomeFailed, runErr.Error()
 	}
 	rep.Logs = append(rep.Logs, filepath.Join(cfg.LogDir, client.AuditName))
+	settle(cl, rep, lk != nil, installTime, log)
 
 	// Send the report even when ctx has ended: a run stopped by SIGTERM
 	// is worth reporting. The notifier bounds its own time.
@@ -127,7 +129,7 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 
 // steps is the body of a run under the run lock; a panic in it becomes an
 // error.
-func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions, log *slog.Logger) (err error) {
+func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions, log *slog.Logger, installTime *time.Duration) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
@@ -183,7 +185,9 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 	// makes it end between fixes instead.
 	inst := opts.Install
 	inst.Stop = ctx.Done()
+	began := cl.Now()
 	ires, err := cl.Install(context.WithoutCancel(ctx), inst)
+	*installTime = cl.Now().Sub(began)
 	if ires != nil {
 		for _, f := range ires.Installed {
 			rep.Installed = append(rep.Installed, notify.ReportFixOf(f))
@@ -207,6 +211,29 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		rep.Outcome = notify.OutcomeUpToDate
 	}
 	return nil
+}
+
+// settle records a run that took the run lock (held says so) as the last
+// run, then reads the state after it into the report and writes the
+// metrics file from that same state: the mail, the webhook, the metrics
+// and status --json all come from it. Failures here are logged, not
+// returned: they cost monitoring, not the run.
+func settle(cl *client.Client, rep *Report, held bool, installTime time.Duration, log *slog.Logger) {
+	if held {
+		rec := notify.RunRecord{At: rep.Finished, Outcome: rep.Outcome, Success: notify.RunSucceeded(rep.Outcome), InstallSeconds: installTime.Seconds()}
+		if err := cl.RecordRun(rec, len(rep.Installed) > 0); err != nil {
+			log.Warn("last run not recorded", "err", err)
+		}
+	}
+	st, err := cl.Status()
+	if err != nil {
+		log.Warn("state after the run unknown", "err", err)
+		return
+	}
+	rep.State = &st.State
+	if err := notify.WriteMetrics(cl.Cfg.Notify.MetricsFile, rep.State); err != nil {
+		log.Warn("metrics file not written", "err", err)
+	}
 }
 
 // reported is the content of state_dir/reported.json.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the real third-party tools the tests run against (gpg, rpm, dnf,
-# createrepo_c, xz) when they are missing. Debian/Ubuntu only; elsewhere it
-# says what to install and fails.
+# createrepo_c, xz, promtool, systemd-analyze) when they are missing.
+# Debian/Ubuntu only; elsewhere it says what to install and fails.
 set -eu
 need=""
 command -v gpg >/dev/null 2>&1 || need="$need gnupg"
@@ -9,6 +9,10 @@ command -v xz >/dev/null 2>&1 || need="$need xz-utils"
 command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v dnf >/dev/null 2>&1 || need="$need dnf"
 command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
+# promtool checks the metrics file and the alerting rules; systemd-analyze
+# verifies the units and the timer.
+command -v promtool >/dev/null 2>&1 || need="$need prometheus"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 # goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
 # is the newest that builds with Go 1.26 through the module proxy (newer
 # ones need Go 1.27 or a dependency the proxy refuses). The first build

@@ -25,4 +25,7 @@ type Config struct {
 	Sendmail     string   `toml:"sendmail"`      // sendmail binary, used when SMTP is ""; default DefaultSendmail
 	Webhook      string   `toml:"webhook"`       // http(s) URL that receives the report as JSON
 	MailReport   string   `toml:"mail_report"`   // MailAlways, MailOnChange or MailOnError
+	// MetricsFile is rewritten by every run, check and status with the
+	// metrics of the installation (WriteMetrics); "" means off.
+	MetricsFile string `toml:"metrics_file"`
 }

@@ -40,6 +40,9 @@ type Report struct {
 	Logs       []string    `json:"logs"` // install logs of this run, then the audit log
 	Paused     *Pause      `json:"paused,omitempty"`
 	LockedBy   string      `json:"locked_by,omitempty"` // the lock error, naming its holder
+	// State is where the installation stands after the run: the same
+	// State that status --json and the metrics file show.
+	State *State `json:"state,omitempty"`
 }
 
 // ReportFix is one fix in a Report, with the bugs it fixes.
@@ -197,6 +200,7 @@ func (r *Report) Text() string {
 		title += " (new since the last report: " + strings.Join(r.New, ", ") + ")"
 	}
 	writeFixes(title, pending)
+	writeState(&b, r.State)
 	if len(r.Logs) > 0 {
 		fmt.Fprintf(&b, "\nLogs:\n")
 		for _, l := range r.Logs {
@@ -204,6 +208,24 @@ func (r *Report) Text() string {
 		}
 	}
 	return b.String()
+}
+
+// writeState is the State block of the mail: the numbers the metrics
+// and status --json show for the same moment.
+func writeState(b *strings.Builder, st *State) {
+	if st == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nState after the run:\n  level %s, %d installed, %d pending, %d held\n", st.Level, len(st.Installed), st.Pending, st.Held)
+	if st.PendingSince != nil && st.Pending > 0 {
+		fmt.Fprintf(b, "  pending since %s\n", st.PendingSince.Format(time.RFC1123Z))
+	}
+	if st.IndexExpires != nil {
+		fmt.Fprintf(b, "  index expires %s\n", st.IndexExpires.Format(time.RFC1123Z))
+	}
+	if st.Paused != nil {
+		fmt.Fprintf(b, "  paused since %s\n", st.Paused.Since.Format(time.RFC1123Z))
+	}
 }
 
 func joinFixes(fs []ReportFix) string {
