@@ -11,7 +11,8 @@ import (
 )
 
 type cronOptions struct {
-	Now bool
+	Now   bool
+	Timer bool
 }
 
 func newCronCmd(g *globalOptions) *cobra.Command {
@@ -24,7 +25,9 @@ func newCronCmd(g *globalOptions) *cobra.Command {
 up to random_wait (not when started from a terminal), then checks, downloads
 unless check_only, installs unless download_only, writes the audit log and
 reports by mail and/or webhook ([notify]). --now skips the day filter and
-the random wait.
+the random wait. --timer says that a systemd timer started the run and
+already waited its RandomizedDelaySec (the packaged hotfix-run.service passes
+it): no second random wait, the day filter stays.
 
 Without mail_to and webhook, the report is printed instead when mail_report
 would have mailed it, so that cron mails it to its MAILTO; otherwise cron
@@ -38,6 +41,7 @@ treats 75 as "try again tomorrow" and stays quiet.`,
 		RunE: func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },
 	}
 	c.Flags().BoolVar(&opts.Now, "now", false, "run now: no day filter, no random wait")
+	c.Flags().BoolVar(&opts.Timer, "timer", false, "started by hotfix.timer, which already waited: no random wait (the day filter stays)")
 	return c
 }
 
@@ -52,7 +56,14 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	}
 	// Like yum-cron: someone at a terminal wants the run now, without the
 	// random wait.
-	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: g.isTerminal(g.stdin), Log: g.logger})
+	// The timer's wait is declared by the unit (--timer) rather than
+	// guessed from systemd's TRIGGER_* environment, which systemd before
+	// 249 does not set and which a person may carry into a shell.
+	noWait := g.isTerminal(g.stdin)
+	if opts.Timer {
+		trigger, noWait = "timer", true
+	}
+	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: noWait, Log: g.logger})
 	if errors.Is(err, cron.ErrNotRunDay) {
 		return nil
 	}
