@@ -29,11 +29,17 @@ func sample(t testing.TB) string {
 // order.
 func packSample(t testing.TB) []string {
 	t.Helper()
+	return packSampleWith(t, Zstd)
+}
+
+// packSampleWith is packSample with the given compression.
+func packSampleWith(t testing.TB, c Compression) []string {
+	t.Helper()
 	dir := sample(t)
 	out := filepath.Join(dir, "out")
 	var paths []string
 	for _, v := range demo.FixVersions {
-		p, _, err := Pack(context.Background(), filepath.Join(dir, "fixes", v), out, PackOptions{Epoch: testEpoch})
+		p, _, err := Pack(context.Background(), filepath.Join(dir, "fixes", v), out, PackOptions{Epoch: testEpoch, Compression: c})
 		if err != nil {
 			t.Fatalf("pack %s: %v", v, err)
 		}

@@ -12,25 +12,19 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
-	"github.com/ulikunitz/xz"
 )
-
-// packDictSize is the xz dictionary hotfix pack writes: large enough for
-// good ratios on typical fixes, small enough that every reader's bound
-// (xzsafe.DefaultMaxDict) accepts it with room to spare.
-const packDictSize = 8 << 20
-
-// manifestDictSize is the dictionary of the manifest's own xz stream: the
-// manifest is small, and a shallow read should allocate little.
-const manifestDictSize = 64 << 10
 
 // PackOptions tune Pack.
 type PackOptions struct {
 	// Epoch is the modification time written for every entry. The zero
 	// value means SOURCE_DATE_EPOCH, or the Unix epoch when unset, so that
 	// the same source always gives the same bytes.
-	Epoch  time.Time
-	Logger *slog.Logger
+	Epoch time.Time
+	// Compression of the tar stream: Zstd (the zero value) or XZ. Either
+	// way the stream is cut into 4 MiB chunks compressed independently on
+	// up to four cores, so the bytes never depend on the number of cores.
+	Compression Compression
+	Logger      *slog.Logger
 }
 
 // Pack validates the fix source in srcDir and writes PRODUCT-VERSION.fix
@@ -57,7 +51,7 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 		return "", nil, fmt.Errorf("pack: %w", err)
 	}
 	defer f.Abort()
-	if err := writeArchive(ctx, f, src, epoch); err != nil {
+	if err := writeArchive(ctx, f, src, epoch, opts.Compression); err != nil {
 		return "", nil, fmt.Errorf("pack %s: %w", out, err)
 	}
 	if err := f.Commit(); err != nil {
@@ -66,23 +60,29 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 	return out, m, nil
 }
 
-// writeArchive writes the tar.xz stream: manifest.json, then files/…, then
-// scripts/…, each in sorted order with fixed owners and times.
+// writeArchive writes the compressed tar stream: manifest.json, then
+// files/…, then scripts/…, each in sorted order with fixed owners and
+// times.
 //
-// The manifest entry is an xz stream of its own, with a small dictionary,
-// and the payload follows in a second stream (concatenated streams are
-// plain xz to every tool). Go's LZMA decoder fills its whole window before
-// it returns anything, so with one stream reading just the manifest
-// decompressed up to 8 MiB of payload: "repo build" ran at xz speed instead
-// of hashing speed.
-func writeArchive(ctx context.Context, w io.Writer, src *repo.Source, epoch time.Time) error {
+// The manifest entry is a frame (zstd) or stream (xz) of its own, and the
+// payload follows in 4 MiB chunks, each its own frame or stream
+// (concatenated frames and streams are plain zstd and xz to every tool).
+// Reading just the manifest thus decompresses only the manifest, and the
+// chunks compress on several cores with bytes that depend only on the
+// source.
+func writeArchive(ctx context.Context, w io.Writer, src *repo.Source, epoch time.Time, c Compression) (err error) {
 	m := &src.Manifest
-	mxw, err := xz.WriterConfig{DictCap: manifestDictSize}.NewWriter(w)
+	compress, err := compressorFor(c)
 	if err != nil {
 		return err
 	}
-	sw := &switchWriter{w: mxw}
-	tw := tar.NewWriter(sw)
+	cw := newChunkWriter(w, compress)
+	defer func() {
+		if err != nil {
+			cw.abort()
+		}
+	}()
+	tw := tar.NewWriter(cw)
 	manifest, err := m.Marshal()
 	if err != nil {
 		return err
@@ -96,14 +96,9 @@ func writeArchive(ctx context.Context, w io.Writer, src *repo.Source, epoch time
 	if err := tw.Flush(); err != nil { // pads the entry to its 512-byte block
 		return err
 	}
-	if err := mxw.Close(); err != nil {
+	if err := cw.Flush(); err != nil {
 		return err
 	}
-	xw, err := xz.WriterConfig{DictCap: packDictSize}.NewWriter(w)
-	if err != nil {
-		return err
-	}
-	sw.w = xw
 	copyEntries := func(kind string, entries []repo.FileEntry) error {
 		for _, e := range entries {
 			if err := ctx.Err(); err != nil {
@@ -127,13 +122,8 @@ func writeArchive(ctx context.Context, w io.Writer, src *repo.Source, epoch time
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	return xw.Close()
+	return cw.Close()
 }
-
-// switchWriter lets one tar stream continue into the next xz stream.
-type switchWriter struct{ w io.Writer }
-
-func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 func tarHeader(name string, size, mode int64, epoch time.Time) *tar.Header {
 	return &tar.Header{

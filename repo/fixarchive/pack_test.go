@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
-	"github.com/hotfix-project/hotfix/internal/xzsafe"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -60,55 +59,67 @@ func TestPackDeterministic(t *testing.T) {
 	wantErr(t, err, "SOURCE_DATE_EPOCH")
 }
 
+// Both compressions give the same layout, and the stock tools (xz or
+// zstd, and tar) read the archives as we do.
 func TestPackLayout(t *testing.T) {
-	paths := packSample(t)
-	for i, p := range paths {
-		t.Run(demo.FixVersions[i], func(t *testing.T) {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Our own reader: manifest first, then files/ then scripts/.
-			zr, err := xzsafe.NewReader(bytes.NewReader(data), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := tar.NewReader(zr)
-			var names []string
-			for {
-				h, err := tr.Next()
+	tools := map[Compression][][]string{
+		Zstd: {{"zstd", "-t", "-q"}, {"tar", "--zstd", "-tf"}},
+		XZ:   {{"xz", "-t"}, {"tar", "-tJf"}},
+	}
+	for _, c := range []Compression{Zstd, XZ} {
+		paths := packSampleWith(t, c)
+		for i, p := range paths {
+			t.Run(string(c)+"/"+demo.FixVersions[i], func(t *testing.T) {
+				data, err := os.ReadFile(p)
 				if err != nil {
-					break
+					t.Fatal(err)
 				}
-				names = append(names, h.Name)
-				if h.Typeflag != tar.TypeReg || h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(testEpoch) {
-					t.Errorf("%s: type %c uid %d gid %d mtime %s", h.Name, h.Typeflag, h.Uid, h.Gid, h.ModTime)
+				if got, err := DetectCompression(data); got != c || err != nil {
+					t.Fatalf("DetectCompression: %s, %v; packed with %s", got, err, c)
 				}
-			}
-			if len(names) == 0 || names[0] != repo.ManifestName {
-				t.Fatalf("entries %v: manifest.json must come first", names)
-			}
-			m, err := VerifyArchiveFile(t.Context(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := len(names)-1, len(m.Files)+len(m.Scripts); got != want {
-				t.Errorf("%d payload entries, manifest lists %d", got, want)
-			}
+				// Our own reader: manifest first, then files/ then scripts/.
+				zr, _, err := decompressor(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr := tar.NewReader(zr)
+				var names []string
+				for {
+					h, err := tr.Next()
+					if err != nil {
+						break
+					}
+					names = append(names, h.Name)
+					if h.Typeflag != tar.TypeReg || h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(testEpoch) {
+						t.Errorf("%s: type %c uid %d gid %d mtime %s", h.Name, h.Typeflag, h.Uid, h.Gid, h.ModTime)
+					}
+				}
+				if len(names) == 0 || names[0] != repo.ManifestName {
+					t.Fatalf("entries %v: manifest.json must come first", names)
+				}
+				m, err := VerifyArchiveFile(t.Context(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := len(names)-1, len(m.Files)+len(m.Scripts); got != want {
+					t.Errorf("%d payload entries, manifest lists %d", got, want)
+				}
 
-			// The real tools agree.
-			if out, err := exec.Command("xz", "-t", p).CombinedOutput(); err != nil {
-				t.Fatalf("xz -t %s: %v\n%s", p, err, out)
-			}
-			out, err := exec.Command("tar", "-tJf", p).CombinedOutput()
-			if err != nil {
-				t.Fatalf("tar -tJf: %v\n%s", err, out)
-			}
-			listed := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if listed[0] != repo.ManifestName || strings.Join(listed, ",") != strings.Join(names, ",") {
-				t.Errorf("tar lists %v, we read %v", listed, names)
-			}
-		})
+				// The real tools agree.
+				check, list := tools[c][0], tools[c][1]
+				if out, err := exec.Command(check[0], append(check[1:], p)...).CombinedOutput(); err != nil {
+					t.Fatalf("%s %s: %v\n%s", check, p, err, out)
+				}
+				out, err := exec.Command(list[0], append(list[1:], p)...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", list, err, out)
+				}
+				listed := strings.Split(strings.TrimSpace(string(out)), "\n")
+				if listed[0] != repo.ManifestName || strings.Join(listed, ",") != strings.Join(names, ",") {
+					t.Errorf("tar lists %v, we read %v", listed, names)
+				}
+			})
+		}
 	}
 }
 
@@ -229,29 +240,42 @@ func TestPackCancelled(t *testing.T) {
 }
 
 // Reading only the manifest must not decompress the payload: the manifest
-// is an xz stream of its own with a small dictionary, so "repo build"
-// hashes archives instead of unpacking them.
+// is a zstd frame (or xz stream) of its own, so "repo build" hashes
+// archives instead of unpacking them.
 func TestManifestReadIsShallow(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
-	writeFile(t, dir, "files/blob.bin", strings.Repeat("x", 1<<20), 0o644)
-	p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		c      Compression
+		list   []string
+		frames *regexp.Regexp
+	}{
+		{Zstd, []string{"zstd", "-lv"}, regexp.MustCompile(`Zstandard Frames: 3\n`)},
+		{XZ, []string{"xz", "-lv"}, regexp.MustCompile(`Streams:\s+3\n`)},
 	}
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	m, err := ReadManifestFile(p)
-	runtime.ReadMemStats(&ms1)
-	if err != nil || m.Files[0].Size != 1<<20 {
-		t.Fatalf("%+v, %v", m, err)
-	}
-	if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 2<<20 {
-		t.Errorf("reading the manifest allocated %d KiB: the payload's 8 MiB window was set up", alloc>>10)
-	}
-	// Two concatenated xz streams: xz and tar read them as one archive.
-	if out, err := exec.Command("xz", "-lv", p).CombinedOutput(); err != nil || !regexp.MustCompile(`Streams:\s+2\n`).Match(out) {
-		t.Errorf("xz -lv: %v\n%s", err, out)
+	for _, tt := range tests {
+		t.Run(string(tt.c), func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
+			// Just over one chunk: the manifest's frame and two of payload.
+			writeFile(t, dir, "files/blob.bin", strings.Repeat("x", 4<<20), 0o644)
+			p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch, Compression: tt.c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ms0, ms1 runtime.MemStats
+			runtime.ReadMemStats(&ms0)
+			m, err := ReadManifestFile(p)
+			runtime.ReadMemStats(&ms1)
+			if err != nil || m.Files[0].Size != 4<<20 {
+				t.Fatalf("%+v, %v", m, err)
+			}
+			if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 2<<20 {
+				t.Errorf("reading the manifest allocated %d KiB: the payload's window was set up", alloc>>10)
+			}
+			// Concatenated frames or streams: the stock tools read them as one archive.
+			if out, err := exec.Command(tt.list[0], append(tt.list[1:], p)...).CombinedOutput(); err != nil || !tt.frames.Match(out) {
+				t.Errorf("%s: %v\n%s", tt.list, err, out)
+			}
+		})
 	}
 }
 

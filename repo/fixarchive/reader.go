@@ -2,7 +2,6 @@ package fixarchive
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hotfix-project/hotfix/internal/xzsafe"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -68,13 +66,13 @@ type ArchiveReader struct {
 	curName  string
 }
 
-// NewArchiveReader starts reading a .fix stream. The xz layer is bounded
-// (dictionary size) before anything is decompressed, and manifest.json
-// must be the first entry.
+// NewArchiveReader starts reading a .fix stream, zstd or xz by its magic
+// bytes. The decompressor is bounded (window or dictionary size) before
+// anything is decompressed, and manifest.json must be the first entry.
 func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
-	zr, err := xzsafe.NewReader(bufio.NewReaderSize(r, 64<<10), 0)
+	zr, _, err := decompressor(r)
 	if err != nil {
-		return nil, &ArchiveError{Err: fmt.Errorf("xz: %w", err)}
+		return nil, &ArchiveError{Err: err}
 	}
 	tr := tar.NewReader(zr)
 	hdr, err := tr.Next()

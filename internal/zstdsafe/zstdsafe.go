@@ -1,0 +1,90 @@
+package zstdsafe
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// DefaultMaxWindow is the largest window accepted by default: twice the
+// 4 MiB frames hotfix pack writes and what `zstd -19` uses, far below what
+// would let a hostile archive exhaust memory.
+const DefaultMaxWindow = 16 << 20
+
+// Magic is the first four bytes of every zstd frame.
+var Magic = []byte{0x28, 0xB5, 0x2F, 0xFD}
+
+// Reader decompresses a checked zstd stream.
+type Reader struct {
+	g   *guard
+	dec *zstd.Decoder
+}
+
+// NewReader returns a reader of the concatenated zstd frames in r, each
+// with a window of at most maxWindow bytes (maxWindow <= 0 means
+// DefaultMaxWindow). It decodes on the calling goroutine: no goroutines
+// to leak, and memory bounded by one window. Read returns io.EOF only
+// after the last frame has decoded, its checksum matched and r ended.
+func NewReader(r io.Reader, maxWindow int64) (*Reader, error) {
+	if maxWindow <= 0 {
+		maxWindow = DefaultMaxWindow
+	}
+	g := newGuard(r, maxWindow)
+	// The guard has already refused larger windows; the decoder's own
+	// bounds stay as a second line, MaxMemory because it is what bounds a
+	// single-segment frame's window there.
+	dec, err := zstd.NewReader(g, zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxWindow(uint64(maxWindow)), zstd.WithDecoderMaxMemory(uint64(maxWindow)),
+		zstd.IgnoreChecksum(false))
+	if err != nil {
+		return nil, fmt.Errorf("zstd: %w", err)
+	}
+	return &Reader{g: g, dec: dec}, nil
+}
+
+func (r *Reader) Read(p []byte) (int, error) {
+	n, err := r.dec.Read(p)
+	if err == nil || err == io.EOF {
+		return n, err
+	}
+	// The guard's refusal says more than the decoder's echo of it.
+	if r.g.err != nil && r.g.err != io.EOF {
+		err = r.g.err
+	} else if !errors.Is(err, ErrFormat) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	return n, err
+}
+
+// Close releases the decoder.
+func (r *Reader) Close() error {
+	r.dec.Close()
+	return nil
+}
+
+// CheckFraming checks the framing of the zstd data without decompressing
+// it: frame headers (windows within DefaultMaxWindow, no dictionary, no
+// skippable frame), the blocks each frame's block headers count, and that
+// the last frame ends exactly where data ends. What it cannot see (a
+// damaged block, a wrong checksum) only decompressing finds.
+func CheckFraming(data []byte) error {
+	g := newGuard(bytes.NewReader(data), DefaultMaxWindow)
+	for {
+		if len(g.pending) == 0 && g.remaining == 0 {
+			if err := g.step(); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			continue
+		}
+		g.pending = nil
+		if n, _ := g.r.Discard(int(g.remaining)); int64(n) < g.remaining {
+			return g.cut("frame %d: inside a block", g.frame)
+		}
+		g.remaining = 0
+	}
+}
