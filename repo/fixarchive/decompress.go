@@ -18,6 +18,8 @@ func DetectCompression(head []byte) (Compression, error) {
 	switch {
 	case bytes.HasPrefix(head, zstdsafe.Magic):
 		return Zstd, nil
+	case len(head) >= 4 && head[0]&0xF0 == 0x50 && bytes.Equal(head[1:4], []byte{0x2A, 0x4D, 0x18}):
+		return Zstd, nil // a skippable frame: zstdsafe refuses it by name
 	case bytes.HasPrefix(head, xzMagic):
 		return XZ, nil
 	}
