@@ -18,7 +18,8 @@ type packOptions struct {
 	SrcDir  string
 	OutDir  string
 	Format  string
-	KeyPath string
+	KeyPath  string
+	Compress string
 }
 
 func newPackCmd(g *globalOptions) *cobra.Command {
@@ -27,8 +28,13 @@ func newPackCmd(g *globalOptions) *cobra.Command {
 		Use:   "pack SRCDIR",
 		Short: "Pack a fix source directory into a signed-repository-ready archive",
 		Long: `Pack reads SRCDIR/fix.toml, SRCDIR/files/ and SRCDIR/scripts/, checks them,
-and writes PRODUCT-VERSION.fix (a tar stream, xz-compressed, manifest.json
-first) into --out. Every problem is listed with its file and line.
+and writes PRODUCT-VERSION.fix (a tar stream, manifest.json first) into --out.
+Every problem is listed with its file and line.
+
+The tar stream is compressed with zstd by default (about ten times faster
+than xz to pack and to install, a few percent larger), or with xz for sites
+that want xz-utils (--compress xz). Either way it is cut into 4 MiB chunks
+compressed on up to four cores; "tar --zstd -tf" or "tar -tJf" lists it.
 
 --format rpm writes PRODUCT-hotfix-V-1-0.noarch.rpm instead (V is the version
 with '_' for '.'), and --format fix,rpm both: the same content, delivered under
@@ -49,6 +55,7 @@ The same source and SOURCE_DATE_EPOCH give byte-identical archives.`,
 	c.Flags().StringVar(&opts.OutDir, "out", ".", "directory to write the archive into")
 	c.Flags().StringVar(&opts.Format, "format", "fix", "archive formats: fix, rpm or fix,rpm")
 	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign RPMs with")
+	c.Flags().StringVar(&opts.Compress, "compress", "zstd", "compression of the .fix archive: zstd or xz")
 	return c
 }
 
@@ -60,10 +67,14 @@ func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
 		}
 		formats[f] = true
 	}
+	comp, err := fixarchive.ParseCompression(opts.Compress)
+	if err != nil {
+		return usagef("--compress %q: supported: zstd (the default), xz", opts.Compress)
+	}
 	var paths []string
 	var m *repo.Manifest
 	if formats["fix"] {
-		path, fm, err := fixarchive.Pack(ctx, opts.SrcDir, opts.OutDir, fixarchive.PackOptions{Logger: g.logger})
+		path, fm, err := fixarchive.Pack(ctx, opts.SrcDir, opts.OutDir, fixarchive.PackOptions{Logger: g.logger, Compression: comp})
 		if err != nil {
 			return fmt.Errorf("pack %s:\n%w", opts.SrcDir, err)
 		}
