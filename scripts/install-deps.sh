@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the real third-party tools the tests run against (gpg, rpm, dnf,
-# createrepo_c, xz, promtool, systemd-analyze) when they are missing.
+# createrepo_c, xz, zstd, promtool, systemd-analyze) when they are missing.
 # Debian/Ubuntu only; elsewhere it says what to install and fails.
 set -eu
 need=""
 command -v gpg >/dev/null 2>&1 || need="$need gnupg"
 command -v xz >/dev/null 2>&1 || need="$need xz-utils"
+command -v zstd >/dev/null 2>&1 || need="$need zstd"
 command -v rpm >/dev/null 2>&1 || need="$need rpm"
 command -v dnf >/dev/null 2>&1 || need="$need dnf"
 command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
