@@ -15,9 +15,9 @@ import (
 )
 
 type packOptions struct {
-	SrcDir  string
-	OutDir  string
-	Format  string
+	SrcDir   string
+	OutDir   string
+	Format   string
 	KeyPath  string
 	Compress string
 }
