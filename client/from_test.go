@@ -156,7 +156,7 @@ func TestInstallFromRefuses(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "acme-2.4.1.1.fix")
 			os.WriteFile(p, []byte("this is not an archive"), 0o644)
 			return p
-		}, "not an xz stream"},
+		}, "neither zstd nor xz"},
 		{"garbage named .rpm", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "acme-hotfix-2_4_1_1-1-0.noarch.rpm")
 			os.WriteFile(p, []byte("this is not a package"), 0o644)
