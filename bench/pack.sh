@@ -140,7 +140,7 @@ fi
 list=$out/archives.list
 for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
 hyperfine --style basic --runs "$RUNS" --export-json "$out/repo.json" \
-	--prepare "rm -rf $out/brepo" \
+	--prepare "rm -rf $out/brepo && mkdir $out/brepo" \
 	-n "repo add + repo build" "$hf -q repo add $out/brepo \$(cat $list) >/dev/null && $hf -q repo build $out/brepo --key $secret >/dev/null" \
 	--prepare "true" \
 	-n "openssl dgst -sha256" "openssl dgst -sha256 \$(cat $list) >/dev/null" >/dev/null

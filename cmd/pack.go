@@ -33,7 +33,7 @@ Every problem is listed with its file and line.
 
 The tar stream is compressed with zstd by default (about ten times faster
 than xz to pack and to install, a few percent larger), or with xz for sites
-that want xz-utils (--compress xz). Either way it is cut into 4 MiB chunks
+that want xz-utils (--compress xz). Either way it is cut into 2 MiB chunks
 compressed on up to four cores; "tar --zstd -tf" or "tar -tJf" lists it.
 
 --format rpm writes PRODUCT-hotfix-V-1-0.noarch.rpm instead (V is the version

@@ -9,9 +9,9 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// DefaultMaxWindow is the largest window accepted by default: twice the
-// 4 MiB frames hotfix pack writes and what `zstd -19` uses, far below what
-// would let a hostile archive exhaust memory.
+// DefaultMaxWindow is the largest window accepted by default: eight times
+// the 2 MiB frames hotfix pack writes and twice what `zstd -19` uses, far
+// below what would let a hostile archive exhaust memory.
 const DefaultMaxWindow = 16 << 20
 
 // Magic is the first four bytes of every zstd frame.

@@ -35,13 +35,14 @@ func ParseCompression(s string) (Compression, error) {
 
 // chunkSize is how much of the tar stream each independent frame (zstd)
 // or stream (xz) holds. Fixed, so that the bytes do not depend on the
-// number of cores; 4 MiB because smaller chunks cost ratio (measured on a
-// mixed fix: 1 MiB 1.137× the size of tar.xz, 4 MiB 1.127×, one frame
-// 1.124×) and larger ones memory.
-const chunkSize = 4 << 20
+// number of cores. Smaller chunks cost ratio (measured on bench/pack.sh's
+// mixed fix: 1 MiB 1.137× the size of tar.xz, 2 MiB 1.131×, 4 MiB 1.127×,
+// one frame 1.124×), larger ones memory (packing it took 78 MiB of RSS
+// with 4 MiB chunks on two cores, 60 MiB with 2 MiB).
+const chunkSize = 2 << 20
 
 // maxWorkers bounds the chunks in flight: each holds its input and its
-// output (up to 8 MiB with the compressor's state), and packing a fix of
+// output (up to 4 MiB with the compressor's state), and packing a fix of
 // any size must stay under 64 MiB of memory.
 const maxWorkers = 4
 

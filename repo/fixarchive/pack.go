@@ -21,7 +21,7 @@ type PackOptions struct {
 	// the same source always gives the same bytes.
 	Epoch time.Time
 	// Compression of the tar stream: Zstd (the zero value) or XZ. Either
-	// way the stream is cut into 4 MiB chunks compressed independently on
+	// way the stream is cut into 2 MiB chunks compressed independently on
 	// up to four cores, so the bytes never depend on the number of cores.
 	Compression Compression
 	Logger      *slog.Logger
@@ -65,7 +65,7 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 // times.
 //
 // The manifest entry is a frame (zstd) or stream (xz) of its own, and the
-// payload follows in 4 MiB chunks, each its own frame or stream
+// payload follows in 2 MiB chunks, each its own frame or stream
 // (concatenated frames and streams are plain zstd and xz to every tool).
 // Reading just the manifest thus decompresses only the manifest, and the
 // chunks compress on several cores with bytes that depend only on the

@@ -256,7 +256,7 @@ func TestManifestReadIsShallow(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
 			// Just over one chunk: the manifest's frame and two of payload.
-			writeFile(t, dir, "files/blob.bin", strings.Repeat("x", 4<<20), 0o644)
+			writeFile(t, dir, "files/blob.bin", strings.Repeat("x", chunkSize), 0o644)
 			p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch, Compression: tt.c})
 			if err != nil {
 				t.Fatal(err)
@@ -265,7 +265,7 @@ func TestManifestReadIsShallow(t *testing.T) {
 			runtime.ReadMemStats(&ms0)
 			m, err := ReadManifestFile(p)
 			runtime.ReadMemStats(&ms1)
-			if err != nil || m.Files[0].Size != 4<<20 {
+			if err != nil || m.Files[0].Size != chunkSize {
 				t.Fatalf("%+v, %v", m, err)
 			}
 			if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 2<<20 {
