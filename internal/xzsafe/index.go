@@ -123,7 +123,13 @@ func (r *reader) afterStream() error {
 		}
 		if b[0] != 0 {
 			r.stream++
-			return r.readStreamHeader(false)
+			if err := r.readStreamHeader(false); err != nil {
+				// Concatenated streams are valid xz (xz -t accepts
+				// them), so what follows a stream is read as the next
+				// one; when it is not, say what it most likely is.
+				return fmt.Errorf("%w (data after the end of stream %d: the file was damaged or something was appended to it)", err, r.stream-1)
+			}
+			return nil
 		}
 		var pad [4]byte
 		if err := r.readFull(pad[:], fmt.Sprintf("stream padding after stream %d", r.stream)); err != nil {

@@ -115,7 +115,7 @@ func hostileCases() []hostileCase {
 	link := func(typ byte, name, target string) tarEntry {
 		return tarEntry{hdr: tar.Header{Typeflag: typ, Name: name, Linkname: target, Mode: 0o777, Format: tar.FormatPAX}}
 	}
-	return []hostileCase{
+	return append([]hostileCase{
 		{"traversal.fix", func(t *testing.T) []byte {
 			return makeArchive(t, man(t), reg("files/../../etc/passwd", evilBody), reg("files/lib/ok.php", okBody))
 		}, []string{`"files/../../etc/passwd"`, "climbs out"}},
@@ -200,7 +200,7 @@ func hostileCases() []hostileCase {
 			m := hostileManifest(t, map[string][]byte{"../../etc/passwd": evilBody}, nil)
 			return makeArchive(t, reg(repo.ManifestName, m), reg("files/../../etc/passwd", evilBody))
 		}, []string{`"manifest.json"`, "climbs out"}},
-	}
+	}, endCases()...)
 }
 
 // The committed fixtures are exactly what the generator makes; -update

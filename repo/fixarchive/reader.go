@@ -61,20 +61,44 @@ type Entry struct {
 type ArchiveReader struct {
 	Manifest *repo.Manifest
 	tr       *tar.Reader
+	in       *tarInput
+	comp     Compression
+	dataEnd  int64                     // offset in the tar stream where the last entry's data ended
 	want     map[string]repo.FileEntry // by entry name, still expected
 	cur      *hashingReader
 	curName  string
 }
 
+// tarInput counts the decompressed bytes the tar reader consumes. Go's
+// tar reader reads exactly what it needs and keeps nothing buffered, so
+// the count says where the end-of-archive marker ended and what is left.
+type tarInput struct {
+	r io.Reader
+	n int64
+}
+
+func (t *tarInput) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.n += int64(n)
+	return n, err
+}
+
+// MaxTrailingZeros bounds the zeros accepted after the tar end-of-archive
+// marker. Writers pad the archive to their record size (GNU tar to 10 KiB
+// by default, up to 1 MiB with -b 2048); more is refused, so a stream of
+// zeros cannot keep a reader decompressing.
+const MaxTrailingZeros = 1 << 20
+
 // NewArchiveReader starts reading a .fix stream, zstd or xz by its magic
 // bytes. The decompressor is bounded (window or dictionary size) before
 // anything is decompressed, and manifest.json must be the first entry.
 func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
-	zr, _, err := decompressor(r)
+	zr, comp, err := decompressor(r)
 	if err != nil {
 		return nil, &ArchiveError{Err: err}
 	}
-	tr := tar.NewReader(zr)
+	in := &tarInput{r: zr}
+	tr := tar.NewReader(in)
 	hdr, err := tr.Next()
 	if err == io.EOF {
 		return nil, &ArchiveError{Err: fmt.Errorf("the archive has no entries: the first entry must be %s", repo.ManifestName)}
@@ -103,7 +127,7 @@ func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
 	for _, s := range m.Scripts {
 		want[scriptsPrefix+s.Path] = s
 	}
-	return &ArchiveReader{Manifest: m, tr: tr, want: want}, nil
+	return &ArchiveReader{Manifest: m, tr: tr, in: in, comp: comp, dataEnd: in.n, want: want}, nil
 }
 
 // Next returns the next payload entry, or io.EOF after the last one once
@@ -120,6 +144,9 @@ func (a *ArchiveReader) Next() (*Entry, error) {
 				missing = append(missing, name)
 			}
 			return nil, archiveErr(firstSorted(missing), "listed in the manifest but missing from the archive (%d missing)", len(missing))
+		}
+		if err := a.readToEnd(); err != nil {
+			return nil, err
 		}
 		return nil, io.EOF
 	}
@@ -159,6 +186,43 @@ func (a *ArchiveReader) Next() (*Entry, error) {
 	return &Entry{Kind: kind, FileEntry: fe, Reader: a.cur}, nil
 }
 
+// readToEnd runs when the tar reader reports the end of the archive. It
+// checks that the end was the two zero blocks of the end-of-archive
+// marker (Go's tar reader also reports a stream that simply stops), that
+// nothing but padding zeros follows it (an entry hidden after the marker
+// is ignored by tar and so would never be checked), and that the zstd or
+// xz container then ends where it should: every checksum verified (and an
+// xz file's index and footer), nothing after the last frame or stream.
+// Only then has every byte of the file been accounted for.
+func (a *ArchiveReader) readToEnd() error {
+	markerStart := (a.dataEnd + 511) &^ 511
+	if a.in.n-markerStart < 1024 {
+		return &ArchiveError{Err: fmt.Errorf("the tar stream ends at byte %d without its end-of-archive marker (two zero blocks): the archive was cut short or made by hand; pack it again", a.in.n)}
+	}
+	end := a.in.n
+	buf := make([]byte, 32<<10)
+	var zeros int64
+	for {
+		n, err := a.in.Read(buf)
+		for i, c := range buf[:n] {
+			if c != 0 {
+				return &ArchiveError{Err: fmt.Errorf("data after the tar end-of-archive marker (at byte %d of the tar stream, %d bytes after the marker): "+
+					"tar ignores it, so it is refused rather than left unchecked; pack the archive again", end+zeros+int64(i), zeros+int64(i))}
+			}
+		}
+		zeros += int64(n)
+		if zeros > MaxTrailingZeros {
+			return &ArchiveError{Err: fmt.Errorf("more than %d bytes of zeros after the tar end-of-archive marker: pack the archive again", MaxTrailingZeros)}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &ArchiveError{Err: fmt.Errorf("%s: %w", a.comp, err)}
+		}
+	}
+}
+
 func (a *ArchiveReader) seenBefore(name string) bool {
 	for _, f := range a.Manifest.Files {
 		if filesPrefix+f.Path == name {
@@ -183,6 +247,7 @@ func (a *ArchiveReader) finishCurrent() error {
 	if _, err := io.Copy(io.Discard, cur); err != nil {
 		return archiveErr(name, "%v", noEOF(err))
 	}
+	a.dataEnd = a.in.n
 	if got := hex.EncodeToString(cur.h.Sum(nil)); got != cur.want {
 		return archiveErr(name, "sha256 %s does not match the manifest's %s", got, cur.want)
 	}
