@@ -166,13 +166,17 @@ func (h *Header) readPayload(ctx context.Context, r io.Reader, put func(kind, re
 	}
 	// The payload cannot be longer than the header's files and their cpio
 	// headers: a header that lies about sizes stops here.
-	cr := cpio.NewReader(io.LimitReader(pr, int64(total)+4096))
+	in := &cpioInput{r: pr}
+	cr := cpio.NewReader(io.LimitReader(in, int64(total)+4096))
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		hdr, err := cr.Next()
 		if err == io.EOF {
+			if err := in.readToEnd(); err != nil {
+				return nil, err
+			}
 			break
 		}
 		if err != nil {
@@ -278,6 +282,71 @@ func (rr *rpmReader) entry(hdr *cpio.Header, body io.Reader, put func(kind, rel 
 	}
 	rr.got[kind+"/"+clean] = repo.FileEntry{Path: clean, Size: cnt.n, SHA256: hex.EncodeToString(hs.Sum(nil))}
 	return nil
+}
+
+// cpioInput is the decompressed payload as the cpio reader consumes it;
+// it remembers the last bytes read, so that the end of the payload can be
+// told apart from the trailer entry (the cpio reader reports both as
+// io.EOF).
+type cpioInput struct {
+	r    io.Reader
+	n    int64
+	tail [len(cpioTrailer)]byte
+}
+
+// cpioTrailer is the name of the entry that ends a cpio archive, as read
+// with its terminating NUL.
+const cpioTrailer = "TRAILER!!!\x00"
+
+// maxTrailingZeros bounds the zeros accepted after the cpio trailer
+// (cpio pads its output to 512-byte blocks, other writers to more), so a
+// run of zeros cannot keep a reader decompressing.
+const maxTrailingZeros = 1 << 20
+
+func (c *cpioInput) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if n >= len(c.tail) {
+		copy(c.tail[:], p[n-len(c.tail):n])
+	} else {
+		k := copy(c.tail[:], c.tail[n:])
+		copy(c.tail[k:], p[:n])
+	}
+	return n, err
+}
+
+// readToEnd runs when the cpio reader reports the end of the archive: it
+// checks that the end was the trailer entry, that only zeros follow it,
+// and that the compressed stream then ends cleanly (its checks verified,
+// nothing after it), so that every byte of the payload is accounted for.
+// An entry hidden after the trailer would be skipped by rpm and cpio
+// alike, and so never checked.
+func (c *cpioInput) readToEnd() error {
+	if string(c.tail[:]) != cpioTrailer {
+		return rpmErr("", "the payload ends at byte %d without the cpio trailer (TRAILER!!!): it was cut short; rebuild the package", c.n)
+	}
+	end := c.n
+	buf := make([]byte, 32<<10)
+	var zeros int64
+	for {
+		n, err := c.r.Read(buf)
+		for i, b := range buf[:n] {
+			if b != 0 {
+				return rpmErr("", "data after the cpio trailer (at byte %d of the payload, %d bytes after the trailer): rpm ignores it, so it is refused rather than left unchecked; rebuild the package",
+					end+zeros+int64(i), zeros+int64(i))
+			}
+		}
+		zeros += int64(n)
+		if zeros > maxTrailingZeros {
+			return rpmErr("", "more than %d bytes of zeros after the cpio trailer: rebuild the package", maxTrailingZeros)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return rpmErr("", "read payload after the cpio trailer: %v", noEOF(err))
+		}
+	}
 }
 
 type countingReader struct {

@@ -2,13 +2,11 @@ package rpm
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,7 +18,6 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/repo"
-	"github.com/klauspost/compress/zstd"
 )
 
 func vendorTrust(t testing.TB) Trust {
@@ -96,6 +93,14 @@ type testRPM struct {
 	files                  []testRPMFile
 	compressor             string
 	sign                   bool
+	// The end of the payload: no trailer entry, bytes after the trailer
+	// (inside the compressed stream), bytes after the compressed stream
+	// (covered by the payload digest, as a vendor's broken tool would
+	// write them).
+	noTrailer    bool
+	afterTrailer []byte
+	afterStream  []byte
+	cutStream    int // bytes cut off the end of the compressed payload
 }
 
 type testRPMFile struct {
@@ -188,13 +193,7 @@ func (b *headerBuilder) bytes() []byte {
 func (s testRPM) build(t testing.TB, dir string) string {
 	t.Helper()
 	var payload bytes.Buffer
-	var zw io.WriteCloser = gzip.NewWriter(&payload)
-	if s.compressor != "gzip" {
-		var err error
-		if zw, err = zstd.NewWriter(&payload); err != nil {
-			t.Fatal(err)
-		}
-	}
+	zw := compressor(t, s.compressor, &payload)
 	cw := cpio.NewWriter(zw)
 	for _, f := range s.files {
 		if f.omitCPIO {
@@ -216,12 +215,21 @@ func (s testRPM) build(t testing.TB, dir string) string {
 			t.Fatal(err)
 		}
 	}
-	if err := cw.Close(); err != nil {
+	closeCPIO := cw.Close
+	if s.noTrailer {
+		closeCPIO = cw.Flush
+	}
+	if err := closeCPIO(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zw.Write(s.afterTrailer); err != nil {
 		t.Fatal(err)
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
+	payload.Write(s.afterStream)
+	payload.Truncate(payload.Len() - s.cutStream)
 	compressor := s.compressor
 	if compressor == "" {
 		compressor = "zstd"
