@@ -1,6 +1,7 @@
 package yum
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -98,8 +99,19 @@ func primaryPackages(path string) (map[string]string, error) {
 			} `xml:"location"`
 		} `xml:"package"`
 	}
-	if err := xml.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&md); err != nil {
+	lr := io.LimitReader(zr, 1<<30)
+	if err := xml.NewDecoder(lr).Decode(&md); err != nil {
 		return nil, err
+	}
+	// Read the gzip stream to its end, so that its CRC is checked and
+	// nothing after the document (a second gzip member, garbage) passes
+	// unseen: dnf would read it all.
+	rest, err := io.ReadAll(lr)
+	if err != nil {
+		return nil, fmt.Errorf("after the document: %w", err)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		return nil, fmt.Errorf("%d bytes after the document: run \"hotfix repo build\"", len(rest))
 	}
 	out := map[string]string{}
 	for _, p := range md.Packages {
