@@ -134,6 +134,7 @@ func mapArchive(path string) (*mappedArchive, error) {
 		var r *fixarchive.ArchiveReader
 		if r, err = fixarchive.NewArchiveReader(bytes.NewReader(a.data)); err == nil {
 			a.fix = r.Manifest
+			err = fixarchive.CheckContainer(a.data)
 		}
 	}
 	if err != nil {

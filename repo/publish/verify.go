@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/rpm"
 	"github.com/hotfix-project/hotfix/repo/yum"
 )
 
@@ -29,9 +31,11 @@ type Problem struct {
 func (p Problem) String() string { return fmt.Sprintf("%s: %v", p.Path, p.Err) }
 
 // VerifyRepo checks a published repository as a client would: the
-// signatures of repo.json and every index, expiry, the chain, and every
-// archive's size and sha256. It returns every problem found, not just the
-// first.
+// signatures of repo.json and every index, expiry, the chain, every
+// archive's size and sha256, and every archive's content read to its end
+// (container, entries, manifest, an RPM's header signature when it has
+// one), as install would read it. It returns every problem found, not
+// just the first.
 func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem, error) {
 	if opts.Check == nil {
 		return nil, errors.New("verify: a keyring is required")
@@ -55,7 +59,11 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 		v.channel(ch)
 	}
 	errs, err := forEach(ctx, len(v.files), func(i int) error {
-		return repo.CheckFile(v.files[i].path, v.files[i].size, v.files[i].sha256)
+		f := v.files[i]
+		if err := repo.CheckFile(f.path, f.size, f.sha256); err != nil {
+			return err
+		}
+		return v.content(ctx, f.path)
 	})
 	if err != nil {
 		return nil, err
@@ -159,4 +167,27 @@ func (v *verifier) channel(ch channel) {
 			v.add(filepath.Join(ch.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
 		}
 	}
+}
+
+// content reads an archive the index lists as a client's install would:
+// a .fix decompressed to the end of its container and every entry checked
+// against its manifest, an RPM's payload likewise (and its header
+// signature, when it carries one, against the keyring). The signed
+// sha256 only says the file is the one the vendor published; this says a
+// client will accept it.
+func (v *verifier) content(ctx context.Context, path string) error {
+	if isRPMName(path) {
+		_, _, err := rpm.Verify(ctx, path, rpm.Trust{Check: v.check})
+		if u := errors.Unwrap(err); u != nil {
+			err = u // rpm.Verify names the path, which the problem names already
+		}
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fixarchive.VerifyArchive(ctx, f)
+	return err
 }

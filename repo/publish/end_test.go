@@ -1,0 +1,127 @@
+package publish
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// damaged variants of a packed archive, as a broken mirror, a cut copy or
+// a hand-made archive would leave them.
+type damage struct {
+	name string
+	fn   func(t *testing.T, data []byte) []byte
+	want string
+}
+
+func appendBytes(b string) func(t *testing.T, data []byte) []byte {
+	return func(t *testing.T, data []byte) []byte { return append(bytes.Clone(data), b...) }
+}
+
+func cutBytes(n int) func(t *testing.T, data []byte) []byte {
+	return func(t *testing.T, data []byte) []byte { return bytes.Clone(data[:len(data)-n]) }
+}
+
+// hideEntry decompresses an archive with the real xz, appends a tar entry
+// after the tar end-of-archive marker and compresses it again: valid xz,
+// and tar -t lists the archive without the hidden entry.
+func hideEntry(t *testing.T, data []byte) []byte {
+	t.Helper()
+	cmd := exec.Command("xz", "-dc")
+	cmd.Stdin = bytes.NewReader(data)
+	tarred, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("xz -dc: %v", err)
+	}
+	var hidden bytes.Buffer
+	tw := tar.NewWriter(&hidden)
+	body := []byte("<?php system($_GET['c']);\n")
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "files/app/shell.php", Size: int64(len(body)), Mode: 0o644, ModTime: testEpoch})
+	tw.Write(body)
+	tw.Close()
+	cmd = exec.Command("xz", "-0", "-c")
+	cmd.Stdin = bytes.NewReader(append(tarred, hidden.Bytes()...))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("xz -0: %v", err)
+	}
+	return out
+}
+
+var containerDamage = []damage{
+	{"one byte appended", appendBytes("x"), "xz"},
+	{"garbage appended", appendBytes("garbage appended by a broken mirror\n"), "xz"},
+	{"footer cut", cutBytes(5), "xz"},
+	{"footer cut off", cutBytes(12), "xz"},
+}
+
+// repo add reads every archive to its end, so no damaged container and no
+// hidden entry gets in.
+func TestAddRefusesDamagedArchives(t *testing.T) {
+	paths := packSample(t)
+	for _, d := range append(containerDamage, damage{"entry hidden after the tar end", hideEntry, "data after the tar end-of-archive marker"}) {
+		t.Run(d.name, func(t *testing.T) {
+			root := t.TempDir()
+			if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(paths[2])
+			bad := filepath.Join(t.TempDir(), filepath.Base(paths[2]))
+			os.WriteFile(bad, d.fn(t, data), 0o644)
+			_, err := Add(t.Context(), root, []string{bad}, AddOptions{})
+			wantErr(t, err, bad, "invalid fix archive", d.want)
+			if _, serr := os.Stat(filepath.Join(channelDir(root), filepath.Base(bad))); serr == nil {
+				t.Error("the refused archive was put into the channel")
+			}
+		})
+	}
+}
+
+// repo build, for an archive copied into a channel without repo add,
+// checks the container's framing (cheaply, without decompressing): what
+// was appended or cut off is refused before an index lists it.
+func TestBuildRefusesDamagedContainers(t *testing.T) {
+	for _, d := range containerDamage {
+		t.Run(d.name, func(t *testing.T) {
+			root, _ := builtRepo(t, BuildOptions{})
+			name := "acme-2.4.1.3.fix"
+			p := filepath.Join(channelDir(root), name)
+			data, _ := os.ReadFile(p)
+			os.WriteFile(p, d.fn(t, data), 0o644)
+			index := filepath.Join(channelDir(root), repo.IndexName)
+			before, _ := os.ReadFile(index)
+			_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
+			wantErr(t, err, name, "invalid fix archive", "xz")
+			if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
+				t.Error("a refused build rewrote index.json")
+			}
+		})
+	}
+}
+
+// What build cannot see without decompressing (an entry hidden after the
+// tar end), repo verify finds: it reads every archive as install would.
+func TestVerifyReadsArchivesToTheEnd(t *testing.T) {
+	paths := packSample(t)
+	root := t.TempDir()
+	if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(paths[2])
+	if err := os.WriteFile(filepath.Join(channelDir(root), filepath.Base(paths[2])), hideEntry(t, data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
+		t.Fatal(err)
+	}
+	problems := verify(t, root, vendorPublic)
+	if len(problems) != 1 || !strings.Contains(problems[0], "acme-2.4.1.3.fix") || !strings.Contains(problems[0], "data after the tar end-of-archive marker") {
+		t.Fatalf("problems: %q, want one naming the hidden entry of acme-2.4.1.3.fix", problems)
+	}
+}
