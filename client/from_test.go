@@ -157,6 +157,12 @@ func TestInstallFromRefuses(t *testing.T) {
 			os.WriteFile(p, []byte("this is not an archive"), 0o644)
 			return p
 		}, "neither zstd nor xz"},
+		{".fix with a byte appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, 'x') }), "data after the end of stream"},
+		{".fix with garbage appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, "garbage from a broken mirror"...) }), "data after the end of stream"},
+		{".fix with its footer cut", damagedFix(func(t *testing.T, d []byte) []byte { return d[:len(d)-5] }), "truncated xz stream"},
+		{".fix with an entry hidden after the tar end", damagedFix(func(t *testing.T, d []byte) []byte {
+			return testkit.HideTarEntry(t, d, "files/app/shell.php", []byte("<?php system($_GET['c']);\n"))
+		}), "data after the tar end-of-archive marker"},
 		{"garbage named .rpm", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "acme-hotfix-2_4_1_1-1-0.noarch.rpm")
 			os.WriteFile(p, []byte("this is not a package"), 0o644)
@@ -210,5 +216,21 @@ func TestInstallFromRefusesWhilePaused(t *testing.T) {
 	}
 	if d := before.diff(snapshot(t, env.Root)); d != "" {
 		t.Errorf("root changed:\n%s", d)
+	}
+}
+
+// damagedFix returns a source of sample fix 2.4.1.1 as a .fix changed by
+// damage.
+func damagedFix(damage func(t *testing.T, data []byte) []byte) func(t *testing.T) string {
+	return func(t *testing.T) string {
+		data, err := os.ReadFile(sampleArchives(t)["2.4.1.1"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "acme-2.4.1.1.fix")
+		if err := os.WriteFile(p, damage(t, data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }

@@ -1,14 +1,13 @@
 package publish
 
 import (
-	"archive/tar"
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -28,30 +27,9 @@ func cutBytes(n int) func(t *testing.T, data []byte) []byte {
 	return func(t *testing.T, data []byte) []byte { return bytes.Clone(data[:len(data)-n]) }
 }
 
-// hideEntry decompresses an archive with the real xz, appends a tar entry
-// after the tar end-of-archive marker and compresses it again: valid xz,
-// and tar -t lists the archive without the hidden entry.
+// hideEntry hides a web shell after the tar end-of-archive marker.
 func hideEntry(t *testing.T, data []byte) []byte {
-	t.Helper()
-	cmd := exec.Command("xz", "-dc")
-	cmd.Stdin = bytes.NewReader(data)
-	tarred, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("xz -dc: %v", err)
-	}
-	var hidden bytes.Buffer
-	tw := tar.NewWriter(&hidden)
-	body := []byte("<?php system($_GET['c']);\n")
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "files/app/shell.php", Size: int64(len(body)), Mode: 0o644, ModTime: testEpoch})
-	tw.Write(body)
-	tw.Close()
-	cmd = exec.Command("xz", "-0", "-c")
-	cmd.Stdin = bytes.NewReader(append(tarred, hidden.Bytes()...))
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("xz -0: %v", err)
-	}
-	return out
+	return testkit.HideTarEntry(t, data, "files/app/shell.php", []byte("<?php system($_GET['c']);\n"))
 }
 
 var containerDamage = []damage{
