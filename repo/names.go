@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // ValidProductName checks a product name: lowercase letters, digits, and
@@ -45,6 +46,13 @@ func CleanRelPath(p string) (string, error) {
 		return "", fmt.Errorf("path %q contains a backslash or NUL byte", p)
 	case len(p) > 4096:
 		return "", fmt.Errorf("path longer than 4096 bytes")
+	case !utf8.ValidString(p):
+		// manifest.json is JSON, whose strings are UTF-8: encoding/json
+		// would write U+FFFD for the bad bytes, and the manifest would
+		// name another file than the archive holds.
+		return "", fmt.Errorf("path %q is not valid UTF-8, so manifest.json cannot name it exactly: rename it (convmv -f latin1 -t utf-8 converts a tree)", p)
+	case strings.ContainsFunc(p, isControl):
+		return "", fmt.Errorf("path %q contains a control character: rename it", p)
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == ".." {
@@ -64,3 +72,8 @@ func CleanRelPath(p string) (string, error) {
 func IsPlainFileName(name string) bool {
 	return name != "" && name[0] != '.' && !strings.ContainsAny(name, "/\\\x00")
 }
+
+// isControl reports the characters a path may not hold: C0 controls, DEL
+// and C1 controls, which no file of a product needs and which a terminal,
+// a log line or a page would show as something else.
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }

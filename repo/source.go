@@ -273,7 +273,9 @@ func walkPayload(dir string, nested bool) ([]FileEntry, error) {
 			return nil
 		}
 		if _, err := CleanRelPath(rel); err != nil {
-			problems = append(problems, fmt.Errorf("%s: %v", p, err))
+			// Quoted: the name may not be UTF-8 or hold control
+			// characters, which would garble the message.
+			problems = append(problems, fmt.Errorf("%q: %v", p, err))
 			return nil
 		}
 		out = append(out, FileEntry{Path: rel, Size: info.Size(), Mode: Mode(info.Mode().Perm())})

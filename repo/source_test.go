@@ -169,6 +169,23 @@ func TestLoadSourceErrors(t *testing.T) {
 		{"subdirectory in scripts", goodTOML, func(t *testing.T, dir string) {
 			writeFile(t, dir, "scripts/sub/x.sh", "#!/bin/sh\n", 0o755)
 		}, []string{filepath.Join("scripts", "sub"), "subdirectories"}},
+		{"file name not UTF-8", goodTOML, func(t *testing.T, dir string) {
+			writeFile(t, dir, "files/lib/caf\xe9.php", "<?php\n", 0o644)
+		}, []string{`lib/caf\xe9.php`, "not valid UTF-8", "manifest.json cannot name it exactly"}},
+		{"directory name not UTF-8", goodTOML, func(t *testing.T, dir string) {
+			writeFile(t, dir, "files/d\xfcsseldorf/index.php", "<?php\n", 0o644)
+		}, []string{`d\xfcsseldorf/index.php`, "not valid UTF-8"}},
+		{"script name not UTF-8", goodTOML, func(t *testing.T, dir string) {
+			writeFile(t, dir, "scripts/10-\xff.sh", "#!/bin/sh\n", 0o755)
+		}, []string{`10-\xff.sh`, "not valid UTF-8"}},
+		{"newline in a file name", goodTOML, func(t *testing.T, dir string) {
+			writeFile(t, dir, "files/lib/a\nb.php", "<?php\n", 0o644)
+		}, []string{`lib/a\nb.php`, "control character"}},
+		{"escape in a directory name", goodTOML, func(t *testing.T, dir string) {
+			writeFile(t, dir, "files/\x1b[31m/x.php", "<?php\n", 0o644)
+		}, []string{`\x1b[31m/x.php`, "control character"}},
+		{"control character in delete", strings.Replace(goodTOML, `"old/gone.php"]`, `"old/gone.php", "old/bell\u0007.php"]`, 1), nil,
+			[]string{"fix.toml:4:", "control character"}},
 		{"no fix.toml", goodTOML, func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "fix.toml"))
 		}, []string{"no fix.toml"}},

@@ -291,3 +291,31 @@ func TestPackRefusesBrokenSource(t *testing.T) {
 		t.Errorf("Pack left %d entries in the output directory", len(ents))
 	}
 }
+
+// A name the manifest cannot hold exactly (not UTF-8, a control
+// character), in a file or in a directory above it, is refused naming the
+// file, before anything is written: the archive's tar entry and its
+// manifest would otherwise disagree and every reader refuse it.
+func TestPackRefusesNamesTheManifestCannotHold(t *testing.T) {
+	tests := []struct{ rel, want string }{
+		{"files/lib/caf\xe9.php", `files/lib/caf\xe9.php`},
+		{"files/d\xfcsseldorf/index.php", `files/d\xfcsseldorf/index.php`},
+		{"files/\xff\xfe/deep/x.php", `files/\xff\xfe/deep/x.php`},
+		{"scripts/10-\xe9t\xe9.sh", `scripts/10-\xe9t\xe9.sh`},
+		{"files/lib/tab\there.php", `files/lib/tab\there.php`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
+			writeFile(t, dir, "files/lib/ok.php", "<?php\n", 0o644)
+			writeFile(t, dir, tt.rel, "#!/bin/sh\n", 0o755)
+			out := t.TempDir()
+			_, _, err := Pack(t.Context(), dir, out, PackOptions{})
+			wantErr(t, err, tt.want)
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Errorf("Pack left %d entries in the output directory", len(ents))
+			}
+		})
+	}
+}

@@ -344,6 +344,12 @@ func TestReadHostileRPMs(t *testing.T) {
 		}, nil, "size 1048576 differs from the header's 0"},
 		{"entry not in the header", func(s *testRPM) { s.files[2].cpioName = base + "/files/b.txt" }, nil, "not in the header's file list"},
 		{"file missing from the payload", func(s *testRPM) { s.files[2].omitCPIO = true }, nil, "listed in the header but missing from the payload"},
+		{"a name that is not UTF-8", func(s *testRPM) {
+			s.files = append(s.files, testRPMFile{path: base + "/files/caf\xe9.txt", mode: 0o100644, body: []byte("x"), headerSize: -1})
+		}, nil, "not valid UTF-8"},
+		{"a control character in a name", func(s *testRPM) {
+			s.files = append(s.files, testRPMFile{path: base + "/files/a\x1b[2Jb.txt", mode: 0o100644, body: []byte("x"), headerSize: -1})
+		}, nil, "control character"},
 		{"outside the incoming directory", func(s *testRPM) {
 			s.files = append(s.files, testRPMFile{path: "/etc/cron.d/evil", mode: 0o100644, body: []byte("x"), headerSize: -1})
 		}, nil, "outside /var/lib/hotfix/incoming/acme/2.4.1.1"},

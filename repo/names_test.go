@@ -1,0 +1,50 @@
+package repo
+
+import (
+	"strings"
+	"testing"
+)
+
+// CleanRelPath refuses what manifest.json cannot name exactly or what
+// would show as something else, wherever a path comes from (a source
+// tree, a manifest, an RPM's cpio names).
+func TestCleanRelPath(t *testing.T) {
+	tests := []struct {
+		path string
+		want string // "" means accepted
+	}{
+		{"lib/a.php", ""},
+		{"lib/café.php", ""},
+		{"日本/ファイル.txt", ""},
+		{"lib/caf\xe9.php", "not valid UTF-8"},
+		{"\xff", "not valid UTF-8"},
+		{"lib/a\nb", "control character"},
+		{"lib/\x7f", "control character"},
+		{"lib/\u0085next-line", "control character"},
+		{"lib/a\x00b", "NUL"},
+		{"../etc/passwd", "climbs out"},
+		{"/etc/passwd", "absolute path"},
+		{"lib//a", "canonical form"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			_, err := CleanRelPath(tt.path)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A manifest naming a path with a control character (JSON can carry
+// one, escaped) is refused like a source tree holding it.
+func TestParseManifestRefusesControlCharacters(t *testing.T) {
+	data := `{"format":1,"product":"acme","version":"1.0.1","base":"1.0","requires":"1.0","summary":"s","bugs":[],` +
+		`"files":[{"path":"lib/a\u001b[2J.php","size":1,"mode":"0644","sha256":"` + strings.Repeat("0", 64) + `"}],"scripts":[]}`
+	if _, err := ParseManifest([]byte(data)); err == nil || !strings.Contains(err.Error(), "control character") {
+		t.Fatalf("ParseManifest: %v, want a refusal naming the control character", err)
+	}
+}
