@@ -235,7 +235,11 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	}
 	data, itag, same, err := c.Fetcher.Small(ctx, rel, limit, tags.Index)
 	if err != nil {
-		return nil, fmt.Errorf("fetch index for %s %s: %w%s", c.Cfg.Product, base, err, reachHint(err, c.Cfg))
+		hint := reachHint(err, c.Cfg)
+		if errors.Is(err, ErrTooLarge) {
+			hint = ": " + indexSizeHint(limit, c.Cfg.Path)
+		}
+		return nil, fmt.Errorf("fetch index for %s %s: %w%s", c.Cfg.Product, base, err, hint)
 	}
 	if same {
 		data = cachedIndex
@@ -251,7 +255,7 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	}
 	ix, err := VerifyIndex(data, sig, IndexCheck{
 		Keyring: kr, Product: c.Cfg.Product, Base: base, Now: c.Now(),
-		LastSerial: seen.Serials[channelKey(c.Cfg.Product, base)], MaxSize: limit,
+		LastSerial: seen.Serials[channelKey(c.Cfg.Product, base)], MaxSize: limit, ConfigPath: c.Cfg.Path,
 	})
 	if err != nil {
 		return nil, err
@@ -283,6 +287,15 @@ func (c *Client) cacheIndex(dir string, data, sig []byte, tags etags) error {
 
 // reachHint tells what to check when the repository could not be reached
 // at all; HTTP answers and trust refusals carry their own remedies.
+// indexSizeHint is the remedy for an index over the limit: the key that
+// sets it, its value and the file it is in.
+func indexSizeHint(limit int64, configPath string) string {
+	if configPath == "" {
+		configPath = "the configuration"
+	}
+	return fmt.Sprintf("the limit is [network] max_index_size = %d bytes in %s; raise it if the vendor really publishes indexes this large", limit, configPath)
+}
+
 func reachHint(err error, cfg *Config) string {
 	var he *HTTPError
 	var te *TrustError

@@ -126,7 +126,7 @@ func TestHostileRepositoryNothingInstalled(t *testing.T) {
 			name:     "oversized index",
 			opts:     func(t *testing.T) envOptions { return envOptions{Extra: "[network]\nmax_index_size = 200\n"} },
 			sentinel: ErrTooLarge,
-			msgs:     []string{"index", "limit 200"},
+			msgs:     []string{"index", "limit 200", "[network] max_index_size = 200 bytes in"},
 		},
 		{
 			name: "wrong archive hash",

@@ -59,6 +59,7 @@ type IndexCheck struct {
 	Now        time.Time
 	LastSerial int64 // highest serial seen before for this channel
 	MaxSize    int64
+	ConfigPath string // named in the remedy for an index over MaxSize
 }
 
 // VerifyIndex decides whether index bytes and their detached signature
@@ -68,7 +69,7 @@ func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 	what := fmt.Sprintf("index for %s %s", c.Product, c.Base)
 	if c.MaxSize > 0 && int64(len(data)) > c.MaxSize {
 		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
-			Hint: "raise [network] max_index_size if the vendor really publishes indexes this large"}
+			Hint: indexSizeHint(c.MaxSize, c.ConfigPath)}
 	}
 	if _, err := c.Keyring.Verify(data, sig, c.Now); err != nil {
 		return nil, &TrustError{What: what, Err: err}

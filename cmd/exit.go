@@ -52,6 +52,10 @@ func advice(err error) string {
 		return `: sign it with "hotfix pack --format rpm --key"`
 	case errors.Is(err, publish.ErrNoSigner):
 		return " (--key)"
+	case errors.Is(err, publish.ErrIndexTooLarge):
+		return " (once every client has, --max-index-size BYTES to match)"
+	case errors.Is(err, publish.ErrExpiresTooShort):
+		return " (--expires)"
 	}
 	return ""
 }

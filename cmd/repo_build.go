@@ -6,15 +6,17 @@ import (
 	"os"
 	"time"
 
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
 
 type repoBuildOptions struct {
-	Repo    string
-	KeyPath string
-	Expires time.Duration
+	Repo         string
+	KeyPath      string
+	Expires      time.Duration
+	MaxIndexSize int64
 }
 
 func newRepoBuildCmd(g *globalOptions) *cobra.Command {
@@ -25,8 +27,12 @@ func newRepoBuildCmd(g *globalOptions) *cobra.Command {
 		Long: `Build writes for every channel index.json and its detached armored signature
 index.json.asc, index.html for people, then repo.json and repo.json.asc, the
 public key under keys/ and a top-level index.html. Each build raises every
-channel's serial by one; indexes expire after --expires (default 30 days), so
-rebuild well before that (e.g. weekly from cron).
+channel's serial by one; indexes expire after --expires (default 30 days, at
+least 1h), so rebuild well before that (e.g. weekly from cron).
+
+An index larger than clients read by default ([network] max_index_size,
+8 MiB) is refused: no client with the default could use it. If every
+client has raised its limit, --max-index-size raises the build's.
 
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h`,
@@ -37,7 +43,8 @@ The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		},
 	}
 	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign with (required)")
-	c.Flags().DurationVar(&opts.Expires, "expires", publish.DefaultExpires, "how long the signed indexes stay valid")
+	c.Flags().DurationVar(&opts.Expires, "expires", publish.DefaultExpires, "how long the signed indexes stay valid (at least 1h)")
+	c.Flags().Int64Var(&opts.MaxIndexSize, "max-index-size", repo.MaxIndexSize, "largest index.json to publish, in bytes: the clients' max_index_size")
 	return c
 }
 
@@ -48,12 +55,18 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 	if opts.Expires <= 0 {
 		return usagef("repo build: --expires must be positive")
 	}
+	if opts.Expires < publish.MinExpires {
+		return usagef("repo build: --expires %s is shorter than %s: clients would receive indexes expired or about to expire; give e.g. --expires 168h", opts.Expires, publish.MinExpires)
+	}
+	if opts.MaxIndexSize <= 0 {
+		return usagef("repo build: --max-index-size must be a positive number of bytes")
+	}
 	batchGC()
 	signer, err := sign.LoadSigner(opts.KeyPath, []byte(os.Getenv(passphraseEnv)))
 	if err != nil {
 		return err
 	}
-	res, err := publish.Build(ctx, opts.Repo, publish.BuildOptions{Signer: signer, Expires: opts.Expires, Logger: g.logger})
+	res, err := publish.Build(ctx, opts.Repo, publish.BuildOptions{Signer: signer, Expires: opts.Expires, MaxIndexSize: opts.MaxIndexSize, Logger: g.logger})
 	if err != nil {
 		return fmt.Errorf("repo build: %w", err)
 	}

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 	"github.com/spf13/cobra"
 )
 
 type repoVerifyOptions struct {
-	Repo    string
-	Keyring string
+	Repo         string
+	Keyring      string
+	MaxIndexSize int64
 }
 
 func newRepoVerifyCmd(g *globalOptions) *cobra.Command {
@@ -21,8 +23,10 @@ func newRepoVerifyCmd(g *globalOptions) *cobra.Command {
 		Use:   "verify REPO --keyring FILE|DIR",
 		Short: "Check signatures, expiry, chains and every archive of a repository",
 		Long: `Verify checks a repository the way clients will: the signatures of repo.json
-and every index against --keyring, expiry, chain continuity, and every
-archive's size and sha256. It lists every problem and exits 1 if there is any.`,
+and every index against --keyring, expiry, chain continuity, index sizes
+against what clients read by default (--max-index-size), every archive's size
+and sha256, and every archive's content read to its end as install reads it.
+It lists every problem and exits 1 if there is any.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
@@ -30,6 +34,7 @@ archive's size and sha256. It lists every problem and exits 1 if there is any.`,
 		},
 	}
 	c.Flags().StringVar(&opts.Keyring, "keyring", "", "trusted public key file or directory (required)")
+	c.Flags().Int64Var(&opts.MaxIndexSize, "max-index-size", repo.MaxIndexSize, "largest index.json clients read, in bytes: their max_index_size")
 	return c
 }
 
@@ -37,14 +42,18 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 	if opts.Keyring == "" {
 		return usagef("repo verify: --keyring FILE|DIR is required")
 	}
+	if opts.MaxIndexSize <= 0 {
+		return usagef("repo verify: --max-index-size must be a positive number of bytes")
+	}
 	kr, err := sign.LoadKeyring(opts.Keyring)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	problems, err := publish.VerifyRepo(ctx, opts.Repo, publish.VerifyOptions{
-		Now:   now,
-		Check: func(data, sig []byte) error { _, err := kr.Verify(data, sig, now); return err },
+		Now:          now,
+		MaxIndexSize: opts.MaxIndexSize,
+		Check:        func(data, sig []byte) error { _, err := kr.Verify(data, sig, now); return err },
 	})
 	if err != nil {
 		return fmt.Errorf("repo verify: %w", err)
@@ -54,7 +63,7 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 		return nil
 	}
 	for _, p := range problems {
-		fmt.Fprintf(g.stdout, "%s\n", p)
+		fmt.Fprintf(g.stdout, "%s%s\n", p, advice(p.Err))
 	}
 	return fmt.Errorf("repo verify: %d problems found in %s: fix each one above, then run \"hotfix repo build\" and verify again", len(problems), opts.Repo)
 }

@@ -26,9 +26,13 @@ var ErrNoSigner = errors.New("build: a signing key is required")
 // BuildOptions tune Build.
 type BuildOptions struct {
 	Signer  repo.Signer
-	Expires time.Duration    // validity of the indexes; 0 means DefaultExpires
-	Now     func() time.Time // nil means time.Now
-	Logger  *slog.Logger
+	Expires time.Duration // validity of the indexes; 0 means DefaultExpires, at least MinExpires
+	// MaxIndexSize bounds each channel's index.json; 0 means
+	// repo.MaxIndexSize, what clients read by default. Raise it only
+	// when every client has raised its [network] max_index_size.
+	MaxIndexSize int64
+	Now          func() time.Time // nil means time.Now
+	Logger       *slog.Logger
 }
 
 // ChannelResult summarises one built channel.
@@ -63,8 +67,8 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if expires == 0 {
 		expires = DefaultExpires
 	}
-	if expires < 0 {
-		return nil, fmt.Errorf("build: negative expiry %s", expires)
+	if err := checkExpires(expires); err != nil {
+		return nil, err
 	}
 	channels, err := listChannels(root)
 	if err != nil {
@@ -76,7 +80,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	products := map[string]*repo.Product{}
 	var order []string
 	for _, ch := range channels {
-		cr, hashed, err := buildChannel(ctx, ch, generated, expires, opts.Signer, log)
+		cr, hashed, err := buildChannel(ctx, ch, generated, expires, opts, log)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +127,7 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 
 // buildChannel publishes one channel: index.json and its signature,
 // index.html and, with RPMs, repodata, all in one batch.
-func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, signer repo.Signer, log *slog.Logger) (*ChannelResult, int, error) {
+func buildChannel(ctx context.Context, ch channel, generated time.Time, expires time.Duration, opts BuildOptions, log *slog.Logger) (*ChannelResult, int, error) {
 	caches := preloadRepodataCache(ch.Dir)
 	entries, cat, hashed, err := scanChannel(ctx, ch, log)
 	if err != nil {
@@ -133,9 +137,14 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, signer, log, caches)
+	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, opts.Signer, log, caches)
 	defer st.abort()
 	if err != nil {
+		return nil, 0, err
+	}
+	// Checked on the staged bytes, before the batch commits: an index
+	// the clients refuse is not published at all.
+	if err := checkIndexSize(ch.Product, ch.Base, int64(len(st.index)), opts.MaxIndexSize); err != nil {
 		return nil, 0, err
 	}
 	sum := sha256.Sum256(st.index)

@@ -20,6 +20,9 @@ import (
 type VerifyOptions struct {
 	Check repo.CheckSignature
 	Now   time.Time // zero means time.Now()
+	// MaxIndexSize bounds each channel's index.json as Build does; 0
+	// means repo.MaxIndexSize, what clients read by default.
+	MaxIndexSize int64
 }
 
 // Problem is one thing wrong with a repository.
@@ -40,7 +43,7 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	if opts.Check == nil {
 		return nil, errors.New("verify: a keyring is required")
 	}
-	v := &verifier{root: root, check: opts.Check, now: opts.Now}
+	v := &verifier{root: root, check: opts.Check, now: opts.Now, maxIndex: opts.MaxIndexSize}
 	if v.now.IsZero() {
 		v.now = time.Now()
 	}
@@ -83,6 +86,7 @@ type verifier struct {
 	root     string
 	check    repo.CheckSignature
 	now      time.Time
+	maxIndex int64
 	problems []Problem
 	files    []listedFile
 }
@@ -136,6 +140,9 @@ func (v *verifier) channel(ch channel) {
 	}
 	if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
 		v.add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
+	}
+	if err := checkIndexSize(ix.Product, ix.Base, int64(len(data)), v.maxIndex); err != nil {
+		v.add(indexPath, err)
 	}
 	if v.now.After(ix.Expires) {
 		v.add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
