@@ -50,6 +50,11 @@ func (c *Client) trusted() (*sign.Keyring, error) {
 	if err != nil {
 		return nil, err // sign says what is wrong with the keys and what to do
 	}
+	for _, f := range kr.SecretKeyFiles() {
+		c.Log.Warn("a SECRET key is in trusted_keys: only its public part is used, but anyone who can read the file can sign fixes this server installs; "+
+			"replace it with the public key (gpg --armor --export FINGERPRINT) and, if the file left the vendor, have the vendor revoke the key",
+			"file", f, "trusted_keys", c.Cfg.TrustedKeys)
+	}
 	c.keyring = kr
 	return kr, nil
 }

@@ -15,6 +15,9 @@ type Version struct {
 // maxVersionSegments bounds hostile input; real products use 3 to 5.
 const maxVersionSegments = 16
 
+// maxPartDigits bounds each part of a version.
+const maxPartDigits = 9
+
 // ParseVersion parses dotted decimal numbers ("6.14.2"). Leading zeros are
 // refused so that every version has exactly one spelling: "6.014" and
 // "6.14" would otherwise compare equal but name different files.
@@ -28,13 +31,18 @@ func ParseVersion(s string) (Version, error) {
 	}
 	v := Version{parts: make([]int, len(fields))}
 	for i, f := range fields {
-		if f == "" || len(f) > 9 || (len(f) > 1 && f[0] == '0') {
+		if f == "" || (len(f) > 1 && f[0] == '0') {
 			return Version{}, fmt.Errorf("version %q: part %q is not a number without leading zeros (want dotted numbers such as 6.14.2)", s, f)
 		}
 		for _, c := range f {
 			if c < '0' || c > '9' {
 				return Version{}, fmt.Errorf("version %q: part %q is not a number (want dotted numbers such as 6.14.2)", s, f)
 			}
+		}
+		// Nine digits keep every part an int on 32-bit systems and far
+		// beyond any real release or fix number.
+		if len(f) > maxPartDigits {
+			return Version{}, fmt.Errorf("version %q: part %q is too large: at most %d digits (999999999)", s, f, maxPartDigits)
 		}
 		n, _ := strconv.Atoi(f)
 		v.parts[i] = n

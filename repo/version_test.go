@@ -26,7 +26,12 @@ func TestParseVersion(t *testing.T) {
 		{"6.-1", "", `part "-1"`},
 		{"6.+1", "", `part "+1"`},
 		{" 6.1", "", `part " 6"`},
-		{"1234567890.1", "", "1234567890"},
+		{"1234567890.1", "", `part "1234567890" is too large: at most 9 digits`},
+		{"2.4.1.1234567890", "", `part "1234567890" is too large`},
+		{"2.4.99999999999999999999", "", "too large"},
+		{"999999999.1", "999999999.1", ""},
+		{"2.4.0123456789", "", "leading zeros"},
+		{"2.4.12345678x9", "", "is not a number ("},
 		{strings.Repeat("1.", 16) + "1", "", "more than 16 parts"},
 	}
 	for _, tt := range tests {

@@ -30,6 +30,9 @@ type Keyring struct {
 	// revocations are standalone revocation certificates read so far:
 	// each applies to its key whichever file brings the key.
 	revocations []revocation
+	// secretFiles name the files that held secret key material, of
+	// which only the public part was kept.
+	secretFiles []string
 }
 
 // revocation is a key revocation signature and the file it came from.
@@ -53,7 +56,7 @@ func LoadKeyring(path string) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys: %w", err)
 		}
-		kr, err := ParseKeyring(data)
+		kr, err := parseWholeKeyring(data, path)
 		if err != nil {
 			return nil, fmt.Errorf("load trusted keys %s: %w", path, err)
 		}
@@ -93,6 +96,7 @@ func LoadKeyring(path string) (*Keyring, error) {
 		}
 		kr.add(one.entities...)
 		kr.revocations = append(kr.revocations, one.revocations...)
+		kr.secretFiles = append(kr.secretFiles, one.secretFiles...)
 	}
 	if kr.Len() == 0 {
 		return nil, fmt.Errorf("load trusted keys: no key files (%s) in directory %s: copy the vendor's public key there",
@@ -108,8 +112,12 @@ func LoadKeyring(path string) (*Keyring, error) {
 // blocks (several may follow each other) or binary packets. A standalone
 // revocation certificate (what gpg writes to openpgp-revocs.d, or
 // --gen-revoke) revokes its key when the same bytes bring the key too.
-func ParseKeyring(data []byte) (*Keyring, error) {
-	kr, err := parseKeyring(data, "")
+func ParseKeyring(data []byte) (*Keyring, error) { return parseWholeKeyring(data, "") }
+
+// parseWholeKeyring is ParseKeyring of the file named source ("" for
+// bytes from elsewhere).
+func parseWholeKeyring(data []byte, source string) (*Keyring, error) {
+	kr, err := parseKeyring(data, source)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +142,9 @@ func parseKeyring(data []byte, source string) (*Keyring, error) {
 		if e.PrivateKey != nil {
 			if e, err = publicOnly(e); err != nil {
 				return nil, err
+			}
+			if source != "" && !slices.Contains(kr.secretFiles, source) {
+				kr.secretFiles = append(kr.secretFiles, source)
 			}
 		}
 		kr.add(e)
@@ -243,6 +254,12 @@ func merge(dst, src *openpgp.Entity) {
 
 // Len returns the number of keys.
 func (k *Keyring) Len() int { return len(k.entities) }
+
+// SecretKeyFiles names the files LoadKeyring read that held secret key
+// material. Only their public parts are trusted, but a secret key belongs
+// on the vendor's side: whoever can read such a file can sign what every
+// holder of the keyring accepts, so callers warn about each.
+func (k *Keyring) SecretKeyFiles() []string { return slices.Clone(k.secretFiles) }
 
 // Fingerprints returns the primary key fingerprints, upper-case hex, in the
 // order the keys were loaded.
