@@ -459,7 +459,7 @@ func TestReadHeaderBounds(t *testing.T) {
 func FuzzReadRPM(f *testing.F) {
 	dir := f.TempDir()
 	s := hostileBase(f)
-	for _, compressor := range []string{"zstd", "gzip"} {
+	for _, compressor := range []string{"zstd", "gzip", "xz"} {
 		s.compressor = compressor
 		s.name = "acme-hotfix-2_4_1_1"
 		data, err := os.ReadFile(s.build(f, dir))
@@ -468,6 +468,22 @@ func FuzzReadRPM(f *testing.F) {
 		}
 		f.Add(data)
 		f.Add(data[:len(data)/2])
+	}
+	// The ends of a payload (end_test.go): what follows the trailer, a
+	// missing trailer, what follows the compressed stream.
+	for _, mutate := range []func(s *testRPM){
+		func(s *testRPM) { s.afterTrailer = hiddenCPIO(f) },
+		func(s *testRPM) { s.noTrailer = true },
+		func(s *testRPM) { s.afterStream = []byte("garbage") },
+		func(s *testRPM) { s.afterTrailer = make([]byte, 1024) },
+	} {
+		s := hostileBase(f)
+		mutate(&s)
+		data, err := os.ReadFile(s.build(f, f.TempDir()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
 	f.Add([]byte{0xed, 0xab, 0xee, 0xdb})
 	f.Fuzz(func(t *testing.T, data []byte) {
