@@ -129,7 +129,9 @@ func mapArchive(path string) (*mappedArchive, error) {
 		}
 	}
 	if isRPMName(path) {
-		a.rpm, err = rpm.ParseHeader(a.data)
+		if a.rpm, err = rpm.ParseHeader(a.data); err == nil {
+			err = a.rpm.CheckFileSize(int64(len(a.data)))
+		}
 	} else {
 		var r *fixarchive.ArchiveReader
 		if r, err = fixarchive.NewArchiveReader(bytes.NewReader(a.data)); err == nil {

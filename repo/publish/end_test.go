@@ -103,3 +103,31 @@ func TestVerifyReadsArchivesToTheEnd(t *testing.T) {
 		t.Fatalf("problems: %q, want one naming the hidden entry of acme-2.4.1.3.fix", problems)
 	}
 }
+
+// repo build compares an RPM's size with the size its signature header
+// records (cheap, no payload read): data appended or a cut is refused.
+func TestBuildRefusesDamagedRPMs(t *testing.T) {
+	chain := packChain(t, "tool", 2, func(int) int { return 2048 }, true) // fix 1 .fix, .rpm, fix 2 .fix, .rpm
+	for _, d := range []damage{
+		{"one byte appended", appendBytes("x"), "appended"},
+		{"garbage appended", appendBytes("garbage appended by a broken mirror\n"), "appended"},
+		{"cut short", cutBytes(10), "cut short"},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			root := t.TempDir()
+			if _, err := Add(t.Context(), root, chain[:2], AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(chain[3])
+			name := filepath.Base(chain[3])
+			if err := os.WriteFile(filepath.Join(root, "tool", "1.0", name), d.fn(t, data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
+			wantErr(t, err, name, "invalid RPM fix package", d.want)
+			if _, serr := os.Stat(filepath.Join(root, "tool", "1.0", repo.IndexName)); serr == nil {
+				t.Error("a refused build wrote index.json")
+			}
+		})
+	}
+}

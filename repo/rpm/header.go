@@ -270,6 +270,18 @@ func (h *Header) parseFix() error {
 // for a caller that holds the package's bytes (a mapping) already.
 func ParseHeader(data []byte) (*Header, error) { return readHeader(bytes.NewReader(data)) }
 
+// CheckFileSize compares the size of the package's file with the size of
+// header and payload its signature header records: data appended to the
+// package or a package cut short is found without reading the payload
+// (a build can afford it for every new package; the payload itself is
+// checked only by Verify and Extract).
+func (h *Header) CheckFileSize(size int64) error {
+	if h.sigSize >= 0 && h.sigSize != size-h.HeaderStart {
+		return rpmErr("", "the signature header says header and payload are %d bytes, but they are %d: the file was cut short or something was appended to it", h.sigSize, size-h.HeaderStart)
+	}
+	return nil
+}
+
 // ReadHeader reads only the header of an RPM fix package: cheap, for
 // listing and indexing, but it proves nothing about the payload.
 func ReadHeader(path string) (*Header, error) {

@@ -69,8 +69,8 @@ func openRPM(ctx context.Context, path string, trust Trust) (*os.File, *Header, 
 	if err := h.authenticate(trust); err != nil {
 		return nil, nil, err
 	}
-	if h.sigSize >= 0 && h.sigSize != info.Size()-h.HeaderStart {
-		return nil, nil, rpmErr("", "the signature header says header and payload are %d bytes, but they are %d", h.sigSize, info.Size()-h.HeaderStart)
+	if err := h.CheckFileSize(info.Size()); err != nil {
+		return nil, nil, err
 	}
 	want := h.Pkg.Header.GetTag(tagPayloadDigest).String()
 	if want == "" {
