@@ -157,9 +157,9 @@ func TestInstallFromRefuses(t *testing.T) {
 			os.WriteFile(p, []byte("this is not an archive"), 0o644)
 			return p
 		}, "neither zstd nor xz"},
-		{".fix with a byte appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, 'x') }), "data after the end of stream"},
-		{".fix with garbage appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, "garbage from a broken mirror"...) }), "data after the end of stream"},
-		{".fix with its footer cut", damagedFix(func(t *testing.T, d []byte) []byte { return d[:len(d)-5] }), "truncated xz stream"},
+		{".fix with a byte appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, 'x') }), "1 bytes after the end of frame"},
+		{".fix with garbage appended", damagedFix(func(t *testing.T, d []byte) []byte { return append(d, "garbage from a broken mirror"...) }), "data after the end of frame"},
+		{".fix with its end cut", damagedFix(func(t *testing.T, d []byte) []byte { return d[:len(d)-5] }), "the data was cut short"},
 		{".fix with an entry hidden after the tar end", damagedFix(func(t *testing.T, d []byte) []byte {
 			return testkit.HideTarEntry(t, d, "files/app/shell.php", []byte("<?php system($_GET['c']);\n"))
 		}), "data after the tar end-of-archive marker"},

@@ -8,18 +8,23 @@ import (
 	"time"
 )
 
-// HideTarEntry decompresses a .fix archive (xz data) with the real xz,
-// appends a tar stream holding one entry name after the archive's tar
-// end-of-archive marker, and compresses it again. The result is valid xz,
-// and tar -t lists it without the hidden entry: what a reader that stops
-// at the marker never checks.
+// HideTarEntry decompresses a .fix archive (zstd or xz, by its magic
+// bytes) with the real zstd or xz, appends a tar stream holding one entry
+// name after the archive's tar end-of-archive marker, and compresses it
+// again with the same tool. The result is a valid container, and tar -t
+// lists it without the hidden entry: what a reader that stops at the
+// marker never checks.
 func HideTarEntry(tb testing.TB, data []byte, name string, body []byte) []byte {
 	tb.Helper()
-	cmd := exec.Command("xz", "-dc")
+	tool, level := "xz", "-0"
+	if bytes.HasPrefix(data, []byte{0x28, 0xB5, 0x2F, 0xFD}) {
+		tool, level = "zstd", "-1"
+	}
+	cmd := exec.Command(tool, "-dc")
 	cmd.Stdin = bytes.NewReader(data)
 	tarred, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("xz -dc (the xz command is needed: apt-get install xz-utils): %v", err)
+		tb.Fatalf("%s -dc (the %s command is needed: scripts/install-deps.sh): %v", tool, tool, err)
 	}
 	var hidden bytes.Buffer
 	tw := tar.NewWriter(&hidden)
@@ -33,11 +38,11 @@ func HideTarEntry(tb testing.TB, data []byte, name string, body []byte) []byte {
 	if err := tw.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	cmd = exec.Command("xz", "-0", "-c")
+	cmd = exec.Command(tool, level, "-c")
 	cmd.Stdin = bytes.NewReader(append(tarred, hidden.Bytes()...))
 	out, err := cmd.Output()
 	if err != nil {
-		tb.Fatalf("xz -0: %v", err)
+		tb.Fatalf("%s %s: %v", tool, level, err)
 	}
 	return out
 }

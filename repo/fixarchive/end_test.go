@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 )
 
@@ -63,6 +64,17 @@ func xzOf(t *testing.T, data []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// zstdOf compresses data as one zstd frame with a checksum.
+func zstdOf(t *testing.T, data []byte) []byte {
+	t.Helper()
+	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zw.Close()
+	return zw.EncodeAll(data, nil)
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -120,6 +132,24 @@ func endCases() []hostileCase {
 		{"tar-lone-zero-block.fix", func(t *testing.T) []byte {
 			return xzOf(t, cat(rawTar(t, false, endEntries(t)...), make([]byte, 512)))
 		}, []string{"without its end-of-archive marker"}},
+		{"zstd-trailing-byte.fix", func(t *testing.T) []byte {
+			return cat(zstdOf(t, rawTar(t, true, endEntries(t)...)), []byte("x"))
+		}, []string{"zstd", "after the end of frame 1"}},
+		{"zstd-trailing-garbage.fix", func(t *testing.T) []byte {
+			return cat(zstdOf(t, rawTar(t, true, endEntries(t)...)), []byte("garbage appended by a broken mirror\n"))
+		}, []string{"zstd", "after the end of frame 1"}},
+		{"zstd-cut-checksum.fix", func(t *testing.T) []byte {
+			z := zstdOf(t, rawTar(t, true, endEntries(t)...))
+			return z[:len(z)-2]
+		}, []string{"cut short"}},
+		{"tar-zstd-hidden-entry.fix", func(t *testing.T) []byte {
+			return zstdOf(t, cat(rawTar(t, true, endEntries(t)...), rawTar(t, true, evil)))
+		}, []string{"data after the tar end-of-archive marker", "0 bytes after the marker"}},
+		{"tar-zstd-hidden-frame.fix", func(t *testing.T) []byte {
+			// The hidden entry in a second frame: valid zstd, which
+			// zstd -t accepts.
+			return cat(zstdOf(t, rawTar(t, true, endEntries(t)...)), zstdOf(t, rawTar(t, true, evil)))
+		}, []string{"data after the tar end-of-archive marker"}},
 		{"tar-too-many-zeros.fix", func(t *testing.T) []byte {
 			return xzOf(t, cat(rawTar(t, true, endEntries(t)...), make([]byte, MaxTrailingZeros+1)))
 		}, []string{"more than 1048576 bytes of zeros after the tar end-of-archive marker"}},
@@ -127,7 +157,8 @@ func endCases() []hostileCase {
 }
 
 // What a real writer may put at the end is accepted: GNU tar's record
-// padding, xz stream padding, a tar stream split over two xz streams.
+// padding, xz stream padding, a tar stream split over two xz streams or
+// two zstd frames.
 func TestArchiveEndAccepted(t *testing.T) {
 	tarred := func(t *testing.T) []byte { return rawTar(t, true, endEntries(t)...) }
 	tests := []struct {
@@ -147,6 +178,10 @@ func TestArchiveEndAccepted(t *testing.T) {
 			tr := tarred(t)
 			return cat(xzOf(t, tr[:700]), []byte{0, 0, 0, 0}, xzOf(t, tr[700:]))
 		}},
+		{"two zstd frames", func(t *testing.T) []byte {
+			tr := tarred(t)
+			return cat(zstdOf(t, tr[:700]), zstdOf(t, tr[700:]))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,8 +192,12 @@ func TestArchiveEndAccepted(t *testing.T) {
 			if _, err := VerifyArchiveFile(t.Context(), path); err != nil {
 				t.Fatal(err)
 			}
-			if err := realXZTest(t, path); err != nil {
-				t.Errorf("xz -t refuses what hotfix accepts: %v", err)
+			tool := "xz"
+			if strings.Contains(tt.name, "zstd") {
+				tool = "zstd"
+			}
+			if err := realTest(t, tool, path); err != nil {
+				t.Errorf("%s -t refuses what hotfix accepts: %v", tool, err)
 			}
 		})
 	}
@@ -172,17 +211,21 @@ func TestArchiveEndAgainstRealTools(t *testing.T) {
 	for _, c := range endCases() {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join("testdata", "hostile", c.name)
-			xzErr := realXZTest(t, path)
+			tool, tarFlag := "xz", "-J"
+			if strings.Contains(c.name, "zstd-") {
+				tool, tarFlag = "zstd", "--zstd"
+			}
+			toolErr := realTest(t, tool, path)
 			switch {
-			case strings.HasPrefix(c.name, "xz-"):
-				if xzErr == nil {
-					t.Errorf("xz -t accepts %s, which hotfix refuses", c.name)
+			case strings.HasPrefix(c.name, "xz-"), strings.HasPrefix(c.name, "zstd-"):
+				if toolErr == nil {
+					t.Errorf("%s -t accepts %s, which hotfix refuses", tool, c.name)
 				}
 			case strings.HasPrefix(c.name, "tar-"):
-				if xzErr != nil {
-					t.Fatalf("xz -t refuses %s (%v): the case is meant to be valid xz", c.name, xzErr)
+				if toolErr != nil {
+					t.Fatalf("%s -t refuses %s (%v): the case is meant to be a valid container", tool, c.name, toolErr)
 				}
-				out, _ := exec.Command("tar", "-tJf", path).CombinedOutput()
+				out, _ := exec.Command("tar", tarFlag, "-tf", path).CombinedOutput()
 				if strings.Contains(string(out), "evil.php") {
 					t.Errorf("tar lists the hidden entry: %s", out)
 				}
@@ -191,14 +234,14 @@ func TestArchiveEndAgainstRealTools(t *testing.T) {
 	}
 }
 
-// realXZTest runs `xz -t` on path.
-func realXZTest(t *testing.T, path string) error {
+// realTest runs `TOOL -t` (xz or zstd) on path.
+func realTest(t *testing.T, tool, path string) error {
 	t.Helper()
-	xzPath, err := exec.LookPath("xz")
+	toolPath, err := exec.LookPath(tool)
 	if err != nil {
-		t.Fatalf("the xz command is needed (apt-get install xz-utils): %v", err)
+		t.Fatalf("the %s command is needed (scripts/install-deps.sh): %v", tool, err)
 	}
-	out, err := exec.Command(xzPath, "-t", path).CombinedOutput()
+	out, err := exec.Command(toolPath, "-t", path).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, out)
 	}

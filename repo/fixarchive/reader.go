@@ -393,15 +393,3 @@ func Extract(ctx context.Context, r io.Reader, dest string) (m *repo.Manifest, e
 	}
 	return a.Manifest, nil
 }
-
-// CheckContainer checks the xz framing of a whole .fix file without
-// decompressing it: nothing appended after the last stream, no footer or
-// index cut off. It costs a read of the index, so a build can afford it
-// for every new archive; the payload is checked only by reading it all
-// (VerifyArchive, Extract).
-func CheckContainer(data []byte) error {
-	if err := xzsafe.CheckFraming(data); err != nil {
-		return &ArchiveError{Err: fmt.Errorf("xz: %w", err)}
-	}
-	return nil
-}

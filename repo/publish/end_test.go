@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // damaged variants of a packed archive, as a broken mirror, a cut copy or
@@ -33,31 +35,50 @@ func hideEntry(t *testing.T, data []byte) []byte {
 }
 
 var containerDamage = []damage{
-	{"one byte appended", appendBytes("x"), "xz"},
-	{"garbage appended", appendBytes("garbage appended by a broken mirror\n"), "xz"},
-	{"footer cut", cutBytes(5), "xz"},
-	{"footer cut off", cutBytes(12), "xz"},
+	{"one byte appended", appendBytes("x"), ""},
+	{"garbage appended", appendBytes("garbage appended by a broken mirror\n"), ""},
+	{"end cut by 5 bytes", cutBytes(5), ""},
+	{"end cut by 12 bytes", cutBytes(12), ""},
+}
+
+var compressions = []fixarchive.Compression{fixarchive.Zstd, fixarchive.XZ}
+
+// packSampleAs packs the demo fixes with compression c.
+func packSampleAs(t *testing.T, c fixarchive.Compression) []string {
+	t.Helper()
+	dir := sample(t)
+	var paths []string
+	for _, v := range demo.FixVersions {
+		p, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", v), filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch, Compression: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
 }
 
 // repo add reads every archive to its end, so no damaged container and no
-// hidden entry gets in.
+// hidden entry gets in, zstd or xz.
 func TestAddRefusesDamagedArchives(t *testing.T) {
-	paths := packSample(t)
-	for _, d := range append(containerDamage, damage{"entry hidden after the tar end", hideEntry, "data after the tar end-of-archive marker"}) {
-		t.Run(d.name, func(t *testing.T) {
-			root := t.TempDir()
-			if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			data, _ := os.ReadFile(paths[2])
-			bad := filepath.Join(t.TempDir(), filepath.Base(paths[2]))
-			os.WriteFile(bad, d.fn(t, data), 0o644)
-			_, err := Add(t.Context(), root, []string{bad}, AddOptions{})
-			wantErr(t, err, bad, "invalid fix archive", d.want)
-			if _, serr := os.Stat(filepath.Join(channelDir(root), filepath.Base(bad))); serr == nil {
-				t.Error("the refused archive was put into the channel")
-			}
-		})
+	for _, c := range compressions {
+		paths := packSampleAs(t, c)
+		for _, d := range append(containerDamage, damage{"entry hidden after the tar end", hideEntry, "data after the tar end-of-archive marker"}) {
+			t.Run(string(c)+"/"+d.name, func(t *testing.T) {
+				root := t.TempDir()
+				if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				data, _ := os.ReadFile(paths[2])
+				bad := filepath.Join(t.TempDir(), filepath.Base(paths[2]))
+				os.WriteFile(bad, d.fn(t, data), 0o644)
+				_, err := Add(t.Context(), root, []string{bad}, AddOptions{})
+				wantErr(t, err, bad, "invalid fix archive", d.want)
+				if _, serr := os.Stat(filepath.Join(channelDir(root), filepath.Base(bad))); serr == nil {
+					t.Error("the refused archive was put into the channel")
+				}
+			})
+		}
 	}
 }
 
@@ -65,42 +86,54 @@ func TestAddRefusesDamagedArchives(t *testing.T) {
 // checks the container's framing (cheaply, without decompressing): what
 // was appended or cut off is refused before an index lists it.
 func TestBuildRefusesDamagedContainers(t *testing.T) {
-	for _, d := range containerDamage {
-		t.Run(d.name, func(t *testing.T) {
-			root, _ := builtRepo(t, BuildOptions{})
-			name := "acme-2.4.1.3.fix"
-			p := filepath.Join(channelDir(root), name)
-			data, _ := os.ReadFile(p)
-			os.WriteFile(p, d.fn(t, data), 0o644)
-			index := filepath.Join(channelDir(root), repo.IndexName)
-			before, _ := os.ReadFile(index)
-			_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-			wantErr(t, err, name, "invalid fix archive", "xz")
-			if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
-				t.Error("a refused build rewrote index.json")
-			}
-		})
+	for _, c := range compressions {
+		paths := packSampleAs(t, c)
+		for _, d := range containerDamage {
+			t.Run(string(c)+"/"+d.name, func(t *testing.T) {
+				root := t.TempDir()
+				if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
+					t.Fatal(err)
+				}
+				name := filepath.Base(paths[2])
+				data, _ := os.ReadFile(paths[2])
+				os.WriteFile(filepath.Join(channelDir(root), name), d.fn(t, data), 0o644)
+				index := filepath.Join(channelDir(root), repo.IndexName)
+				before, _ := os.ReadFile(index)
+				_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
+				wantErr(t, err, name, "invalid fix archive", string(c)+": ")
+				if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
+					t.Error("a refused build rewrote index.json")
+				}
+			})
+		}
 	}
 }
 
 // What build cannot see without decompressing (an entry hidden after the
 // tar end), repo verify finds: it reads every archive as install would.
 func TestVerifyReadsArchivesToTheEnd(t *testing.T) {
-	paths := packSample(t)
-	root := t.TempDir()
-	if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(paths[2])
-	if err := os.WriteFile(filepath.Join(channelDir(root), filepath.Base(paths[2])), hideEntry(t, data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
-		t.Fatal(err)
-	}
-	problems := verify(t, root, vendorPublic)
-	if len(problems) != 1 || !strings.Contains(problems[0], "acme-2.4.1.3.fix") || !strings.Contains(problems[0], "data after the tar end-of-archive marker") {
-		t.Fatalf("problems: %q, want one naming the hidden entry of acme-2.4.1.3.fix", problems)
+	for _, c := range compressions {
+		t.Run(string(c), func(t *testing.T) {
+			paths := packSampleAs(t, c)
+			root := t.TempDir()
+			if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(paths[2])
+			if err := os.WriteFile(filepath.Join(channelDir(root), filepath.Base(paths[2])), hideEntry(t, data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
+				t.Fatal(err)
+			}
+			problems := verify(t, root, vendorPublic)
+			if len(problems) != 1 || !strings.Contains(problems[0], "acme-2.4.1.3.fix") || !strings.Contains(problems[0], "data after the tar end-of-archive marker") {
+				t.Fatalf("problems: %q, want one naming the hidden entry of acme-2.4.1.3.fix", problems)
+			}
+		})
 	}
 }
 
