@@ -12,6 +12,8 @@
 #   rpmbuild    fresh repo build of M small signed RPMs (bench/createrepo.sh's)
 #   install     install --yes of the 1000-file fix from a warm cache
 #
+# Each case runs in both orders (see run); the last column is what counts.
+#
 # Usage: bench/compare.sh 4dc6d97        (N=300 SIZE_KB=256 M=400 RUNS=10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,15 +89,18 @@ clean() { # REPO CHANNEL
 }
 
 results=()
-run() { # NAME OLD-CMD NEW-CMD OLD-PREP NEW-PREP
+# run NAME OLD-CMD NEW-CMD OLD-PREP NEW-PREP: hyperfine runs every run of its
+# first command before the second, and the second inherits the first's
+# writeback (install fsyncs), so each case runs in both orders and the
+# ratio printed is the geometric mean of the two.
+run() {
 	local name=$1
-	hyperfine -N --style none --runs "$RUNS" --warmup 1 --export-json "$out/$name.json" \
-		--prepare "$4" -n old "$2" --prepare "$5" -n new "$3" >/dev/null 2>&1 ||
-		hyperfine --style none --runs "$RUNS" --warmup 1 --export-json "$out/$name.json" \
-			--prepare "$4" -n old "$2" --prepare "$5" -n new "$3" >/dev/null
+	hyperfine --style none --runs "$RUNS" --warmup 1 --export-json "$out/$name.json" \
+		--prepare "$4" -n old "$2" --prepare "$5" -n new "$3" >/dev/null
+	hyperfine --style none --runs "$RUNS" --warmup 1 --export-json "$out/$name.rev.json" \
+		--prepare "$5" -n new "$3" --prepare "$4" -n old "$2" >/dev/null
 	results+=("$name")
 }
-
 rm -rf "$out/pack-old" "$out/pack-new"
 run pack "$old -q pack $big --out $out/pack-old" "$new -q pack $big --out $out/pack-new" \
 	"rm -rf $out/pack-old" "rm -rf $out/pack-new"
@@ -109,6 +114,8 @@ run rpmbuild "$old -q repo build $out/rrepo-old --key $key" "$new -q repo build 
 	"$(clean "$out/rrepo-old" rbench/2.0)" "$(clean "$out/rrepo-new" rbench/2.0)"
 
 # install: one signed repository with the 1000-file fix, one client per binary.
+# Each run starts after a sync: install fsyncs, and the writeback of the
+# previous run's rm -rf would otherwise land on whichever binary runs next.
 if [ ! -f "$out/irepo/repo.json.asc" ]; then
 	rm -rf "$out/irepo" "$out/ipacked" && mkdir -p "$out/irepo"
 	"$old" -q pack "$big" --out "$out/ipacked" >/dev/null
@@ -131,11 +138,15 @@ lock_dir = "$r/lock"
 TOML
 	"$out/hotfix-$b" --config "$r/hotfix.toml" download >/dev/null
 done
-reset() { echo "rm -rf $1/root $1/state $1/log && mkdir $1/root && echo 1.0 > $1/root/VERSION"; }
+reset() { echo "rm -rf $1/root $1/state $1/log && mkdir $1/root && echo 1.0 > $1/root/VERSION && sync"; }
 run install "$old --config $out/install-old/hotfix.toml install --yes" "$new --config $out/install-new/hotfix.toml install --yes" \
 	"$(reset "$out/install-old")" "$(reset "$out/install-new")"
 
-printf '| case | old | new | new/old |\n|---|---|---|---|\n'
+printf '| case | old | new | new/old (old first) | new/old (new first) | new/old |\n|---|---|---|---|---|---|\n'
 for name in "${results[@]}"; do
-	jq -r --arg n "$name" '.results as $r | "| \($n) | \($r[0].mean * 1000 | round) ms ± \($r[0].stddev * 1000 | round) | \($r[1].mean * 1000 | round) ms ± \($r[1].stddev * 1000 | round) | \(($r[1].mean / $r[0].mean * 100 | round) / 100)× |"' "$out/$name.json"
+	jq -r -s --arg n "$name" '
+		(.[0].results | map({(.command): .}) | add) as $a | (.[1].results | map({(.command): .}) | add) as $b |
+		($a.new.mean / $a.old.mean) as $r1 | ($b.new.mean / $b.old.mean) as $r2 |
+		"| \($n) | \(($a.old.mean + $b.old.mean) * 500 | round) ms | \(($a.new.mean + $b.new.mean) * 500 | round) ms | \($r1 * 100 | round / 100)× | \($r2 * 100 | round / 100)× | **\(($r1 * $r2 | sqrt) * 100 | round / 100)×** |"' \
+		"$out/$name.json" "$out/$name.rev.json"
 done
