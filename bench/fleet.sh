@@ -16,14 +16,14 @@
 # check, errors, the requests each server logged, and the peak RSS and
 # connections of "hotfix serve". Only 127.0.0.1. Under 5 minutes.
 #
-# Usage: bench/fleet.sh          (N=2000 SIZE_KB=256 SPREAD=10s override)
+# Usage: bench/fleet.sh          (N=2000 SIZE_KB=256 SPREAD=30s override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 
 N=${N:-2000}
 SIZE_KB=${SIZE_KB:-256}
-SPREAD=${SPREAD:-10s}
+SPREAD=${SPREAD:-30s}
 OUT=$top/bench/out/fleet
 KEY=$top/testdata/keys/vendor.sec.asc
 PUB=$top/testdata/keys/vendor.pub.asc
