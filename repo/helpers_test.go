@@ -2,9 +2,7 @@ package repo
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
@@ -35,32 +33,4 @@ func sampleManifests(t testing.TB) []*Manifest {
 		out = append(out, &src.Manifest)
 	}
 	return out
-}
-
-// writeFile writes data to dir/rel, creating parents.
-func writeFile(t testing.TB, dir, rel, data string, mode os.FileMode) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wantErr fails unless err is non-nil and mentions every one of wants.
-func wantErr(t testing.TB, err error, wants ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one mentioning %q", wants)
-	}
-	for _, w := range wants {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not mention %q", err, w)
-		}
-	}
 }

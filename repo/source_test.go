@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 const goodTOML = `product = "acme"
@@ -87,7 +89,7 @@ func TestParseSourceTOMLErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseSourceTOML("fix.toml", []byte(tt.toml))
-			wantErr(t, err, tt.want...)
+			testkit.WantErr(t, err, tt.want...)
 			var se *SourceError
 			if !errors.As(err, &se) {
 				t.Errorf("error %T is not a *SourceError", err)
@@ -99,16 +101,16 @@ func TestParseSourceTOMLErrors(t *testing.T) {
 func TestParseSourceTOMLReportsAllProblems(t *testing.T) {
 	src := strings.Replace(strings.Replace(goodTOML, `"acme"`, `"ACME"`, 1), `"2.4.1.7"`, `"x"`, 1)
 	_, err := ParseSourceTOML("fix.toml", []byte(src))
-	wantErr(t, err, "fix.toml:1:", "fix.toml:2:")
+	testkit.WantErr(t, err, "fix.toml:1:", "fix.toml:2:")
 }
 
 // source writes a fix source directory with goodTOML's files.
 func source(t *testing.T, toml string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", toml, 0o644)
-	writeFile(t, dir, "files/lib/a.php", "<?php // a\n", 0o644)
-	writeFile(t, dir, "scripts/10-migrate.sh", "#!/bin/sh\necho migrate\n", 0o755)
+	testkit.WriteFile(t, dir, "fix.toml", toml, 0o644)
+	testkit.WriteFile(t, dir, "files/lib/a.php", "<?php // a\n", 0o644)
+	testkit.WriteFile(t, dir, "scripts/10-migrate.sh", "#!/bin/sh\necho migrate\n", 0o755)
 	return dir
 }
 
@@ -158,31 +160,31 @@ func TestLoadSourceErrors(t *testing.T) {
 			}
 		}, []string{filepath.Join("files", "lib", "pipe"), "not a regular file"}},
 		{"script without #!", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "scripts/20-nohashbang.sh", "echo hi\n", 0o755)
+			testkit.WriteFile(t, dir, "scripts/20-nohashbang.sh", "echo hi\n", 0o755)
 		}, []string{"20-nohashbang.sh", "#! line"}},
 		{"empty script", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "scripts/30-empty.sh", "", 0o755)
+			testkit.WriteFile(t, dir, "scripts/30-empty.sh", "", 0o755)
 		}, []string{"30-empty.sh", "#! line"}},
 		{"non-executable script", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "scripts/20-plain.sh", "#!/bin/sh\n", 0o644)
+			testkit.WriteFile(t, dir, "scripts/20-plain.sh", "#!/bin/sh\n", 0o644)
 		}, []string{"20-plain.sh", "not executable"}},
 		{"subdirectory in scripts", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "scripts/sub/x.sh", "#!/bin/sh\n", 0o755)
+			testkit.WriteFile(t, dir, "scripts/sub/x.sh", "#!/bin/sh\n", 0o755)
 		}, []string{filepath.Join("scripts", "sub"), "subdirectories"}},
 		{"file name not UTF-8", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "files/lib/caf\xe9.php", "<?php\n", 0o644)
+			testkit.WriteFile(t, dir, "files/lib/caf\xe9.php", "<?php\n", 0o644)
 		}, []string{`lib/caf\xe9.php`, "not valid UTF-8", "manifest.json cannot name it exactly"}},
 		{"directory name not UTF-8", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "files/d\xfcsseldorf/index.php", "<?php\n", 0o644)
+			testkit.WriteFile(t, dir, "files/d\xfcsseldorf/index.php", "<?php\n", 0o644)
 		}, []string{`d\xfcsseldorf/index.php`, "not valid UTF-8"}},
 		{"script name not UTF-8", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "scripts/10-\xff.sh", "#!/bin/sh\n", 0o755)
+			testkit.WriteFile(t, dir, "scripts/10-\xff.sh", "#!/bin/sh\n", 0o755)
 		}, []string{`10-\xff.sh`, "not valid UTF-8"}},
 		{"newline in a file name", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "files/lib/a\nb.php", "<?php\n", 0o644)
+			testkit.WriteFile(t, dir, "files/lib/a\nb.php", "<?php\n", 0o644)
 		}, []string{`lib/a\nb.php`, "control character"}},
 		{"escape in a directory name", goodTOML, func(t *testing.T, dir string) {
-			writeFile(t, dir, "files/\x1b[31m/x.php", "<?php\n", 0o644)
+			testkit.WriteFile(t, dir, "files/\x1b[31m/x.php", "<?php\n", 0o644)
 		}, []string{`\x1b[31m/x.php`, "control character"}},
 		{"control character in delete", strings.Replace(goodTOML, `"old/gone.php"]`, `"old/gone.php", "old/bell\u0007.php"]`, 1), nil,
 			[]string{"fix.toml:4:", "control character"}},
@@ -198,7 +200,7 @@ func TestLoadSourceErrors(t *testing.T) {
 				tt.setup(t, dir)
 			}
 			_, err := LoadSource(dir)
-			wantErr(t, err, tt.want...)
+			testkit.WantErr(t, err, tt.want...)
 			// The problems must name the fix source, not some other path.
 			if err != nil && !strings.Contains(err.Error(), dir) {
 				t.Errorf("error %q does not name the source directory %s", err, dir)
@@ -215,7 +217,7 @@ func TestLoadSourceErrors(t *testing.T) {
 
 func TestLoadSourceEmpty(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"nothing\"\n", 0o644)
+	testkit.WriteFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"nothing\"\n", 0o644)
 	_, err := LoadSource(dir)
-	wantErr(t, err, "ships no files")
+	testkit.WantErr(t, err, "ships no files")
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -38,7 +40,7 @@ func TestParseVersion(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			v, err := ParseVersion(tt.in)
 			if tt.want == "" {
-				wantErr(t, err, tt.errPart)
+				testkit.WantErr(t, err, tt.errPart)
 				if err != nil && !v.IsZero() {
 					t.Errorf("error with non-zero version %v", v)
 				}
@@ -121,7 +123,7 @@ func TestVersionJSON(t *testing.T) {
 		t.Fatalf("unmarshal = %v, %v", got.V, err)
 	}
 	err := json.Unmarshal([]byte(`{"V":"6.014"}`), &got)
-	wantErr(t, err, "014")
+	testkit.WantErr(t, err, "014")
 	if _, err := json.Marshal(struct{ V Version }{}); err == nil {
 		t.Error("marshalling the zero version must fail")
 	}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
 	"github.com/hotfix-project/hotfix/internal/zstdsafe"
 )
@@ -21,16 +22,16 @@ import (
 func chunkySource(t *testing.T, text, random int) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"chunky\"\nversion = \"1.0.1\"\nsummary = \"several chunks\"\n", 0o644)
+	testkit.WriteFile(t, dir, "fix.toml", "product = \"chunky\"\nversion = \"1.0.1\"\nsummary = \"several chunks\"\n", 0o644)
 	line := "func main() { fmt.Println(\"a line of source text\") }\n"
-	writeFile(t, dir, "files/src/main.go", string(bytes.Repeat([]byte(line), text/len(line))), 0o644)
+	testkit.WriteFile(t, dir, "files/src/main.go", string(bytes.Repeat([]byte(line), text/len(line))), 0o644)
 	r := rand.New(rand.NewPCG(1, 2))
 	b := make([]byte, random)
 	for i := range b {
 		b[i] = byte(r.Uint32())
 	}
-	writeFile(t, dir, "files/lib/app.jar", string(b), 0o644)
-	writeFile(t, dir, "scripts/10-restart.sh", "#!/bin/sh\necho restart\n", 0o755)
+	testkit.WriteFile(t, dir, "files/lib/app.jar", string(b), 0o644)
+	testkit.WriteFile(t, dir, "scripts/10-restart.sh", "#!/bin/sh\necho restart\n", 0o755)
 	return dir
 }
 
@@ -174,7 +175,7 @@ func TestHostileZstdArchives(t *testing.T) {
 			if !errors.Is(err, tt.is) || !errors.Is(err, ErrArchive) {
 				t.Fatalf("VerifyArchive: %v, want ErrArchive and %v", err, tt.is)
 			}
-			wantErr(t, err, tt.want)
+			testkit.WantErr(t, err, tt.want)
 			if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 32<<20 {
 				t.Errorf("refusing it allocated %d MiB", alloc>>20)
 			}
@@ -197,7 +198,7 @@ func TestUnknownCompression(t *testing.T) {
 		if !errors.Is(err, ErrArchive) {
 			t.Fatalf("%q: %v, want ErrArchive", data, err)
 		}
-		wantErr(t, err, "neither zstd nor xz")
+		testkit.WantErr(t, err, "neither zstd nor xz")
 	}
 	// An xz archive with a huge dictionary is still refused as before.
 	_, err := VerifyArchiveFile(t.Context(), filepath.Join("testdata", "hostile", "huge-dictionary.fix"))

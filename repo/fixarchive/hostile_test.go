@@ -241,7 +241,7 @@ func TestHostileArchives(t *testing.T) {
 			runtime.ReadMemStats(&ms0)
 			_, err := VerifyArchiveFile(t.Context(), path)
 			runtime.ReadMemStats(&ms1)
-			wantErr(t, err, append([]string{path}, c.want...)...)
+			testkit.WantErr(t, err, append([]string{path}, c.want...)...)
 			if !errors.Is(err, ErrArchive) {
 				t.Errorf("error %v is not ErrArchive", err)
 			}
@@ -256,7 +256,7 @@ func TestHostileArchives(t *testing.T) {
 			defer f.Close()
 			dest := filepath.Join(t.TempDir(), "dest")
 			_, err = Extract(t.Context(), f, dest)
-			wantErr(t, err, c.want...)
+			testkit.WantErr(t, err, c.want...)
 			if _, serr := os.Lstat(dest); !errors.Is(serr, os.ErrNotExist) {
 				t.Errorf("Extract left %s behind after refusing the archive", dest)
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -56,7 +57,7 @@ func TestPackDeterministic(t *testing.T) {
 	}
 	t.Setenv("SOURCE_DATE_EPOCH", "yesterday")
 	_, _, err := Pack(t.Context(), src, t.TempDir(), PackOptions{})
-	wantErr(t, err, "SOURCE_DATE_EPOCH")
+	testkit.WantErr(t, err, "SOURCE_DATE_EPOCH")
 }
 
 // Both compressions give the same layout, and the stock tools (xz or
@@ -172,7 +173,7 @@ func TestPackMemoryFlat(t *testing.T) {
 func packLarge(t testing.TB, size int64) (live, inuse uint64) {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"large payload\"\n", 0o644)
+	testkit.WriteFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"large payload\"\n", 0o644)
 	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -254,9 +255,9 @@ func TestManifestReadIsShallow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.c), func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
+			testkit.WriteFile(t, dir, "fix.toml", "product = \"big\"\nversion = \"1.0.0.1\"\nsummary = \"payload\"\n", 0o644)
 			// Just over one chunk: the manifest's frame and two of payload.
-			writeFile(t, dir, "files/blob.bin", strings.Repeat("x", chunkSize), 0o644)
+			testkit.WriteFile(t, dir, "files/blob.bin", strings.Repeat("x", chunkSize), 0o644)
 			p, _, err := Pack(t.Context(), dir, filepath.Join(dir, "out"), PackOptions{Epoch: testEpoch, Compression: tt.c})
 			if err != nil {
 				t.Fatal(err)
@@ -282,11 +283,11 @@ func TestManifestReadIsShallow(t *testing.T) {
 // A source LoadSource refuses is refused before anything is written.
 func TestPackRefusesBrokenSource(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
-	writeFile(t, dir, "scripts/10-plain.sh", "echo no hash-bang\n", 0o755)
+	testkit.WriteFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
+	testkit.WriteFile(t, dir, "scripts/10-plain.sh", "echo no hash-bang\n", 0o755)
 	out := t.TempDir()
 	_, _, err := Pack(t.Context(), dir, out, PackOptions{})
-	wantErr(t, err, "#! line")
+	testkit.WantErr(t, err, "#! line")
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Errorf("Pack left %d entries in the output directory", len(ents))
 	}
@@ -307,12 +308,12 @@ func TestPackRefusesNamesTheManifestCannotHold(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
-			writeFile(t, dir, "files/lib/ok.php", "<?php\n", 0o644)
-			writeFile(t, dir, tt.rel, "#!/bin/sh\n", 0o755)
+			testkit.WriteFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"s\"\n", 0o644)
+			testkit.WriteFile(t, dir, "files/lib/ok.php", "<?php\n", 0o644)
+			testkit.WriteFile(t, dir, tt.rel, "#!/bin/sh\n", 0o755)
 			out := t.TempDir()
 			_, _, err := Pack(t.Context(), dir, out, PackOptions{})
-			wantErr(t, err, tt.want)
+			testkit.WantErr(t, err, tt.want)
 			if ents, _ := os.ReadDir(out); len(ents) != 0 {
 				t.Errorf("Pack left %d entries in the output directory", len(ents))
 			}

@@ -25,13 +25,13 @@ func TestAddGap(t *testing.T) {
 	before := snapshot(t, root)
 
 	_, err := Add(t.Context(), root, paths[1:2], AddOptions{})
-	wantErr(t, err, "acme 2.4.1", "gap", "2.4.1.1 missing")
+	testkit.WantErr(t, err, "acme 2.4.1", "gap", "2.4.1.1 missing")
 	var ce *repo.ChainError
 	if !errors.As(err, &ce) || strings.Join(ce.Missing, ",") != "2.4.1.1" {
 		t.Errorf("err = %#v, want a repo.ChainError missing 2.4.1.1", err)
 	}
 	_, err = Add(t.Context(), root, []string{paths[0], paths[2]}, AddOptions{})
-	wantErr(t, err, "2.4.1.2 missing")
+	testkit.WantErr(t, err, "2.4.1.2 missing")
 	if after := snapshot(t, root); after != before {
 		t.Fatalf("a refused add changed the repository:\n%s", after)
 	}
@@ -81,13 +81,13 @@ func TestAddIdempotentAndImmutable(t *testing.T) {
 	}
 
 	// Repack 2.4.1.2 with changed content: refused, naming the version.
-	writeFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // changed after publishing\n", 0o644)
+	testkit.WriteFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // changed after publishing\n", 0o644)
 	changed, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), filepath.Join(dir, "out2"), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = Add(t.Context(), root, []string{changed}, AddOptions{})
-	wantErr(t, err, "2.4.1.2 already published with different content")
+	testkit.WantErr(t, err, "2.4.1.2 already published with different content")
 	var ce *repo.ChainError
 	if !errors.As(err, &ce) || strings.Join(ce.Changed, ",") != "2.4.1.2" {
 		t.Errorf("err = %#v, want a repo.ChainError naming 2.4.1.2 as changed", err)
@@ -98,7 +98,7 @@ func TestAddIdempotentAndImmutable(t *testing.T) {
 
 	// Two different archives for one version in one call are refused too.
 	_, err = Add(t.Context(), t.TempDir(), []string{paths[0], paths[1], changed}, AddOptions{})
-	wantErr(t, err, "two different archives given for 2.4.1.2")
+	testkit.WantErr(t, err, "two different archives given for 2.4.1.2")
 }
 
 // The manifest, not the file name, decides where an archive goes.
@@ -129,9 +129,9 @@ func TestAddPlacesByManifest(t *testing.T) {
 func TestAddRefusesMissingRepoAndFiles(t *testing.T) {
 	paths := packSample(t)
 	_, err := Add(t.Context(), filepath.Join(t.TempDir(), "nope"), paths[:1], AddOptions{})
-	wantErr(t, err, "not a directory")
+	testkit.WantErr(t, err, "not a directory")
 	_, err = Add(t.Context(), t.TempDir(), []string{filepath.Join(t.TempDir(), "absent.fix")}, AddOptions{})
-	wantErr(t, err, "absent.fix")
+	testkit.WantErr(t, err, "absent.fix")
 }
 
 // builtRepo is a repository with the three sample fixes added and built.
@@ -284,7 +284,7 @@ func TestBuildNeedsSigner(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoSigner", err)
 	}
 	_, err = Build(t.Context(), t.TempDir(), BuildOptions{Signer: vendorSigner(t), Expires: -time.Hour})
-	wantErr(t, err, "negative expiry")
+	testkit.WantErr(t, err, "negative expiry")
 }
 
 // noTemporaries fails if a dot-file other than the catalog is left.
@@ -377,14 +377,14 @@ func wellFormed(t *testing.T, page string) {
 // HTML pages escape what vendors write.
 func TestBuildHTMLEscapes(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", `product = "acme"
+	testkit.WriteFile(t, dir, "fix.toml", `product = "acme"
 version = "9.0.1"
 summary = "<script>alert(1)</script> & more"
 [[bug]]
 id = "X-1"
 summary = "<b>bold</b>"
 `, 0o644)
-	writeFile(t, dir, "files/a.txt", "a\n", 0o644)
+	testkit.WriteFile(t, dir, "files/a.txt", "a\n", 0o644)
 	p, _, err := fixarchive.Pack(t.Context(), dir, filepath.Join(dir, "out"), fixarchive.PackOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -452,7 +452,7 @@ func TestBuildIncremental(t *testing.T) {
 func TestBuildRefusesChangedPublishedArchive(t *testing.T) {
 	root, _ := builtRepo(t, BuildOptions{})
 	dir := sample(t)
-	writeFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // quietly changed\n", 0o644)
+	testkit.WriteFile(t, dir, "fixes/2.4.1.2/files/app/cart.php", "<?php // quietly changed\n", 0o644)
 	changed, _, err := fixarchive.Pack(t.Context(), filepath.Join(dir, "fixes", "2.4.1.2"), t.TempDir(), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
@@ -464,7 +464,7 @@ func TestBuildRefusesChangedPublishedArchive(t *testing.T) {
 	index := filepath.Join(channelDir(root), repo.IndexName)
 	before, _ := os.ReadFile(index)
 	_, err = Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-	wantErr(t, err, "2.4.1.2 already published with different content")
+	testkit.WantErr(t, err, "2.4.1.2 already published with different content")
 	if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
 		t.Error("a refused build rewrote index.json")
 	}
@@ -476,7 +476,7 @@ func TestBuildRefusesGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-	wantErr(t, err, "acme 2.4.1", "gap", "2.4.1.2 missing")
+	testkit.WantErr(t, err, "acme 2.4.1", "gap", "2.4.1.2 missing")
 	noTemporaries(t, root)
 }
 
@@ -487,7 +487,7 @@ func TestBuildRefusesMisplacedArchive(t *testing.T) {
 	os.MkdirAll(other, 0o755)
 	os.WriteFile(filepath.Join(other, "acme-2.5.0.1.fix"), data, 0o644)
 	_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-	wantErr(t, err, "acme-2.5.0.1.fix", "holds acme 2.4.1.1", "acme/2.4.1/acme-2.4.1.1.fix")
+	testkit.WantErr(t, err, "acme-2.5.0.1.fix", "holds acme 2.4.1.1", "acme/2.4.1/acme-2.4.1.1.fix")
 }
 
 func TestBuildEmptyRepo(t *testing.T) {

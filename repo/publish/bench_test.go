@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/rpm"
@@ -99,13 +100,13 @@ func BenchmarkBuildIncremental(b *testing.B) {
 func BenchmarkPack(b *testing.B) {
 	const payload = 1 << 20
 	dir := b.TempDir()
-	writeFile(b, dir, "fix.toml", "product = \"bench\"\nversion = \"1.0.1\"\nsummary = \"bench\"\n", 0o644)
+	testkit.WriteFile(b, dir, "fix.toml", "product = \"bench\"\nversion = \"1.0.1\"\nsummary = \"bench\"\n", 0o644)
 	r := rand.New(rand.NewPCG(9, 10))
 	data := make([]byte, payload)
 	for i := range data {
 		data[i] = byte(r.Uint32())
 	}
-	writeFile(b, dir, "files/blob.bin", string(data), 0o644)
+	testkit.WriteFile(b, dir, "files/blob.bin", string(data), 0o644)
 	out := b.TempDir()
 	b.SetBytes(payload)
 	for b.Loop() {

@@ -73,7 +73,7 @@ func TestAddRefusesDamagedArchives(t *testing.T) {
 				bad := filepath.Join(t.TempDir(), filepath.Base(paths[2]))
 				os.WriteFile(bad, d.fn(t, data), 0o644)
 				_, err := Add(t.Context(), root, []string{bad}, AddOptions{})
-				wantErr(t, err, bad, "invalid fix archive", d.want)
+				testkit.WantErr(t, err, bad, "invalid fix archive", d.want)
 				if _, serr := os.Stat(filepath.Join(channelDir(root), filepath.Base(bad))); serr == nil {
 					t.Error("the refused archive was put into the channel")
 				}
@@ -103,7 +103,7 @@ func TestBuildRefusesDamagedContainers(t *testing.T) {
 				index := filepath.Join(channelDir(root), repo.IndexName)
 				before, _ := os.ReadFile(index)
 				_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-				wantErr(t, err, name, "invalid fix archive", string(c)+": ")
+				testkit.WantErr(t, err, name, "invalid fix archive", string(c)+": ")
 				if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
 					t.Error("a refused build rewrote index.json")
 				}
@@ -157,7 +157,7 @@ func TestBuildRefusesDamagedRPMs(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-			wantErr(t, err, name, "invalid RPM fix package", d.want)
+			testkit.WantErr(t, err, name, "invalid RPM fix package", d.want)
 			if _, serr := os.Stat(filepath.Join(root, "tool", "1.0", repo.IndexName)); serr == nil {
 				t.Error("a refused build wrote index.json")
 			}

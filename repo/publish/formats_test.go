@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/rpm"
 )
@@ -143,7 +144,7 @@ func TestAddRefusesHostileArchives(t *testing.T) {
 				t.Fatal("fixarchive accepts the fixture")
 			}
 			_, err := Add(t.Context(), root, []string{path}, AddOptions{})
-			wantErr(t, err, verr.Error())
+			testkit.WantErr(t, err, verr.Error())
 			if !errors.Is(err, fixarchive.ErrArchive) {
 				t.Errorf("error %v is not ErrArchive", err)
 			}

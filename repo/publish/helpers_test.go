@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/rpm"
@@ -82,21 +83,6 @@ func keyringCheck(t testing.TB, path string, now time.Time) repo.CheckSignature 
 	}
 }
 
-// writeFile writes data to dir/rel, creating parents.
-func writeFile(t testing.TB, dir, rel, data string, mode os.FileMode) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // snapshot describes every entry under dir: path, type, size, mode and
 // sha256 of regular files. Two equal snapshots mean an unchanged tree.
 func snapshot(t testing.TB, dir string) string {
@@ -130,19 +116,6 @@ func snapshot(t testing.TB, dir string) string {
 	return strings.Join(lines, "\n")
 }
 
-// wantErr fails unless err is non-nil and mentions every one of wants.
-func wantErr(t testing.TB, err error, wants ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one mentioning %q", wants)
-	}
-	for _, w := range wants {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not mention %q", err, w)
-		}
-	}
-}
-
 // packChain packs fixes 1..n of PRODUCT 1.0, fix i with size(i) random
 // (incompressible) bytes in files/lib/f.bin and one bug, as .fix archives
 // and, with rpm set, as RPMs too (each .fix followed by its RPM).
@@ -154,12 +127,12 @@ func packChain(t testing.TB, product string, n int, size func(i int) int, withRP
 	var paths []string
 	for i := 1; i <= n; i++ {
 		dir := filepath.Join(src, fmt.Sprint(i))
-		writeFile(t, dir, "fix.toml", fmt.Sprintf("product = %q\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\ndescription = \"Fixes %d.\"\n[[bug]]\nid = \"B-%d\"\nsummary = \"bug %d\"\n", product, i, i, i, i, i), 0o644)
+		testkit.WriteFile(t, dir, "fix.toml", fmt.Sprintf("product = %q\nversion = \"1.0.%d\"\nsummary = \"fix %d\"\ndescription = \"Fixes %d.\"\n[[bug]]\nid = \"B-%d\"\nsummary = \"bug %d\"\n", product, i, i, i, i, i), 0o644)
 		data := make([]byte, size(i))
 		for j := range data {
 			data[j] = byte(r.Uint32())
 		}
-		writeFile(t, dir, "files/lib/f.bin", string(data), 0o644)
+		testkit.WriteFile(t, dir, "files/lib/f.bin", string(data), 0o644)
 		p, _, err := fixarchive.Pack(context.Background(), dir, out, fixarchive.PackOptions{Epoch: testEpoch})
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -44,7 +45,7 @@ func TestBuildRefusesIndexOverClientLimit(t *testing.T) {
 			if !errors.Is(err, ErrIndexTooLarge) {
 				t.Fatalf("error %v is not ErrIndexTooLarge", err)
 			}
-			wantErr(t, err, "index.json of acme 2.4.1", "clients would refuse it", "max_index_size")
+			testkit.WantErr(t, err, "index.json of acme 2.4.1", "clients would refuse it", "max_index_size")
 			var se *IndexSizeError
 			if !errors.As(err, &se) || se.Size != size || se.Limit != tt.limit {
 				t.Errorf("error %#v, want size %d and limit %d", se, size, tt.limit)
@@ -64,7 +65,7 @@ func TestIndexSizeDefaultIsTheClients(t *testing.T) {
 		t.Fatalf("an index of exactly the default was refused: %v", err)
 	}
 	err := checkIndexSize("acme", repo.MustParseVersion("2.4.1"), repo.MaxIndexSize+1, 0)
-	wantErr(t, err, "8388609 bytes (8.0 MiB)", "8388608 bytes (8 MiB) every client reads by default ([network] max_index_size)")
+	testkit.WantErr(t, err, "8388609 bytes (8.0 MiB)", "8388608 bytes (8 MiB) every client reads by default ([network] max_index_size)")
 }
 
 // repo verify reports an index over the bound as a problem, with the rest.
@@ -88,7 +89,7 @@ func TestBuildRefusesShortExpiry(t *testing.T) {
 		if !errors.Is(err, ErrExpiresTooShort) {
 			t.Errorf("expires %s: error %v, want ErrExpiresTooShort", d, err)
 		}
-		wantErr(t, err, d.String(), "shortest is 1h0m0s")
+		testkit.WantErr(t, err, d.String(), "shortest is 1h0m0s")
 		if ents, _ := os.ReadDir(root); len(ents) != 0 {
 			t.Errorf("expires %s: a refused build wrote %d entries", d, len(ents))
 		}

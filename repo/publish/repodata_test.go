@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/rpm"
@@ -485,12 +486,12 @@ func TestAddRPMBesideFix(t *testing.T) {
 		t.Fatalf("adding the same RPM again: %+v %v", res, err)
 	}
 	_, err = Add(ctx, root, []string{rpmB}, AddOptions{})
-	wantErr(t, err, "2.4.1.1 already published with different content")
+	testkit.WantErr(t, err, "2.4.1.1 already published with different content")
 	// A different RPM copied in by hand is caught by build.
 	data, _ := os.ReadFile(rpmB)
 	os.WriteFile(filepath.Join(root, "acme", "2.4.1", filepath.Base(rpmB)), data, 0o644)
 	_, err = Build(ctx, root, BuildOptions{Signer: vendorSigner(t)})
-	wantErr(t, err, "2.4.1.1 already published with different content")
+	testkit.WantErr(t, err, "2.4.1.1 already published with different content")
 }
 
 // A cache that cannot be saved after the channel is published is a

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
@@ -18,8 +19,8 @@ func twoChannelRepo(t *testing.T, now func() time.Time) string {
 	t.Helper()
 	paths := packSample(t)
 	dir := t.TempDir()
-	writeFile(t, dir, "fix.toml", "product = \"tool\"\nversion = \"1.0.1\"\nsummary = \"tool fix\"\n", 0o644)
-	writeFile(t, dir, "files/bin/tool.sh", "#!/bin/sh\necho fixed\n", 0o755)
+	testkit.WriteFile(t, dir, "fix.toml", "product = \"tool\"\nversion = \"1.0.1\"\nsummary = \"tool fix\"\n", 0o644)
+	testkit.WriteFile(t, dir, "files/bin/tool.sh", "#!/bin/sh\necho fixed\n", 0o755)
 	p, _, err := fixarchive.Pack(t.Context(), dir, filepath.Join(dir, "out"), fixarchive.PackOptions{Epoch: testEpoch})
 	if err != nil {
 		t.Fatal(err)
@@ -136,5 +137,5 @@ func TestVerifyMissingFiles(t *testing.T) {
 
 func TestVerifyNeedsKeyring(t *testing.T) {
 	_, err := VerifyRepo(t.Context(), t.TempDir(), VerifyOptions{})
-	wantErr(t, err, "keyring")
+	testkit.WantErr(t, err, "keyring")
 }
