@@ -216,15 +216,26 @@ func Stop(ctx context.Context, g Group) (int, error) {
 	defer tick.Stop()
 	killed := map[int]bool{}
 	var stuck error
+	// A process in the middle of execve can show an empty environ for an
+	// instant, so one empty scan may miss a marked process: only two empty
+	// scans a tick apart mean that none is left.
+	empty := 0
 	for {
 		pids, err := g.members()
 		if err != nil {
 			return len(killed), fmt.Errorf("stop the processes of %s: %w", g.Name, err)
 		}
 		if len(pids) == 0 {
-			return len(killed), nil
+			if empty++; empty == 2 {
+				return len(killed), nil
+			}
+		} else {
+			empty = 0
 		}
 		if stuck != nil {
+			if len(pids) == 0 {
+				return len(killed), nil // gone by the deadline after all
+			}
 			return len(killed), fmt.Errorf("stop the processes of %s: %w: pids %v", g.Name, stuck, pids)
 		}
 		inGroup := g.pgidOurs()
