@@ -158,6 +158,9 @@ func (m *Manifest) Validate() error {
 			if !isHexSHA256(f.SHA256) {
 				return fmt.Errorf("manifest: %s %q has no valid sha256", kind, p)
 			}
+			if why := f.Mode.Unsafe(); kind == "files" && why != "" {
+				return fmt.Errorf("manifest: file %q has mode %s, %s, which every server refuses to install: rebuild the fix with a mode such as 0644 or 0755", p, f.Mode, why)
+			}
 		}
 		return nil
 	}
@@ -204,3 +207,18 @@ func isHexSHA256(s string) bool {
 
 // String shows the mode like ls does, for people.
 func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// Unsafe says why no server should install a file with this mode, or ""
+// when it is fine: writable by every user (any local user could then
+// change the product) or not even readable by its owner (0000: surely a
+// packing mistake). pack, repo add and every server apply the same rule,
+// so that a fix one server would refuse is never published to a fleet.
+func (m Mode) Unsafe() string {
+	switch {
+	case m&0o002 != 0:
+		return "writable by every user"
+	case m&0o400 == 0:
+		return "not readable by its owner"
+	}
+	return ""
+}

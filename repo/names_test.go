@@ -3,6 +3,8 @@ package repo
 import (
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 // CleanRelPath refuses what manifest.json cannot name exactly or what
@@ -46,5 +48,33 @@ func TestParseManifestRefusesControlCharacters(t *testing.T) {
 		`"files":[{"path":"lib/a\u001b[2J.php","size":1,"mode":"0644","sha256":"` + strings.Repeat("0", 64) + `"}],"scripts":[]}`
 	if _, err := ParseManifest([]byte(data)); err == nil || !strings.Contains(err.Error(), "control character") {
 		t.Fatalf("ParseManifest: %v, want a refusal naming the control character", err)
+	}
+}
+
+// A manifest (hand-made, or from an older packer) naming a file with a mode
+// every server refuses is refused when read, so that repo add never
+// publishes what no client would install; ordinary modes pass.
+func TestParseManifestRefusesUnsafeModes(t *testing.T) {
+	for _, tt := range []struct{ mode, want string }{
+		{"0777", "writable by every user"},
+		{"0646", "writable by every user"},
+		{"0000", "not readable by its owner"},
+		{"0044", "not readable by its owner"},
+		{"0644", ""},
+		{"0755", ""},
+		{"0400", ""},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			data := `{"format":1,"product":"acme","version":"1.0.1","base":"1.0","requires":"1.0","summary":"s","bugs":[],` +
+				`"files":[{"path":"lib/a.php","size":1,"mode":"` + tt.mode + `","sha256":"` + strings.Repeat("0", 64) + `"}],"scripts":[]}`
+			_, err := ParseManifest([]byte(data))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			testkit.WantErr(t, err, `"lib/a.php"`, "mode "+tt.mode, tt.want, "0644")
+		})
 	}
 }

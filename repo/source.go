@@ -278,7 +278,12 @@ func walkPayload(dir string, nested bool) ([]FileEntry, error) {
 			problems = append(problems, fmt.Errorf("%q: %v", p, err))
 			return nil
 		}
-		out = append(out, FileEntry{Path: rel, Size: info.Size(), Mode: Mode(info.Mode().Perm())})
+		mode := Mode(info.Mode().Perm())
+		if why := mode.Unsafe(); nested && why != "" {
+			problems = append(problems, fmt.Errorf("%s: mode %s is %s, and every server would refuse to install it: chmod it to 0644 (0755 for programs)", p, mode, why))
+			return nil
+		}
+		out = append(out, FileEntry{Path: rel, Size: info.Size(), Mode: mode})
 		return nil
 	})
 	if err != nil {

@@ -188,6 +188,16 @@ func TestLoadSourceErrors(t *testing.T) {
 		}, []string{`\x1b[31m/x.php`, "control character"}},
 		{"control character in delete", strings.Replace(goodTOML, `"old/gone.php"]`, `"old/gone.php", "old/bell\u0007.php"]`, 1), nil,
 			[]string{"fix.toml:4:", "control character"}},
+		{"file writable by every user", goodTOML, func(t *testing.T, dir string) {
+			chmod(t, filepath.Join(dir, "files", "lib", "a.php"), 0o666)
+		}, []string{filepath.Join("files", "lib", "a.php"), "mode 0666 is writable by every user", "chmod"}},
+		{"program writable by every user", goodTOML, func(t *testing.T, dir string) {
+			testkit.WriteFile(t, dir, "files/bin/tool", "#!/bin/sh\n", 0o755)
+			chmod(t, filepath.Join(dir, "files", "bin", "tool"), 0o777)
+		}, []string{filepath.Join("files", "bin", "tool"), "mode 0777 is writable by every user"}},
+		{"file not readable by its owner", goodTOML, func(t *testing.T, dir string) {
+			chmod(t, filepath.Join(dir, "files", "lib", "a.php"), 0o000)
+		}, []string{filepath.Join("files", "lib", "a.php"), "mode 0000 is not readable by its owner"}},
 		{"no fix.toml", goodTOML, func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "fix.toml"))
 		}, []string{"no fix.toml"}},
@@ -220,4 +230,11 @@ func TestLoadSourceEmpty(t *testing.T) {
 	testkit.WriteFile(t, dir, "fix.toml", "product = \"acme\"\nversion = \"1.0.1\"\nsummary = \"nothing\"\n", 0o644)
 	_, err := LoadSource(dir)
 	testkit.WantErr(t, err, "ships no files")
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
 }

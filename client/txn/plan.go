@@ -88,16 +88,13 @@ func linkRefusal(rel string, err error) error {
 	return err
 }
 
-// checkMode refuses a file mode no product should ship: writable by
-// every user (any local user could then change the product), or not
-// even readable by its owner (0000: surely a packing mistake). Both are
-// refused rather than silently changed, so the vendor learns of them.
+// checkMode refuses a file mode no product should ship (repo.Mode.Unsafe
+// says which): refused rather than silently changed, so the vendor learns
+// of it. Manifest validation refuses the same modes; this stays for a
+// manifest that reached Plan some other way.
 func checkMode(m *repo.Manifest, f repo.FileEntry) error {
-	switch {
-	case f.Mode&0o002 != 0:
-		return fmt.Errorf("fix %s would install %s with mode %s, writable by every user: refusing it; ask the vendor to rebuild the fix with a safe mode such as 0644 or 0755", m.Version, f.Path, f.Mode)
-	case f.Mode&0o400 == 0:
-		return fmt.Errorf("fix %s would install %s with mode %s, not readable by its owner: refusing it; ask the vendor to rebuild the fix with a mode such as 0644", m.Version, f.Path, f.Mode)
+	if why := f.Mode.Unsafe(); why != "" {
+		return fmt.Errorf("fix %s would install %s with mode %s, %s: refusing it; ask the vendor to rebuild the fix with a safe mode such as 0644 or 0755", m.Version, f.Path, f.Mode, why)
 	}
 	return nil
 }
