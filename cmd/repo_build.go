@@ -77,6 +77,9 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 		}
 		fmt.Fprintf(g.stdout, "%s %s: serial %d, %d fixes, %s\n", ch.Product, ch.Base, ch.Serial, ch.Fixes, latest)
 	}
+	for _, cc := range res.Customers {
+		fmt.Fprintf(g.stdout, "%s %s customer %s: serial %d, %d customer fixes\n", cc.Product, cc.Base, cc.Customer, cc.Serial, cc.Fixes)
+	}
 	if !g.Quiet {
 		fmt.Fprintf(g.stderr, "built %d channels (%d archives read), signed with %s\n", len(res.Channels), res.Hashed, signer.Fingerprint())
 	}

@@ -27,6 +27,8 @@ func FuzzParseSourceTOML(f *testing.F) {
 	f.Add([]byte("product = \"a\"\nversion = \"1.0.1\"\nsummary = \"s\"\n[[bug]]\nid = \"1\"\n[[bug]]\nid = \"1\"\n"))
 	f.Add([]byte("[[bug\n"))
 	f.Add([]byte("delete = [\"/x\", \"../y\"]\n"))
+	f.Add([]byte(customTOMLText))
+	f.Add([]byte(customTOMLText + "min_fix = \"2.4.2.1\"\nsupersedes = [\"IS-1\", \"IS-1\"]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseSourceTOML("fix.toml", data)
 		if err != nil {
@@ -36,7 +38,15 @@ func FuzzParseSourceTOML(f *testing.F) {
 			return
 		}
 		// What parses names a real chain position and clean paths.
-		if m.Version.IsZero() || !m.Base.Equal(m.Version.Base()) || ValidProductName(m.Product) != nil {
+		if m.Version.IsZero() || ValidProductName(m.Product) != nil {
+			t.Fatalf("accepted %+v", m)
+		}
+		if m.IsCustom() {
+			// A customer fix names its customer, id and base itself.
+			if ValidCustomerName(m.Customer) != nil || ValidCustomID(m.ID) != nil || m.Base.IsZero() || checkSupersedes(m.ID, m.Supersedes) != nil {
+				t.Fatalf("accepted customer fix %+v", m)
+			}
+		} else if !m.Base.Equal(m.Version.Base()) {
 			t.Fatalf("accepted %+v", m)
 		}
 		for _, d := range m.Delete {

@@ -76,6 +76,12 @@ type Manifest struct {
 	Delete      []string    `json:"delete,omitempty"`
 	Files       []FileEntry `json:"files"`
 	Scripts     []FileEntry `json:"scripts"`
+	// A customer fix's own fields (kind "custom"); see custom.go.
+	Kind       string   `json:"kind,omitempty"`
+	Customer   string   `json:"customer,omitempty"`
+	ID         string   `json:"id,omitempty"`
+	MinFix     *Version `json:"min_fix,omitempty"`
+	Supersedes []string `json:"supersedes,omitempty"`
 }
 
 // Marshal encodes the manifest deterministically (sorted, indented).
@@ -116,17 +122,8 @@ func (m *Manifest) Validate() error {
 	if err := ValidProductName(m.Product); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	if m.Version.IsZero() || m.Base.IsZero() || m.Requires.IsZero() {
-		return fmt.Errorf("manifest: version, base and requires are required")
-	}
-	if err := ValidFixVersion(m.Version); err != nil {
-		return fmt.Errorf("manifest: %w", err)
-	}
-	if !m.Base.Equal(m.Version.Base()) {
-		return fmt.Errorf("manifest: base %s does not match version %s (want %s)", m.Base, m.Version, m.Version.Base())
-	}
-	if !m.Requires.Equal(m.Version.Requires()) {
-		return fmt.Errorf("manifest: fix %s must require %s, not %s", m.Version, m.Version.Requires(), m.Requires)
+	if err := m.validateVersionFields(); err != nil {
+		return err
 	}
 	if m.Summary == "" {
 		return fmt.Errorf("manifest: empty summary")

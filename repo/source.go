@@ -51,6 +51,7 @@ type sourceTOML struct {
 	Description string    `toml:"description"`
 	Delete      []string  `toml:"delete"`
 	Bug         []bugTOML `toml:"bug"`
+	customTOML            // kind = "custom": see custom.go
 }
 
 type bugTOML struct {
@@ -90,13 +91,7 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 	if err := ValidProductName(st.Product); err != nil {
 		add("", 0, "product", "product: %v", err)
 	}
-	if v, err := ParseVersion(st.Version); err != nil {
-		add("", 0, "version", "version: %v", err)
-	} else if err := ValidFixVersion(v); err != nil {
-		add("", 0, "version", "version: %v", err)
-	} else {
-		m.Version, m.Base, m.Requires = v, v.Base(), v.Requires()
-	}
+	st.parseVersionFields(&m, add)
 	if m.Summary == "" {
 		add("", 0, "summary", "summary: a one-line summary is required")
 	}
@@ -153,7 +148,7 @@ func tomlError(name string, err error) error {
 		for _, e := range se.Errors {
 			row, _ := e.Position()
 			problems = append(problems, &SourceError{File: name, Line: row,
-				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files)", strings.Join(e.Key(), "."))})
+				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files; for a customer fix kind, customer, id, base, min_fix, supersedes)", strings.Join(e.Key(), "."))})
 		}
 		return errors.Join(problems...)
 	}

@@ -45,7 +45,7 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("pack: %w", err)
 	}
-	out := filepath.Join(outDir, repo.ArchiveName(m.Product, m.Version))
+	out := filepath.Join(outDir, m.ArchiveName())
 	f, err := atomicfile.Create(out, 0o644)
 	if err != nil {
 		return "", nil, fmt.Errorf("pack: %w", err)

@@ -61,7 +61,12 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	// Group by channel and check each against what is there already.
 	byChannel := map[string][]incoming{}
+	var customs []incoming
 	for _, a := range in {
+		if a.m.IsCustom() {
+			customs = append(customs, a) // placed by addCustoms (custom.go)
+			continue
+		}
 		key := filepath.Join(a.m.Product, a.m.Base.String())
 		byChannel[key] = append(byChannel[key], a)
 	}
@@ -81,6 +86,11 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	for _, p := range plans {
 		if err := p.place(ctx, root, res, log); err != nil {
+			return nil, err
+		}
+	}
+	if len(customs) > 0 {
+		if err := addCustoms(ctx, root, customs, res, log); err != nil {
 			return nil, err
 		}
 	}

@@ -48,6 +48,9 @@ type ChannelResult struct {
 type BuildResult struct {
 	Channels []ChannelResult
 	Hashed   int // archives read because the catalog did not know them
+	// Customers lists the customer channels built
+	// (PRODUCT/BASE/custom/CUSTOMER).
+	Customers []CustomChannelResult
 }
 
 // Build writes, for every channel, index.json, its signature and
@@ -93,6 +96,17 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 			order = append(order, ch.Product)
 		}
 		p.Channels = append(p.Channels, repo.ChannelSummary{Base: ch.Base, Serial: cr.Serial, Latest: cr.Latest, Fixes: cr.Fixes})
+	}
+	customs, err := listCustomChannels(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, cc := range customs {
+		cr, err := buildCustom(ctx, cc, generated, expires, opts, log)
+		if err != nil {
+			return nil, err
+		}
+		res.Customers = append(res.Customers, *cr)
 	}
 	for _, name := range order {
 		ri.Products = append(ri.Products, *products[name])

@@ -61,6 +61,13 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	for _, ch := range channels {
 		v.channel(ch)
 	}
+	customs, err := listCustomChannels(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, cc := range customs {
+		v.verifyCustom(cc)
+	}
 	errs, err := forEach(ctx, len(v.files), func(i int) error {
 		f := v.files[i]
 		if err := repo.CheckFile(f.path, f.size, f.sha256); err != nil {

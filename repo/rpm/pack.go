@@ -92,6 +92,11 @@ func Pack(ctx context.Context, srcDir, outDir string, opts PackOptions) (string,
 		}
 	}
 	m := &src.Manifest
+	if m.IsCustom() {
+		// An RPM fix requires the previous fix's package and installs by
+		// chain; a customer fix is in no chain.
+		return "", nil, fmt.Errorf("pack rpm: %s: customer fixes ship as .fix archives only; pack it with --format fix", m.Name())
+	}
 	data, err := buildRPM(ctx, src, epoch, opts.Signer)
 	if err != nil {
 		return "", nil, fmt.Errorf("pack rpm %s %s: %w", m.Product, m.Version, err)
