@@ -83,8 +83,8 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, a a
 	if err != nil {
 		return logPath, fail("verify", err)
 	}
-	if m.Product != c.Cfg.Product || !m.Version.Equal(v) {
-		return logPath, fail("verify", fmt.Errorf("archive holds %s %s, the index promised %s %s", m.Product, m.Version, c.Cfg.Product, v))
+	if m.Product != c.Cfg.Product || !m.Version.Equal(v) || m.IsCustom() {
+		return logPath, fail("verify", fmt.Errorf("archive holds %s %s, the index promised %s %s", m.Product, m.Name(), c.Cfg.Product, v))
 	}
 
 	opts.step(v, "test")

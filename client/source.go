@@ -235,6 +235,9 @@ func (c *Client) localSource(path string) (*localSource, error) {
 	default:
 		return nil, fmt.Errorf("install --from %s: not a .fix, a .rpm or a fix directory", path)
 	}
+	if m.IsCustom() {
+		return nil, fmt.Errorf("install --from %s: it holds %s, which installs from the repository on servers configured with customer = %q", path, m.Name(), m.Customer)
+	}
 	if m.Product != c.Cfg.Product {
 		return nil, fmt.Errorf("install --from %s: it holds a fix of %s, but this server's product is %s", path, m.Product, c.Cfg.Product)
 	}
