@@ -3,9 +3,12 @@ package atomicfile
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,6 +70,46 @@ func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
 	}
 	b.items = append(b.items, batchItem{temp: src, target: path, perm: perm, uid: uid, gid: gid, adopted: true})
 	return nil
+}
+
+// Link adds path as a hard link to the complete file src, which must not
+// be changed in place afterwards (a file that is only ever replaced by
+// rename, such as an archive hotfix pack wrote): no byte is copied or
+// written again, which is what makes adding a thousand archives cheap. Where
+// a link cannot be made (another file system, a different mode or owner,
+// a file system without links) it copies src as Write does.
+func (b *Batch) Link(src, path string, perm os.FileMode) error {
+	if info, err := os.Lstat(src); err == nil && info.Mode().IsRegular() && info.Mode().Perm() == perm {
+		for range 3 { // a name taken by chance: try another
+			temp, err := tempName(path)
+			if err != nil {
+				break
+			}
+			err = os.Link(src, temp)
+			if err == nil {
+				b.items = append(b.items, batchItem{temp: temp, target: path, perm: perm, uid: -1, gid: -1})
+				return nil
+			}
+			if !errors.Is(err, fs.ErrExist) {
+				break
+			}
+		}
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return b.Write(path, in, perm, -1, -1)
+}
+
+// tempName picks an unused temporary name for path without creating it.
+func tempName(path string) (string, error) {
+	var r [8]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(path), tempPrefix(path)+hex.EncodeToString(r[:])), nil
 }
 
 // Abort removes the temporaries of files not yet renamed.

@@ -186,3 +186,67 @@ func TestBatchRefusesBrokenInput(t *testing.T) {
 		check(t, b.Commit(ctx), "canceled")
 	})
 }
+
+// TestBatchLink: Link shares the source's inode when it can (same file
+// system, same mode), copies when the mode differs, is invisible before
+// Commit, and Abort removes only its own temporary name, never the source.
+func TestBatchLink(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "out", "a.fix")
+	odd := filepath.Join(dir, "out", "b.fix")
+	for _, p := range []string{src, odd} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("archive "+filepath.Base(p)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(odd, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(dir, "repo")
+	if err := os.Mkdir(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	linked, copied := filepath.Join(repo, "a.fix"), filepath.Join(repo, "b.fix")
+
+	var aborted Batch
+	if err := aborted.Link(src, linked, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	aborted.Abort()
+	if ents, _ := os.ReadDir(repo); len(ents) != 0 {
+		t.Fatalf("after Abort the repository holds %v", ents)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Fatalf("Abort removed the source: %v", err)
+	}
+
+	var b Batch
+	if err := b.Link(src, linked, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Link(odd, copied, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(linked); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("visible before Commit: %v", err)
+	}
+	if err := b.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	si, _ := os.Stat(src)
+	li, _ := os.Stat(linked)
+	if !os.SameFile(si, li) {
+		t.Errorf("%s is not a link to %s", linked, src)
+	}
+	oi, _ := os.Stat(odd)
+	ci, _ := os.Stat(copied)
+	if os.SameFile(oi, ci) || ci.Mode().Perm() != 0o644 || oi.Mode().Perm() != 0o600 {
+		t.Errorf("a source of another mode was linked or its mode changed: copy %v, source %v", ci.Mode(), oi.Mode())
+	}
+	if got, _ := os.ReadFile(copied); string(got) != "archive b.fix" {
+		t.Errorf("copy holds %q", got)
+	}
+}

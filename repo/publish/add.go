@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -159,8 +158,11 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 	return &addPlan{dir: dir, cat: cat, todo: todo}, nil
 }
 
-// place copies the plan's archives into the channel, each atomically and
-// in chain order, and records them in its catalog.
+// place copies the plan's archives into the channel and records them in
+// its catalog. The copies go through one atomicfile.Batch: all written,
+// then fsynced together, then renamed in chain order, so an interrupted
+// add leaves a prefix of the chain (gap-free) and a thousand archives
+// cost one round of parallel fsyncs instead of two fsyncs each.
 func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
 	if len(p.todo) == 0 {
 		return nil
@@ -168,11 +170,21 @@ func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *s
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return fmt.Errorf("add: %w", err)
 	}
+	var b atomicfile.Batch
+	defer b.Abort()
 	for _, a := range p.todo {
-		name := fixFileName(a.path, a.entry)
-		if err := copyInto(ctx, a.path, filepath.Join(p.dir, name)); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if err := copyInto(&b, a.path, filepath.Join(p.dir, fixFileName(a.path, a.entry))); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(ctx); err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
+	for _, a := range p.todo {
+		name := fixFileName(a.path, a.entry)
 		info, err := os.Stat(filepath.Join(p.dir, name))
 		if err != nil {
 			return err
@@ -195,32 +207,12 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 	return nil, false
 }
 
-// copyInto copies src to dst atomically.
-func copyInto(ctx context.Context, src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
+// copyInto adds src to the batch as dst: a hard link where it can be
+// (pack never changes an archive in place, and repo build refuses an
+// archive whose bytes changed after it was added), else a copy.
+func copyInto(b *atomicfile.Batch, src, dst string) error {
+	if err := b.Link(src, dst, 0o644); err != nil {
+		return fmt.Errorf("add %s: %w", src, err)
 	}
-	defer in.Close()
-	f, err := atomicfile.Create(dst, 0o644)
-	if err != nil {
-		return fmt.Errorf("add: %w", err)
-	}
-	defer f.Abort()
-	if _, err := io.Copy(f, &ctxReader{ctx, in}); err != nil {
-		return fmt.Errorf("add %s: %w", dst, err)
-	}
-	return f.Commit()
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
+	return nil
 }
