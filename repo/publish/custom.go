@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -194,14 +195,21 @@ func addCustoms(ctx context.Context, root string, list []incoming, res *AddResul
 		}
 		todo = append(todo, add...)
 	}
+	var b atomicfile.Batch
+	defer b.Abort()
 	for _, f := range todo {
 		dir := filepath.Dir(f.entry.File)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("add: %w", err)
 		}
-		if err := copyInto(ctx, f.path, f.entry.File); err != nil {
+		if err := copyInto(&b, f.path, f.entry.File); err != nil {
 			return err
 		}
+	}
+	if err := b.Commit(ctx); err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
+	for _, f := range todo {
 		rel, _ := filepath.Rel(root, f.entry.File)
 		res.Added = append(res.Added, rel)
 		log.Info("added", "archive", rel)
