@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -25,6 +26,10 @@ func compressor(t testing.TB, name string, w io.Writer) io.WriteCloser {
 	switch name {
 	case "", "zstd", "lzma":
 		zw, err = zstd.NewWriter(w)
+	case "zstd-256MiB-window":
+		// The zstd command, reading a pipe (no content size, so the frame
+		// header declares the window), with --long=28: 256 MiB.
+		return &cmdCompressor{w: w, args: []string{"-q", "-c", "--long=28"}}
 	case "gzip":
 		zw = gzip.NewWriter(w)
 	case "xz":
@@ -98,4 +103,53 @@ func TestPayloadEnd(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A zstd payload is read through the same checked reader as .fix
+// archives: a frame declaring a huge window (the memory a hostile package
+// could make the reader take) and a skippable frame (bytes no decoder
+// shows) are refused before anything is decoded or written.
+func TestPayloadZstdBounds(t *testing.T) {
+	skippable := []byte{0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 'e', 'v', 'i', 'l'}
+	for _, tt := range []struct {
+		name   string
+		mutate func(s *testRPM)
+		want   string
+	}{
+		{"a 256 MiB window", func(s *testRPM) { s.compressor = "zstd-256MiB-window" }, "window of 256 MiB, more than the limit of 64 MiB"},
+		{"a skippable frame after the payload", func(s *testRPM) { s.afterStream = skippable }, "skippable frame"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hostileBase(t)
+			s.compressor = "zstd"
+			tt.mutate(&s)
+			dir := t.TempDir()
+			p := s.build(t, dir)
+			_, _, err := Verify(context.Background(), p, vendorTrust(t))
+			checkErr(t, err, tt.want)
+			dest := filepath.Join(dir, "staging")
+			_, err = Extract(context.Background(), p, dest, vendorTrust(t))
+			checkErr(t, err, tt.want)
+			if _, serr := os.Lstat(dest); !errors.Is(serr, fs.ErrNotExist) {
+				t.Errorf("staging %s left behind after refusal", dest)
+			}
+		})
+	}
+}
+
+// cmdCompressor compresses what is written to it with the zstd command
+// when closed.
+type cmdCompressor struct {
+	w    io.Writer
+	args []string
+	buf  bytes.Buffer
+}
+
+func (c *cmdCompressor) Write(p []byte) (int, error) { return c.buf.Write(p) }
+
+func (c *cmdCompressor) Close() error {
+	cmd := exec.Command("zstd", c.args...)
+	cmd.Stdin = &c.buf
+	cmd.Stdout = c.w
+	return cmd.Run()
 }

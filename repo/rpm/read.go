@@ -16,8 +16,8 @@ import (
 	"github.com/cavaliergopher/cpio"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/xzsafe"
+	"github.com/hotfix-project/hotfix/internal/zstdsafe"
 	"github.com/hotfix-project/hotfix/repo"
-	"github.com/klauspost/compress/zstd"
 )
 
 // Trust says which header signatures an RPM reader accepts.
@@ -115,6 +115,10 @@ func (h *Header) authenticate(trust Trust) error {
 	return nil
 }
 
+// maxRPMWindow bounds the zstd window of an RPM payload, and with it the
+// memory a hostile package can make the reader take.
+const maxRPMWindow = 64 << 20
+
 // payloadReader decompresses the payload read from r.
 func (h *Header) payloadReader(r io.Reader) (io.Reader, func(), error) {
 	if f := h.Pkg.PayloadFormat(); f != "cpio" {
@@ -122,11 +126,15 @@ func (h *Header) payloadReader(r io.Reader) (io.Reader, func(), error) {
 	}
 	switch c := h.Pkg.PayloadCompression(); c {
 	case "zstd":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20))
+		// The same checked reader as .fix archives: frame headers read
+		// before any decoding, no skippable frames, windows bounded
+		// (rpmbuild's zstd -19 uses 8 MiB; 64 MiB leaves room for
+		// --long), and the payload must end where its last frame ends.
+		zr, err := zstdsafe.NewReader(r, maxRPMWindow)
 		if err != nil {
 			return nil, nil, rpmErr("", "zstd payload: %v", err)
 		}
-		return zr, zr.Close, nil
+		return zr, func() { zr.Close() }, nil
 	case "xz":
 		xr, err := xzsafe.NewReader(r, 0)
 		if err != nil {

@@ -230,7 +230,7 @@ func (s testRPM) build(t testing.TB, dir string) string {
 	}
 	payload.Write(s.afterStream)
 	payload.Truncate(payload.Len() - s.cutStream)
-	compressor := s.compressor
+	compressor, _, _ := strings.Cut(s.compressor, "-") // "zstd-256MiB-window" is zstd
 	if compressor == "" {
 		compressor = "zstd"
 	}
