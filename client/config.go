@@ -71,6 +71,14 @@ type Config struct {
 	Hooks         Hooks         `toml:"hooks"`
 	Network       Network       `toml:"network"`
 	Path          string        `toml:"-"` // the file it came from
+
+	// Several installations on one host and clusters (config_instances.go).
+	Instances []InstanceConfig `toml:"-"` // the [[instance]] tables, in file order; nil: one unnamed instance
+	Parallel  int              `toml:"-"` // at most this many instances of one level at once
+	Cluster   Cluster          `toml:"-"`
+	// Instance names the installation this configuration is for, when it
+	// was derived from one [[instance]] table (ForInstance); "" otherwise.
+	Instance string `toml:"-"`
 }
 
 // Schedule is when scheduled runs (daemon, cron) happen.
@@ -181,23 +189,26 @@ var hostname = os.Hostname
 // reports a TextUnmarshaler's error on a non-string value without its
 // position, and every error must name its line.
 type fileConfig struct {
-	Repo          string       `toml:"repo"`
-	Product       string       `toml:"product"`
-	Root          string       `toml:"root"`
-	VersionFile   string       `toml:"version_file"`
-	Version       string       `toml:"version"`
-	TrustedKeys   string       `toml:"trusted_keys"`
-	Role          string       `toml:"role"`
-	StateDir      string       `toml:"state_dir"`
-	CacheDir      string       `toml:"cache_dir"`
-	LogDir        string       `toml:"log_dir"`
-	LockDir       string       `toml:"lock_dir"`
-	ScriptTimeout string       `toml:"script_timeout"`
-	Schedule      fileSchedule `toml:"schedule"`
-	Pause         filePause    `toml:"pause"`
-	Notify        fileNotify   `toml:"notify"`
-	Hooks         fileHooks    `toml:"hooks"`
-	Network       fileNetwork  `toml:"network"`
+	Repo          string         `toml:"repo"`
+	Product       string         `toml:"product"`
+	Root          string         `toml:"root"`
+	VersionFile   string         `toml:"version_file"`
+	Version       string         `toml:"version"`
+	TrustedKeys   string         `toml:"trusted_keys"`
+	Role          string         `toml:"role"`
+	StateDir      string         `toml:"state_dir"`
+	CacheDir      string         `toml:"cache_dir"`
+	LogDir        string         `toml:"log_dir"`
+	LockDir       string         `toml:"lock_dir"`
+	ScriptTimeout string         `toml:"script_timeout"`
+	Schedule      fileSchedule   `toml:"schedule"`
+	Pause         filePause      `toml:"pause"`
+	Notify        fileNotify     `toml:"notify"`
+	Hooks         fileHooks      `toml:"hooks"`
+	Network       fileNetwork    `toml:"network"`
+	Parallel      int64          `toml:"parallel"`
+	Instance      []fileInstance `toml:"instance"`
+	Cluster       fileCluster    `toml:"cluster"`
 }
 
 type fileSchedule struct {
@@ -257,6 +268,7 @@ func defaults() fileConfig {
 		Pause:         filePause{ServiceWaitTime: "30m"},
 		Notify:        fileNotify{MailReport: notify.MailOnChange},
 		Hooks:         fileHooks{Timeout: "5m"},
+		Cluster:       fileCluster{StaleAfter: DefaultStaleAfter},
 		Network: fileNetwork{
 			ConnectTimeout: "15s",
 			MinRate:        DefaultMinRate,
@@ -315,6 +327,16 @@ var knownKeys = map[string]string{
 	"network.index_timeout":   `a duration string, such as "2m"`,
 	"network.retries":         `an integer, such as 3`,
 	"network.max_index_size":  `an integer number of bytes, such as 8388608`,
+	"parallel":                `an integer number of instances, such as 4`,
+	"instance":                `an array of tables: [[instance]]`,
+	"instance.name":           `a name of letters, digits, '.', '_' and '-', such as "ref"`,
+	"instance.root":           `an absolute path, such as "/opt/shop/ref"`,
+	"instance.version_file":   `a path, such as "VERSION" (relative to the instance's root)`,
+	"instance.parent":         `the name of another instance, such as "ref"`,
+	"instance.role":           `"single", "primary" or "secondary"`,
+	"cluster":                 `a table: [cluster]`,
+	"cluster.shared_dir":      `an absolute path every node mounts, such as "/mnt/shared/hotfix"`,
+	"cluster.stale_after":     `a duration string, such as "48h"`,
 }
 
 // ParseConfig decodes and validates a configuration; path only names the

@@ -25,6 +25,10 @@ func FuzzParseConfig(f *testing.F) {
 		header + "[notify]\nmail_to = [\"a@b.c\", 5, []]\n",
 		header + "[[hooks]]\n",
 		"repo = \"file://x\"\nroot = \"\"\n[sched]\n",
+		instHeader + "parallel = 2\n[[instance]]\nname = \"a\"\nroot = \"/a\"\n[[instance]]\nname = \"b\"\nroot = \"/b\"\nparent = \"a\"\n",
+		instHeader + "[[instance]]\nname = \"a\"\nroot = \"/a\"\nparent = \"b\"\n[[instance]]\nname = \"b\"\nroot = \"/a/b\"\nparent = \"a\"\n",
+		instHeader + "instance = [{name = \"a\", root = \"/a\"}, {name = \"a\"}]\n",
+		header + "role = \"primary\"\n[cluster]\nshared_dir = \"/mnt/s\"\nstale_after = \"1h\"\n",
 		"= 1\n",
 		"\xff",
 		"",
@@ -44,8 +48,20 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		// Whatever is accepted must be usable as documented.
-		if c.Repo == "" || c.Product == "" || !filepath.IsAbs(c.Root) || (c.Version == "") == (c.VersionFile == "") {
+		if c.Repo == "" || c.Product == "" {
 			t.Fatalf("accepted an incomplete config: %+v", c)
+		}
+		if len(c.Instances) == 0 && (!filepath.IsAbs(c.Root) || (c.Version == "") == (c.VersionFile == "")) {
+			t.Fatalf("accepted an incomplete config: %+v", c)
+		}
+		for _, name := range c.InstanceNames() {
+			d, err := c.ForInstance(name)
+			if err != nil || !filepath.IsAbs(d.Root) || (d.Version == "") == (d.VersionFile == "") {
+				t.Fatalf("accepted instance %q incomplete: %+v, %v", name, d, err)
+			}
+		}
+		if _, err := levelsOf(c.Instances); err != nil {
+			t.Fatalf("accepted a tree without levels: %v", err)
 		}
 		s, err := c.Schedule.Parse()
 		if err != nil {

@@ -47,7 +47,7 @@ func (v *validator) convert(fc *fileConfig) *Config {
 	c := &Config{
 		Repo:          v.repoURL("repo", fc.Repo),
 		Product:       fc.Product,
-		Root:          v.absPath("root", fc.Root, `required: set the product's install root, such as root = "/opt/shop"`),
+		Root:          v.root(fc),
 		TrustedKeys:   v.absPath("trusted_keys", fc.TrustedKeys, ""),
 		Role:          v.oneOf("role", fc.Role, RoleSingle, RolePrimary, RoleSecondary),
 		StateDir:      v.dataDir("state_dir", fc.StateDir, DefaultStateDir),
@@ -68,6 +68,8 @@ func (v *validator) convert(fc *fileConfig) *Config {
 	switch {
 	case fc.Version != "" && fc.VersionFile != "":
 		v.fail("version", "set only one of version and version_file (version_file is on line %d); version_file is usually right, because a full patch updates it", v.lines["version_file"])
+	case fc.Version == "" && fc.VersionFile == "" && len(fc.Instance) > 0:
+		// Each [[instance]] names its own (checked there).
 	case fc.Version == "" && fc.VersionFile == "":
 		key := "version_file"
 		if v.set("version") {
@@ -120,6 +122,7 @@ func (v *validator) convert(fc *fileConfig) *Config {
 		Retries:        int(v.number("network.retries", fc.Network.Retries, 0, 100)),
 		MaxIndexSize:   v.number("network.max_index_size", fc.Network.MaxIndexSize, 1, 1<<30),
 	}
+	v.instances(fc, c)
 	return c
 }
 

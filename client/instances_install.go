@@ -1,0 +1,190 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// Install installs the pending fixes of every selected instance, level
+// by level (see Tree). opts applies to each instance: Target caps every
+// instance at that version, DryRun tests the whole tree (a child is
+// tested as if its parent had its fixes), LockWait also waits for the
+// host's lock and, on a cluster secondary, for the primary. The result
+// lists every selected instance; its Err joins the failures.
+func (t *Tree) Install(ctx context.Context, opts InstallOptions) (*TreeResult, error) {
+	if opts.Reinstall != nil {
+		return nil, fmt.Errorf("reinstall works on one instance at a time: name it with its instance")
+	}
+	lk, err := t.lockTree(ctx, "hotfix install (instances)", opts.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	if lk != nil {
+		defer lk.Release()
+	}
+	if err := t.checkHostPause(); err != nil {
+		return nil, err
+	}
+	t.deadline = t.Now().Add(opts.LockWait)
+	rs, err := t.walk(ctx, false, func(ctx context.Context, in InstanceConfig, parentOf func(string) *InstanceResult) InstanceResult {
+		return t.installOne(ctx, in, parentOf, opts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &TreeResult{Instances: rs, DryRun: opts.DryRun}
+	if !opts.DryRun {
+		if err := t.writeNodeStatus(res, res.Err()); err != nil {
+			t.Log.Error("node status not written to shared_dir", "err", err)
+		}
+	}
+	return res, nil
+}
+
+// installOne runs one instance: find its cap (its parent's level, and
+// on a cluster secondary the primary's), check, and install what is
+// pending up to the cap.
+func (t *Tree) installOne(ctx context.Context, in InstanceConfig, parentOf func(string) *InstanceResult, opts InstallOptions) InstanceResult {
+	cl, err := t.client(in.Name)
+	if err != nil {
+		return InstanceResult{Outcome: OutcomeFailed, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return InstanceResult{Outcome: OutcomeStopped, Err: err}
+	}
+	if stopRequested(opts.Stop) {
+		return InstanceResult{Outcome: OutcomeStopped}
+	}
+	parentCap, blocked := t.parentCap(in, parentOf)
+	if blocked != nil {
+		return InstanceResult{Outcome: OutcomeBlocked, Err: blocked}
+	}
+	for {
+		r, again := t.installCapped(ctx, cl, in, parentCap, opts)
+		if !opts.DryRun {
+			t.recordPrimaryLevel(cl)
+		}
+		if !again {
+			return r
+		}
+		// A secondary waiting for its primary, with time left to wait.
+		if err := t.pause(ctx, opts); err != nil {
+			return r
+		}
+	}
+}
+
+// parentCap is how far in may go: its parent's level after this run (or
+// as recorded, when the parent is not part of it); nil without a parent.
+func (t *Tree) parentCap(in InstanceConfig, parentOf func(string) *InstanceResult) (*repo.Version, error) {
+	if in.Parent == "" {
+		return nil, nil
+	}
+	if pr := parentOf(in.Parent); pr != nil {
+		if pr.Outcome == OutcomeFailed || pr.Outcome == OutcomeStopped || pr.Level.IsZero() {
+			return nil, &BlockedError{Instance: in.Name, Parent: in.Parent, Failed: true}
+		}
+		lv := pr.Level
+		return &lv, nil
+	}
+	pcl, err := t.client(in.Parent)
+	if err != nil {
+		return nil, err
+	}
+	lv, err := recordedLevel(pcl)
+	if err != nil {
+		return nil, fmt.Errorf("read the level of parent %s: %w", in.Parent, err)
+	}
+	return &lv, nil
+}
+
+// installCapped is one attempt at an instance; again says a secondary
+// should wait for its primary and try again.
+func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig, parentCap *repo.Version, opts InstallOptions) (r InstanceResult, again bool) {
+	fail := func(err error) (InstanceResult, bool) {
+		lv, _ := recordedLevel(cl)
+		return InstanceResult{Outcome: OutcomeFailed, Level: lv, Err: err}, false
+	}
+	res, err := cl.Check(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	level := res.Installed
+	pending := res.Pending
+	if opts.Target != nil {
+		pending = upTo(pending, *opts.Target)
+	}
+	if len(pending) == 0 {
+		return InstanceResult{Outcome: OutcomeUpToDate, Level: level}, false
+	}
+	allowed := pending
+	var blocked error
+	if parentCap != nil {
+		if allowed = upTo(allowed, *parentCap); len(allowed) < len(pending) {
+			blocked = &BlockedError{Instance: in.Name, Parent: in.Parent, ParentLevel: *parentCap, Next: pending[len(allowed)].Version}
+		}
+	}
+	if pc, perr := t.primaryCap(cl, in, res.Base); perr != nil {
+		return fail(perr)
+	} else if pc != nil {
+		before := len(allowed)
+		if allowed = upTo(allowed, pc.Level); len(allowed) < before {
+			blocked = &WaitingError{Instance: in.Name, Primary: pc.Level, Next: pending[len(allowed)].Version, Node: pc.Node}
+		}
+	}
+	if len(allowed) == 0 {
+		outcome := OutcomeBlocked
+		if errors.Is(blocked, ErrWaitingForPrimary) {
+			outcome = OutcomeWaiting
+		}
+		return InstanceResult{Outcome: outcome, Level: level, Err: blocked}, t.mayWait(blocked, opts)
+	}
+	target := allowed[len(allowed)-1].Version
+	iopts := opts
+	iopts.Target = &target
+	iopts.Progress = func(v repo.Version, step string) {
+		if step == "done" && !opts.DryRun {
+			t.recordPrimary(cl, v.Base(), v)
+		}
+		if t.Progress != nil {
+			t.Progress(in.Name, v, step)
+		}
+	}
+	ir, err := cl.Install(ctx, iopts)
+	out := InstanceResult{Outcome: OutcomeInstalled}
+	if ir != nil {
+		out.Installed, out.Logs, out.Kept = ir.Installed, ir.Logs, ir.Kept
+	}
+	if opts.DryRun {
+		out.Outcome, out.Level = OutcomeDryRun, level
+		if n := len(out.Installed); n > 0 {
+			out.Level = out.Installed[n-1].Version
+		}
+	} else {
+		out.Level, _ = recordedLevel(cl)
+	}
+	if err != nil {
+		out.Outcome, out.Err = OutcomeFailed, err
+		return out, false
+	}
+	if blocked != nil {
+		// Installed what the cap allowed; the rest waits.
+		out.Err = blocked
+		return out, t.mayWait(blocked, opts)
+	}
+	return out, false
+}
+
+// upTo is the fixes of fs up to and including v.
+func upTo(fs []repo.IndexFix, v repo.Version) []repo.IndexFix {
+	var out []repo.IndexFix
+	for _, f := range fs {
+		if f.Version.Compare(v) <= 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
