@@ -252,15 +252,15 @@ type ClusterStatus struct {
 	Nodes      []ClusterNode            `json:"nodes"`
 }
 
-// ErrNoCluster means the configuration has no [cluster] shared_dir.
-var ErrNoCluster = errors.New("no [cluster] shared_dir is configured")
+// errNoCluster means the configuration has no [cluster] shared_dir.
+var errNoCluster = errors.New("no [cluster] shared_dir is configured")
 
 // ReadClusterStatus reads every node's status and the primary's records
 // from shared_dir, marking nodes behind the primary or stale as of now.
 func ReadClusterStatus(cfg *Config, now time.Time) (*ClusterStatus, error) {
 	shared := cfg.Cluster.SharedDir
 	if shared == "" {
-		return nil, fmt.Errorf("%w in %s", ErrNoCluster, cfg.Path)
+		return nil, fmt.Errorf("%w in %s", errNoCluster, cfg.Path)
 	}
 	out := &ClusterStatus{SharedDir: shared, StaleAfter: cfg.Cluster.StaleAfter.String(), Primary: map[string]PrimaryRecord{}, Nodes: []ClusterNode{}}
 	recs, err := os.ReadDir(filepath.Join(shared, primaryDir))

@@ -25,7 +25,8 @@ const treeStampScript = `#!/bin/sh
 name=$(basename "$HOTFIX_ROOT")
 top=$(dirname "$(dirname "$HOTFIX_ROOT")")
 [ -e "$HOTFIX_ROOT/FAIL-$HOTFIX_VERSION" ] && { echo "failing on purpose" >&2; exit 3; }
-if [ -e "$top/hang/$name" ]; then touch "$top/hang/$name.started"; sleep 60; fi
+if [ -e "$top/hang/$name" ] || [ -e "$top/hang/$name-$HOTFIX_VERSION" ]; then touch "$top/hang/$name.started"; sleep 60; fi
+mkdir -p "$top/stamps"
 echo "$HOTFIX_VERSION start $(date +%s%N)" >> "$top/stamps/$name"
 sleep 0.05
 echo "$HOTFIX_VERSION end $(date +%s%N)" >> "$top/stamps/$name"

@@ -51,7 +51,7 @@ func (c *Client) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Status{State: notify.State{Product: c.Cfg.Product, Base: base.String(), Level: base.String(), Installed: []notify.InstalledFix{}}}
+	out := &Status{State: notify.State{Product: c.Cfg.Product, Base: base.String(), Level: base.String(), Installed: []notify.InstalledFix{}, Instance: c.Cfg.Instance}}
 	latest := base
 	if st.Product == c.Cfg.Product && st.Base.Equal(base) {
 		for _, f := range st.Installed {

@@ -8,13 +8,25 @@ import (
 	"github.com/hotfix-project/hotfix/repo"
 )
 
-// loadClient reads the configuration and prepares a client.
+// loadClient reads the configuration and prepares the client of its
+// one root, or of the instance --instance names (instances.go).
 func loadClient(g *globalOptions) (*client.Client, error) {
-	cfg, err := client.LoadConfig(client.ConfigPath(g.ConfigPath))
+	cfg, err := loadConfig(g)
 	if err != nil {
 		return nil, err
 	}
-	return client.New(cfg, g.logger)
+	return instanceClient(g, cfg, true)
+}
+
+// loadHostClient is loadClient for the commands that act on the whole
+// host when there are [[instance]] tables and no --instance (pause,
+// resume: state_dir/paused.json holds off every instance).
+func loadHostClient(g *globalOptions) (*client.Client, error) {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	return instanceClient(g, cfg, false)
 }
 
 // parseVersionArg parses an optional VERSION argument or flag value: ""

@@ -76,7 +76,16 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return ExitUsage
 	}
-	if errors.Is(err, lockfile.ErrLocked) || errors.Is(err, client.ErrPaused) {
+	var te *client.TreeError
+	if errors.As(err, &te) {
+		// Several instances: 75 only when every one that did not
+		// finish was merely held off.
+		if te.OnlyTemporary() {
+			return ExitTempFail
+		}
+		return ExitError
+	}
+	if errors.Is(err, lockfile.ErrLocked) || errors.Is(err, client.ErrPaused) || errors.Is(err, client.ErrWaitingForPrimary) {
 		return ExitTempFail
 	}
 	return ExitError

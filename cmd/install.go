@@ -72,7 +72,14 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	if err != nil {
 		return err
 	}
-	cl, err := loadClient(g)
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if usesTree(g, cfg, true) && opts.From == "" && reinstall == nil {
+		return runTreeInstall(ctx, g, cfg, opts, target)
+	}
+	cl, err := instanceClient(g, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -163,4 +170,36 @@ func confirmInstall(ctx context.Context, g *globalOptions, cl *client.Client, ta
 		return false, errors.New("install cancelled: nothing was changed")
 	}
 	return true, nil
+}
+
+// runTreeInstall installs over the instances (instances.go): level by
+// level, a child never past its parent; on a cluster secondary, --wait
+// also waits for the primary.
+func runTreeInstall(ctx context.Context, g *globalOptions, cfg *client.Config, opts *installOptions, target *repo.Version) error {
+	t, err := loadTree(g, cfg)
+	if err != nil {
+		return err
+	}
+	t.Progress = func(name string, v repo.Version, step string) {
+		if !g.Quiet {
+			fmt.Fprintf(g.stderr, "%s%s: %s\n", instanceLabel(name), v, step)
+		}
+	}
+	if !opts.Yes && !opts.DryRun && g.isTerminal(g.stdin) {
+		names := g.Instances
+		if len(names) == 0 {
+			names = cfg.InstanceNames()
+		}
+		fmt.Fprintf(g.stdout, "About to install the pending fixes of %s, parents first. Proceed? [y/N] ", strings.Join(names, ", "))
+		answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return errors.New("install cancelled: nothing was changed")
+		}
+	}
+	res, err := t.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait})
+	if err != nil {
+		return err
+	}
+	printTreeInstall(g, res)
+	return withInstallAdvice(res.Err())
 }

@@ -44,7 +44,7 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 	if opts.ForSet && opts.For <= 0 {
 		return usagef("--for %s: give a positive duration such as 30m, or leave --for out to pause until \"hotfix resume\"", opts.For)
 	}
-	cl, err := loadClient(g)
+	cl, err := loadHostClient(g)
 	if err != nil {
 		return err
 	}

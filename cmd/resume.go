@@ -20,7 +20,7 @@ func newResumeCmd(g *globalOptions) *cobra.Command {
 }
 
 func runResume(_ context.Context, g *globalOptions, _ *resumeOptions) error {
-	cl, err := loadClient(g)
+	cl, err := loadHostClient(g)
 	if err != nil {
 		return err
 	}

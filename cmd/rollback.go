@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +44,14 @@ func runRollback(ctx context.Context, g *globalOptions, opts *rollbackOptions) e
 	if err != nil {
 		return err
 	}
-	cl, err := loadClient(g)
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if usesTree(g, cfg, false) {
+		return runTreeRollback(ctx, g, cfg, opts, to)
+	}
+	cl, err := instanceClient(g, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -67,4 +75,35 @@ func withRollbackAdvice(err error) error {
 		return fmt.Errorf("%w (--force, each kept as FILE.hotfix-kept-TIME)", err)
 	}
 	return err
+}
+
+// runTreeRollback rolls back over the instances, children first.
+func runTreeRollback(ctx context.Context, g *globalOptions, cfg *client.Config, opts *rollbackOptions, to *repo.Version) error {
+	t, err := loadTree(g, cfg)
+	if err != nil {
+		return err
+	}
+	rs, err := t.Rollback(ctx, client.RollbackOptions{To: to, LockWait: opts.Wait, Force: opts.Force})
+	if err != nil {
+		return withRollbackAdvice(err)
+	}
+	var errs []*client.InstanceError
+	for _, r := range rs {
+		p := instanceLabel(r.Name)
+		for _, k := range r.Kept {
+			fmt.Fprintf(g.stdout, "%skept your changed %s as %s\n", p, k.Path, k.KeptAs)
+		}
+		for _, v := range r.RolledBack {
+			fmt.Fprintf(g.stdout, "%srolled back %s\n", p, v)
+		}
+		if r.Err != nil {
+			errs = append(errs, &client.InstanceError{Instance: r.Name, Err: withRollbackAdvice(r.Err)})
+		} else if len(r.RolledBack) == 0 {
+			fmt.Fprintf(g.stdout, "%snothing to roll back (at %s)\n", p, levelOrNone(r.Level))
+		}
+	}
+	if len(errs) > 0 {
+		return &client.TreeError{Errs: errs}
+	}
+	return nil
 }

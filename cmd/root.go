@@ -30,6 +30,7 @@ type globalOptions struct {
 	JSON       bool
 	Verbose    bool
 	Quiet      bool
+	Instances  []string // --instance, repeatable: limit to these [[instance]] names
 
 	stdin    io.Reader
 	stdout   io.Writer
@@ -79,6 +80,7 @@ Try it:         hotfix demo`,
 	pf.BoolVar(&g.JSON, "json", false, "machine-readable output where supported")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print results and errors only: no progress, hints or info logs")
+	pf.StringArrayVar(&g.Instances, "instance", nil, "with [[instance]] tables: only this instance (repeatable)")
 
 	root.AddCommand(
 		newVersionCmd(g),
@@ -90,7 +92,7 @@ Try it:         hotfix demo`,
 		// The administrator's commands.
 		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g),
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
-		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g),
+		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g), newClusterCmd(g),
 	)
 	typeUsageErrors(root)
 	return root

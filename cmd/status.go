@@ -20,7 +20,14 @@ func newStatusCmd(g *globalOptions) *cobra.Command {
 }
 
 func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
-	cl, err := loadClient(g)
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if usesTree(g, cfg, false) {
+		return runTreeStatus(g, cfg)
+	}
+	cl, err := instanceClient(g, cfg, true)
 	if err != nil {
 		return err
 	}
