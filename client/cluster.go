@@ -138,48 +138,73 @@ func writeShared(path string, v any) error {
 	return nil
 }
 
-// primaryCap is the primary's record for a secondary's instance, or nil
-// when cl is no cluster secondary. A missing record is a zero level.
-func (t *Tree) primaryCap(cl *Client, in InstanceConfig, base repo.Version) (*PrimaryRecord, error) {
-	if t.Cfg.Cluster.SharedDir == "" || cl.Cfg.Role != RoleSecondary {
+// primaryRecord is the primary's record for a secondary's instance, or
+// nil when c is no cluster secondary. A missing record is a zero level.
+func (c *Client) primaryRecord() (*PrimaryRecord, error) {
+	if c.Cfg.Cluster.SharedDir == "" || c.Cfg.Role != RoleSecondary {
 		return nil, nil
 	}
 	var rec PrimaryRecord
-	if _, err := readShared(primaryPath(t.Cfg.Cluster.SharedDir, in.Name), &rec); err != nil {
+	if _, err := readShared(primaryPath(c.Cfg.Cluster.SharedDir, c.Cfg.Instance), &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
 }
 
-// recordPrimary records, on a cluster primary, that fix v of cl's
-// instance is committed. A failure is logged, not returned: the fix is
+// recordPrimary records, on a cluster primary, that c's instance is at
+// level v of base. A failure is logged, not returned: the fix is
 // installed either way, and the record at the end of the run tries again.
-func (t *Tree) recordPrimary(cl *Client, base, v repo.Version) {
-	if t.Cfg.Cluster.SharedDir == "" || cl.Cfg.Role != RolePrimary || base.IsZero() || v.IsZero() {
+func (c *Client) recordPrimary(base, v repo.Version) {
+	if c.Cfg.Cluster.SharedDir == "" || c.Cfg.Role != RolePrimary || base.IsZero() || v.IsZero() {
 		return
 	}
-	rec := PrimaryRecord{Node: t.Cfg.Notify.SystemName, Instance: cl.Cfg.Instance, Product: cl.Cfg.Product, Base: base, Level: v, At: t.Now().UTC()}
-	if err := writeShared(primaryPath(t.Cfg.Cluster.SharedDir, cl.Cfg.Instance), &rec); err != nil {
-		t.Log.Error("the secondaries cannot see this fix yet", "fix", v, "err", err)
+	rec := PrimaryRecord{Node: c.Cfg.Notify.SystemName, Instance: c.Cfg.Instance, Product: c.Cfg.Product, Base: base, Level: v, At: c.Now().UTC()}
+	if err := writeShared(primaryPath(c.Cfg.Cluster.SharedDir, c.Cfg.Instance), &rec); err != nil {
+		c.Log.Error("the secondaries cannot see this fix yet", "fix", v, "err", err)
 	}
 }
 
-// recordPrimaryLevel records the level an instance ended a run at,
-// installed or not: a primary that was up to date before it joined the
-// cluster must let its secondaries go too.
-func (t *Tree) recordPrimaryLevel(cl *Client) {
-	if t.Cfg.Cluster.SharedDir == "" || cl.Cfg.Role != RolePrimary {
+// clusterProgress wraps an install's progress so that a cluster primary
+// records each fix the moment it is committed.
+func (c *Client) clusterProgress(next func(repo.Version, string), dryRun bool) func(repo.Version, string) {
+	if dryRun || c.Cfg.Cluster.SharedDir == "" || c.Cfg.Role != RolePrimary {
+		return next
+	}
+	return func(v repo.Version, step string) {
+		if step == "done" {
+			c.recordPrimary(v.Base(), v)
+		}
+		if next != nil {
+			next(v, step)
+		}
+	}
+}
+
+// syncCluster records, after a run, the level the primary is at,
+// installed or not (a primary that was up to date before it joined the
+// cluster must let its secondaries go too), and this node's status when
+// the configuration is one installation (a tree run writes the node's
+// status for all its instances itself).
+func (c *Client) syncCluster(runErr error) {
+	if c.Cfg.Cluster.SharedDir == "" {
 		return
 	}
-	base, err := cl.Base()
+	base, err := c.Base()
 	if err != nil {
 		return
 	}
-	lv, err := recordedLevel(cl)
+	lv, err := recordedLevel(c)
 	if err != nil {
 		return
 	}
-	t.recordPrimary(cl, base, lv)
+	c.recordPrimary(base, lv)
+	if c.Cfg.Instance == "" {
+		ns := newNodeStatus(c.Cfg, c.Now(), runErr)
+		ns.Instances = append(ns.Instances, NodeInstance{Base: base, Level: lv})
+		if err := writeNodeStatus(c.Cfg, ns); err != nil {
+			c.Log.Error("node status not written to shared_dir", "err", err)
+		}
+	}
 }
 
 // mayWait says whether a secondary held back by its primary should wait
@@ -193,7 +218,7 @@ func (t *Tree) mayWait(blocked error, opts InstallOptions) bool {
 func (t *Tree) pause(ctx context.Context, opts InstallOptions) error {
 	every := t.PollEvery
 	if every <= 0 {
-		every = 5 * time.Second
+		every = 2 * time.Second
 	}
 	if left := t.deadline.Sub(t.Now()); left < every {
 		every = max(left, 0)
@@ -211,16 +236,44 @@ func (t *Tree) pause(ctx context.Context, opts InstallOptions) error {
 	return nil
 }
 
-// writeNodeStatus writes this node's shared_dir/nodes/NODE.json after a
-// run.
-func (t *Tree) writeNodeStatus(res *TreeResult, runErr error) error {
+func newNodeStatus(cfg *Config, now time.Time, runErr error) *NodeStatus {
+	ns := &NodeStatus{Node: cfg.Notify.SystemName, Role: cfg.Role, At: now.UTC(), Outcome: "ok", Instances: []NodeInstance{}}
+	var we *WaitingError
+	switch {
+	case errors.As(runErr, &we) && !hasOtherErrors(runErr):
+		ns.Outcome = "waiting for the primary"
+	case runErr != nil:
+		ns.Outcome = "error: " + runErr.Error()
+	}
+	return ns
+}
+
+// hasOtherErrors says whether a tree run's error holds more than waits
+// for the primary.
+func hasOtherErrors(err error) bool {
+	var te *TreeError
+	if errors.As(err, &te) {
+		for _, ie := range te.Errs {
+			if !errors.Is(ie, ErrWaitingForPrimary) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeNodeStatus writes shared_dir/nodes/NODE.json.
+func writeNodeStatus(cfg *Config, ns *NodeStatus) error {
+	return writeShared(filepath.Join(cfg.Cluster.SharedDir, nodesDir, ns.Node+".json"), ns)
+}
+
+// writeNodeStatus writes this node's status after a tree run: every
+// instance's base and level.
+func (t *Tree) writeNodeStatus(runErr error) error {
 	if t.Cfg.Cluster.SharedDir == "" {
 		return nil
 	}
-	ns := NodeStatus{Node: t.Cfg.Notify.SystemName, Role: t.Cfg.Role, At: t.Now().UTC(), Outcome: "ok", Instances: []NodeInstance{}}
-	if runErr != nil {
-		ns.Outcome = "error: " + runErr.Error()
-	}
+	ns := newNodeStatus(t.Cfg, t.Now(), runErr)
 	for _, in := range t.nodes() {
 		cl, err := t.client(in.Name)
 		if err != nil {
@@ -233,7 +286,7 @@ func (t *Tree) writeNodeStatus(res *TreeResult, runErr error) error {
 		lv, _ := recordedLevel(cl)
 		ns.Instances = append(ns.Instances, NodeInstance{Name: in.Name, Base: base, Level: lv})
 	}
-	return writeShared(filepath.Join(t.Cfg.Cluster.SharedDir, nodesDir, ns.Node+".json"), &ns)
+	return writeNodeStatus(t.Cfg, ns)
 }
 
 // ClusterNode is one node in ClusterStatus.

@@ -78,7 +78,11 @@ type Config struct {
 	Cluster   Cluster          `toml:"-"`
 	// Instance names the installation this configuration is for, when it
 	// was derived from one [[instance]] table (ForInstance); "" otherwise.
-	Instance string `toml:"-"`
+	Instance string  `toml:"-"`
+	parent   *Config // the parent instance's configuration, for gate
+	// hostStateDir is the host's state_dir of an instance's
+	// configuration, whose paused.json pauses every instance.
+	hostStateDir string
 }
 
 // Schedule is when scheduled runs (daemon, cron) happen.

@@ -290,7 +290,14 @@ func (c *Config) ForInstance(name string) (*Config, error) {
 			continue
 		}
 		d := *c
-		d.Instances, d.Instance = nil, in.Name
+		d.Instances, d.Instance, d.hostStateDir = nil, in.Name, c.StateDir
+		if in.Parent != "" {
+			p, err := c.ForInstance(in.Parent) // no cycles: validated
+			if err != nil {
+				return nil, err
+			}
+			d.parent = p
+		}
 		d.Root, d.VersionFile, d.Version, d.Role = in.Root, in.VersionFile, in.Version, in.Role
 		d.StateDir = instanceDir(c.StateDir, in.Name)
 		d.CacheDir = instanceDir(c.CacheDir, in.Name)
@@ -313,4 +320,14 @@ func (c *Config) InstanceNames() []string {
 		out = append(out, in.Name)
 	}
 	return out
+}
+
+// hostPaused is the host's pause (state_dir/paused.json, what "hotfix
+// pause" without --instance writes), which holds off every instance.
+func (c *Client) hostPaused() (*PauseInfo, error) {
+	if c.Cfg.hostStateDir == "" {
+		return nil, nil
+	}
+	host := &Client{Cfg: &Config{StateDir: c.Cfg.hostStateDir}, Log: c.Log, Now: c.Now}
+	return host.pausedHere()
 }

@@ -47,6 +47,11 @@ type InstallOptions struct {
 	// Progress, when set, hears each step ("download", "test", "backup",
 	// "apply", "scripts", "commit") of each fix.
 	Progress func(v repo.Version, step string)
+
+	// parentLevel, set by a tree run, is the level the parent instance
+	// reached in this run (in a dry run, would reach) and replaces its
+	// recorded level in gate.
+	parentLevel *repo.Version
 }
 
 // InstallResult lists what Install did.

@@ -150,7 +150,7 @@ type Tree struct {
 	// Progress, when set, hears each step of each fix of each instance.
 	Progress func(instance string, v repo.Version, step string)
 	// PollEvery is how often a secondary waiting for its primary
-	// (install --wait) looks at shared_dir again; 0: every 5 seconds.
+	// (install --wait) looks at shared_dir again; 0: every 2 seconds.
 	PollEvery time.Duration
 
 	deadline time.Time // of install --wait, for a secondary waiting for its primary
@@ -338,4 +338,22 @@ func recordedLevel(cl *Client) (repo.Version, error) {
 		return st.Latest(), nil
 	}
 	return base, nil
+}
+
+// Order lists the selected instances parents first (level by level,
+// each level in file order): the order scheduled runs take them in.
+func (t *Tree) Order() ([]string, error) {
+	levels, err := levelsOf(t.nodes())
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, level := range levels {
+		for _, in := range level {
+			if t.selected(in.Name) {
+				out = append(out, in.Name)
+			}
+		}
+	}
+	return out, nil
 }

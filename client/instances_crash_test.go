@@ -177,3 +177,41 @@ func TestTreeCommandLine(t *testing.T) {
 		assertTree(t, expectedRoot(t, level), e.Roots[name])
 	}
 }
+
+// TestTreeScheduledRunAndHostPause: "hotfix cron --now" takes every
+// instance parents first; "hotfix pause" (no --instance) holds off the
+// tree and each instance alone (exit 75), and "resume" lets them go.
+func TestTreeScheduledRunAndHostPause(t *testing.T) {
+	t.Parallel()
+	e := newTreeEnv(t, "")
+	if res := e.hotfix(t, "pause", "--reason", "full patch"); res.Code != 0 {
+		t.Fatalf("pause: exit %d %s", res.Code, res.Stderr)
+	}
+	for _, args := range [][]string{{"install", "--yes"}, {"--instance", "c", "install", "--yes"}, {"cron", "--now"}, {"--instance", "d", "cron", "--now"}} {
+		if res := e.hotfix(t, args...); res.Code != 75 || !strings.Contains(res.Stdout+res.Stderr, "full patch") {
+			t.Errorf("%v while paused: exit %d\n%s%s", args, res.Code, res.Stdout, res.Stderr)
+		}
+	}
+	for _, name := range treeNames() {
+		assertTree(t, expectedRoot(t, 0), e.Roots[name])
+	}
+	if res := e.hotfix(t, "resume"); res.Code != 0 {
+		t.Fatalf("resume: exit %d %s", res.Code, res.Stderr)
+	}
+	res := e.hotfix(t, "cron", "--now", "--json")
+	if res.Code != 0 {
+		t.Fatalf("cron --now: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	var out struct {
+		Instances []struct {
+			State struct{ Instance, Level string } `json:"state"`
+		} `json:"instances"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil || len(out.Instances) != 5 {
+		t.Fatalf("cron --json: %v\n%s", err, res.Stdout)
+	}
+	for _, name := range treeNames() {
+		assertTree(t, expectedRoot(t, 2), e.Roots[name])
+	}
+	e.checkOrder(t, e.stamps(t))
+}

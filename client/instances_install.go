@@ -37,7 +37,7 @@ func (t *Tree) Install(ctx context.Context, opts InstallOptions) (*TreeResult, e
 	}
 	res := &TreeResult{Instances: rs, DryRun: opts.DryRun}
 	if !opts.DryRun {
-		if err := t.writeNodeStatus(res, res.Err()); err != nil {
+		if err := t.writeNodeStatus(res.Err()); err != nil {
 			t.Log.Error("node status not written to shared_dir", "err", err)
 		}
 	}
@@ -64,9 +64,6 @@ func (t *Tree) installOne(ctx context.Context, in InstanceConfig, parentOf func(
 	}
 	for {
 		r, again := t.installCapped(ctx, cl, in, parentCap, opts)
-		if !opts.DryRun {
-			t.recordPrimaryLevel(cl)
-		}
 		if !again {
 			return r
 		}
@@ -102,53 +99,14 @@ func (t *Tree) parentCap(in InstanceConfig, parentOf func(string) *InstanceResul
 }
 
 // installCapped is one attempt at an instance; again says a secondary
-// should wait for its primary and try again.
+// should wait for its primary and try again. The instance's Install
+// itself holds it to its parent's level (this run's, passed in) and to
+// its primary's (gate.go).
 func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig, parentCap *repo.Version, opts InstallOptions) (r InstanceResult, again bool) {
-	fail := func(err error) (InstanceResult, bool) {
-		lv, _ := recordedLevel(cl)
-		return InstanceResult{Outcome: OutcomeFailed, Level: lv, Err: err}, false
-	}
-	res, err := cl.Check(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	level := res.Installed
-	pending := res.Pending
-	if opts.Target != nil {
-		pending = upTo(pending, *opts.Target)
-	}
-	if len(pending) == 0 {
-		return InstanceResult{Outcome: OutcomeUpToDate, Level: level}, false
-	}
-	allowed := pending
-	var blocked error
-	if parentCap != nil {
-		if allowed = upTo(allowed, *parentCap); len(allowed) < len(pending) {
-			blocked = &BlockedError{Instance: in.Name, Parent: in.Parent, ParentLevel: *parentCap, Next: pending[len(allowed)].Version}
-		}
-	}
-	if pc, perr := t.primaryCap(cl, in, res.Base); perr != nil {
-		return fail(perr)
-	} else if pc != nil {
-		before := len(allowed)
-		if allowed = upTo(allowed, pc.Level); len(allowed) < before {
-			blocked = &WaitingError{Instance: in.Name, Primary: pc.Level, Next: pending[len(allowed)].Version, Node: pc.Node}
-		}
-	}
-	if len(allowed) == 0 {
-		outcome := OutcomeBlocked
-		if errors.Is(blocked, ErrWaitingForPrimary) {
-			outcome = OutcomeWaiting
-		}
-		return InstanceResult{Outcome: outcome, Level: level, Err: blocked}, t.mayWait(blocked, opts)
-	}
-	target := allowed[len(allowed)-1].Version
+	before, _ := recordedLevel(cl)
 	iopts := opts
-	iopts.Target = &target
+	iopts.parentLevel = parentCap
 	iopts.Progress = func(v repo.Version, step string) {
-		if step == "done" && !opts.DryRun {
-			t.recordPrimary(cl, v.Base(), v)
-		}
 		if t.Progress != nil {
 			t.Progress(in.Name, v, step)
 		}
@@ -159,21 +117,27 @@ func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig,
 		out.Installed, out.Logs, out.Kept = ir.Installed, ir.Logs, ir.Kept
 	}
 	if opts.DryRun {
-		out.Outcome, out.Level = OutcomeDryRun, level
+		out.Outcome, out.Level = OutcomeDryRun, before
 		if n := len(out.Installed); n > 0 {
 			out.Level = out.Installed[n-1].Version
 		}
 	} else {
 		out.Level, _ = recordedLevel(cl)
 	}
-	if err != nil {
+	switch {
+	case err == nil && len(out.Installed) == 0 && !opts.DryRun:
+		out.Outcome = OutcomeUpToDate
+	case errors.Is(err, ErrBlocked) && len(out.Installed) == 0:
+		out.Outcome, out.Err = OutcomeBlocked, err
+	case errors.Is(err, ErrWaitingForPrimary) && len(out.Installed) == 0:
+		out.Outcome, out.Err = OutcomeWaiting, err
+		return out, t.mayWait(err, opts)
+	case errors.Is(err, ErrBlocked) || errors.Is(err, ErrWaitingForPrimary):
+		// Installed what was allowed; the rest waits.
+		out.Err = err
+		return out, t.mayWait(err, opts)
+	case err != nil:
 		out.Outcome, out.Err = OutcomeFailed, err
-		return out, false
-	}
-	if blocked != nil {
-		// Installed what the cap allowed; the rest waits.
-		out.Err = blocked
-		return out, t.mayWait(blocked, opts)
 	}
 	return out, false
 }

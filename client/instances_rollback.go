@@ -63,7 +63,7 @@ func (t *Tree) Rollback(ctx context.Context, opts RollbackOptions) ([]RollbackIn
 		if err != nil {
 			out.Outcome = OutcomeFailed
 		} else {
-			t.recordPrimaryLevel(cl)
+			cl.syncCluster(nil)
 		}
 		return out
 	})

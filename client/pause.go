@@ -46,8 +46,17 @@ func (c *Client) pauseFile() statefile.File[PauseInfo] {
 }
 
 // Paused returns the pause in force now, or nil. A pause whose --for
-// time has run out counts as lifted.
+// time has run out counts as lifted. An instance is paused by its own
+// marker and by the host's (hostPaused).
 func (c *Client) Paused() (*PauseInfo, error) {
+	p, err := c.pausedHere()
+	if p != nil || err != nil {
+		return p, err
+	}
+	return c.hostPaused()
+}
+
+func (c *Client) pausedHere() (*PauseInfo, error) {
 	p, found, err := c.pauseFile().Load()
 	if errors.Is(err, statefile.ErrDamaged) {
 		// A damaged marker still means somebody paused: stay paused.

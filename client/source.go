@@ -70,7 +70,12 @@ func (c *Client) extractRPM(ctx context.Context, path, dest string) (*repo.Manif
 // Install installs the pending fixes in chain order, each as one
 // transaction: a failure at any step restores the root as it was before
 // that fix.
+//
+// An instance is never taken past its parent, nor a cluster secondary
+// past its primary (gate.go): what they hold back is returned as a
+// *BlockedError or *WaitingError after the fixes allowed are installed.
 func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResult, error) {
+	opts.Progress = c.clusterProgress(opts.Progress, opts.DryRun)
 	src := &repoSource{c: c, opts: &opts}
 	res, err := c.runFixes(ctx, src, opts)
 	if len(src.kept) > 0 {
@@ -78,6 +83,12 @@ func (c *Client) Install(ctx context.Context, opts InstallOptions) (*InstallResu
 			res = &InstallResult{DryRun: opts.DryRun}
 		}
 		res.Kept = src.kept
+	}
+	if err == nil {
+		err = src.held
+	}
+	if !opts.DryRun {
+		c.syncCluster(err)
 	}
 	return res, err
 }
@@ -90,6 +101,7 @@ type repoSource struct {
 	opts *InstallOptions
 	res  *CheckResult
 	kept []KeptFile // locally changed files a forced reinstall kept
+	held error      // what gate held back of the plan, reported after the install
 }
 
 func (s *repoSource) command() string { return "hotfix install" }
@@ -125,7 +137,7 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 		res.Pending = append([]repo.IndexFix{*f}, res.Pending...)
 	}
 	if opts.Target == nil {
-		return res.Pending, nil
+		return s.gated(res.Pending)
 	}
 	if _, ok := res.Index.Fix(*opts.Target); !ok {
 		return nil, fmt.Errorf("fix %s is not in the index of %s %s (latest is %s)", opts.Target, res.Product, res.Base, latestOf(res.Index))
@@ -139,7 +151,7 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 			cut = append(cut, f)
 		}
 	}
-	return cut, nil
+	return s.gated(cut)
 }
 
 func (s *repoSource) fetch(ctx context.Context, f repo.IndexFix) (archive, error) {

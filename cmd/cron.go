@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/cron"
 	"github.com/spf13/cobra"
@@ -46,7 +47,15 @@ treats 75 as "try again tomorrow" and stays quiet.`,
 }
 
 func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
-	cl, err := loadClient(g)
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	cl, err := client.New(cfg, g.logger)
+	if len(cfg.Instances) == 0 {
+		// The one root (--instance is refused there).
+		cl, err = instanceClient(g, cfg, true)
+	}
 	if err != nil {
 		return err
 	}
@@ -63,7 +72,8 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	if opts.Timer {
 		trigger, noWait = "timer", true
 	}
-	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: noWait, Log: g.logger})
+	var reports []*notify.Report
+	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: noWait, Log: g.logger, Run: scheduledRun(g, &reports)})
 	if errors.Is(err, cron.ErrNotRunDay) {
 		return nil
 	}
@@ -72,12 +82,21 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	}
 	nc := cl.Cfg.Notify
 	switch {
+	case g.JSON && len(cfg.Instances) > 0:
+		// One report per instance, parents first.
+		if perr := printJSON(g.stdout, map[string]any{"instances": reports}); perr != nil && err == nil {
+			err = perr
+		}
 	case g.JSON:
 		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
 			err = perr
 		}
-	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "" && notify.ShouldMail(nc.MailReport, rep):
-		fmt.Fprint(g.stdout, rep.Text())
+	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "":
+		for _, r := range reports {
+			if notify.ShouldMail(nc.MailReport, r) {
+				fmt.Fprint(g.stdout, r.Text())
+			}
+		}
 	}
 	var ne *notify.SendError
 	if errors.As(err, &ne) {

@@ -1,10 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/client/notify"
+	"github.com/hotfix-project/hotfix/cron"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -129,4 +132,57 @@ func runTreeStatus(g *globalOptions, cfg *client.Config) error {
 		}
 	}
 	return nil
+}
+
+// scheduledRun is the run of cron and daemon: cron.Run on the one root,
+// or, with [[instance]] tables, on each selected instance parents first,
+// one after the other, so that each child's install (held to its
+// parent's recorded level) sees its parent after its run. Each instance
+// has its own run lock, report, audit log and metrics; reports, when
+// set, collects them.
+func scheduledRun(g *globalOptions, reports *[]*notify.Report) func(context.Context, *client.Client, cron.RunOptions) (*cron.Report, error) {
+	return func(ctx context.Context, cl *client.Client, ro cron.RunOptions) (*cron.Report, error) {
+		if len(cl.Cfg.Instances) == 0 {
+			rep, err := cron.Run(ctx, cl, ro)
+			if reports != nil && rep != nil {
+				*reports = append(*reports, rep)
+			}
+			return rep, err
+		}
+		t, err := client.NewTree(cl.Cfg, ro.Log, g.Instances)
+		if err != nil {
+			return nil, err
+		}
+		order, err := t.Order()
+		if err != nil {
+			return nil, err
+		}
+		var last *cron.Report
+		var errs []*client.InstanceError
+		for _, name := range order {
+			icfg, err := cl.Cfg.ForInstance(name)
+			var icl *client.Client
+			if err == nil {
+				icl, err = client.New(icfg, cl.Log.With("instance", name))
+			}
+			if err != nil {
+				errs = append(errs, &client.InstanceError{Instance: name, Err: err})
+				continue
+			}
+			rep, err := cron.Run(ctx, icl, ro)
+			if rep != nil {
+				last = rep
+				if reports != nil {
+					*reports = append(*reports, rep)
+				}
+			}
+			if err != nil {
+				errs = append(errs, &client.InstanceError{Instance: name, Err: err})
+			}
+		}
+		if len(errs) > 0 {
+			return last, &client.TreeError{Errs: errs}
+		}
+		return last, nil
+	}
 }

@@ -48,7 +48,7 @@ func runRollback(ctx context.Context, g *globalOptions, opts *rollbackOptions) e
 	if err != nil {
 		return err
 	}
-	if usesTree(g, cfg, false) {
+	if usesTree(g, cfg, true) { // a cluster primary records its new level
 		return runTreeRollback(ctx, g, cfg, opts, to)
 	}
 	cl, err := instanceClient(g, cfg, true)
