@@ -63,6 +63,14 @@ func TestClusterSecondaryWaitsForPrimary(t *testing.T) {
 		t.Fatalf("secondary first: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	assertTree(t, pristine, secondary.Root)
+	// A scheduled run waits too: exit 75, its report says why, not "failed".
+	res = secondary.hotfix(t, "cron", "--now", "--json")
+	var rep struct{ Outcome, Waiting, Error string }
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil || res.Code != 75 || rep.Outcome != "waiting" || rep.Error != "" ||
+		!strings.Contains(rep.Waiting, "waiting for the primary") {
+		t.Errorf("secondary cron: exit %d %+v %v\n%s%s", res.Code, rep, err, res.Stdout, res.Stderr)
+	}
+	assertTree(t, pristine, secondary.Root)
 	// A damaged primary record stops a secondary with the file named.
 	testkit.WriteFile(t, shared, "primary/_.json", "{not json", 0o644)
 	res = secondary.hotfix(t, "install", "--yes")

@@ -183,7 +183,8 @@ func TestTreeCommandLine(t *testing.T) {
 // tree and each instance alone (exit 75), and "resume" lets them go.
 func TestTreeScheduledRunAndHostPause(t *testing.T) {
 	t.Parallel()
-	e := newTreeEnv(t, "")
+	metrics := t.TempDir()
+	e := newTreeEnv(t, "[notify]\nmetrics_file = \""+filepath.Join(metrics, "hotfix.prom")+"\"\n")
 	if res := e.hotfix(t, "pause", "--reason", "full patch"); res.Code != 0 {
 		t.Fatalf("pause: exit %d %s", res.Code, res.Stderr)
 	}
@@ -212,6 +213,34 @@ func TestTreeScheduledRunAndHostPause(t *testing.T) {
 	}
 	for _, name := range treeNames() {
 		assertTree(t, expectedRoot(t, 2), e.Roots[name])
+		// Each instance's metrics, in a file of its own, labelled.
+		data, err := os.ReadFile(filepath.Join(metrics, "hotfix-"+name+".prom"))
+		if err != nil || !strings.Contains(string(data), `hotfix_instance="`+name+`"`) || !strings.Contains(string(data), `level="1.0.2"`) {
+			t.Errorf("metrics of %s: %v\n%s", name, err, data)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(metrics, "hotfix.prom")); err == nil {
+		t.Error("an unlabelled hotfix.prom was written beside the instances' files")
 	}
 	e.checkOrder(t, e.stamps(t))
+}
+
+// TestTreeInstallFromHeldToParent: a local .fix takes a child no
+// further past its parent than the repository would.
+func TestTreeInstallFromHeldToParent(t *testing.T) {
+	t.Parallel()
+	e := newTreeEnv(t, "")
+	fix := filepath.Join(treeRepo(t), "tree", "1.0", "tree-1.0.1.fix")
+	res := e.hotfix(t, "--instance", "b", "install", "--from", fix)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "blocked: parent a is at 1.0") {
+		t.Errorf("install --from past the parent: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	assertTree(t, expectedRoot(t, 0), e.Roots["b"])
+	if res = e.hotfix(t, "--instance", "a", "install", "--from", fix); res.Code != 0 {
+		t.Fatalf("install --from on a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res = e.hotfix(t, "--instance", "b", "install", "--from", fix); res.Code != 0 {
+		t.Fatalf("install --from on b after a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	assertTree(t, expectedRoot(t, 1), e.Roots["b"])
 }

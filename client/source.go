@@ -204,6 +204,7 @@ func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptio
 // localSource is one fix in a local file or directory, its manifest
 // read (not yet verified) to know what it is.
 type localSource struct {
+	c    *Client
 	path string // as given, for messages
 	a    archive
 	fix  repo.IndexFix
@@ -254,7 +255,7 @@ func (c *Client) localSource(path string) (*localSource, error) {
 		return nil, fmt.Errorf("install --from %s: it holds a fix of %s, but this server's product is %s", path, m.Product, c.Cfg.Product)
 	}
 	f := repo.IndexFix{Version: m.Version, Requires: m.Version.Requires(), File: filepath.Base(path), Summary: m.Summary}
-	return &localSource{path: path, a: a, fix: f}, nil
+	return &localSource{c: c, path: path, a: a, fix: f}, nil
 }
 
 func (s *localSource) command() string { return "hotfix install --from" }
@@ -263,7 +264,16 @@ func (s *localSource) plan(_ context.Context, st *State) ([]repo.IndexFix, error
 	if latest := st.Latest(); s.fix.Version.Compare(latest) <= 0 {
 		return nil, fmt.Errorf("install --from %s: %w", s.path, &AlreadyInstalledError{Version: s.fix.Version, Installed: latest})
 	}
-	return []repo.IndexFix{s.fix}, nil
+	// A local file takes an instance no further past its parent, nor a
+	// cluster secondary past its primary, than the repository would.
+	allowed, held, err := s.c.gate([]repo.IndexFix{s.fix}, &InstallOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(allowed) == 0 {
+		return nil, fmt.Errorf("install --from %s: %w", s.path, held)
+	}
+	return allowed, nil
 }
 
 func (s *localSource) fetch(context.Context, repo.IndexFix) (archive, error) { return s.a, nil }

@@ -93,6 +93,10 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 		rep.Outcome, rep.LockedBy = notify.OutcomeLocked, runErr.Error()
 	case errors.As(runErr, &paused):
 		rep.Outcome, rep.Paused = notify.OutcomePaused, paused.Pause()
+	case errors.Is(runErr, client.ErrWaitingForPrimary) || errors.Is(runErr, client.ErrBlocked):
+		// Not a failure: the next run goes on once the primary (or
+		// the parent instance) has the fixes.
+		rep.Outcome, rep.Waiting = notify.OutcomeWaiting, runErr.Error()
 	case rep.Outcome == notify.OutcomeStopped:
 		rep.Error = runErr.Error()
 	default:
@@ -303,7 +307,7 @@ func logReport(log *slog.Logger, rep *Report, err error) {
 	switch rep.Outcome {
 	case notify.OutcomeFailed, notify.OutcomeStopped:
 		log.Error("scheduled run "+rep.Outcome, append(attrs, "err", err)...)
-	case notify.OutcomeLocked, notify.OutcomePaused:
+	case notify.OutcomeLocked, notify.OutcomePaused, notify.OutcomeWaiting:
 		log.Warn("scheduled run skipped", append(attrs, "reason", err)...)
 	default:
 		log.Info("scheduled run done", attrs...)

@@ -19,6 +19,7 @@ const (
 	OutcomeFailed     = "failed"     // an error; see Report.Error
 	OutcomePaused     = "paused"     // skipped: hotfix is paused
 	OutcomeLocked     = "locked"     // skipped: another run or install holds a lock
+	OutcomeWaiting    = "waiting"    // fixes held back until the cluster's primary (or the parent instance) has them; see Report.Waiting
 )
 
 // Report is the outcome of one scheduled run (hotfix daemon or hotfix
@@ -40,6 +41,7 @@ type Report struct {
 	Logs       []string    `json:"logs"` // install logs of this run, then the audit log
 	Paused     *Pause      `json:"paused,omitempty"`
 	LockedBy   string      `json:"locked_by,omitempty"` // the lock error, naming its holder
+	Waiting    string      `json:"waiting,omitempty"`   // what held fixes back (OutcomeWaiting)
 	// State is where the installation stands after the run: the same
 	// State that status --json and the metrics file show.
 	State *State `json:"state,omitempty"`
@@ -128,6 +130,8 @@ func (r *Report) Subject() string {
 		what = "paused, scheduled run skipped"
 	case r.Outcome == OutcomeLocked:
 		what = "another run holds the lock, scheduled run skipped"
+	case r.Outcome == OutcomeWaiting:
+		what = firstLine(r.Waiting)
 	default:
 		what = product + " is up to date"
 	}
@@ -162,6 +166,9 @@ func (r *Report) Text() string {
 	}
 	if r.LockedBy != "" {
 		fmt.Fprintf(&b, "\n%s\n", r.LockedBy)
+	}
+	if r.Waiting != "" {
+		fmt.Fprintf(&b, "\n%s\n", r.Waiting)
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "\nERROR:\n  %s\n", strings.ReplaceAll(r.Error, "\n", "\n  "))
