@@ -13,18 +13,30 @@ type Archive struct {
 	Summary     string
 	Description string
 	Bugs        []Bug
+	Severity    string
+	// What the fix does to a root, for the pages: the paths it writes,
+	// the paths it deletes and the scripts it runs.
+	Files, Deleted, Scripts []string
 }
 
 // DescribeManifest fills in what a manifest says of the fix.
 func (a *Archive) DescribeManifest(m *Manifest) {
 	a.Product, a.Version, a.Summary, a.Description, a.Bugs = m.Product, m.Version, m.Summary, m.Description, m.Bugs
+	a.Severity, a.Deleted = m.Severity, m.Delete
+	a.Files, a.Scripts = make([]string, len(m.Files)), make([]string, len(m.Scripts))
+	for i, f := range m.Files {
+		a.Files[i] = f.Path
+	}
+	for i, s := range m.Scripts {
+		a.Scripts[i] = s.Path
+	}
 }
 
 // IndexFix is the channel index's entry for the fix shipped as a, with
 // rpm, if not nil, the RPM that accompanies it.
 func (a *Archive) IndexFix(rpm *Archive) IndexFix {
 	f := IndexFix{Version: a.Version, Requires: a.Version.Requires(), File: a.File,
-		Size: a.Size, SHA256: a.SHA256, Summary: a.Summary, Bugs: []BugRef{}}
+		Size: a.Size, SHA256: a.SHA256, Summary: a.Summary, Bugs: []BugRef{}, Severity: a.Severity}
 	for _, b := range a.Bugs {
 		f.Bugs = append(f.Bugs, BugRef{ID: b.ID, Summary: b.Summary})
 	}

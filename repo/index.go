@@ -36,6 +36,10 @@ type IndexFix struct {
 	SHA256   string   `json:"sha256"`
 	Summary  string   `json:"summary"`
 	Bugs     []BugRef `json:"bugs"`
+	// Published is when the fix first appeared in this channel's index;
+	// builds keep it. Severity is the fix's own (see ValidSeverity).
+	Published time.Time `json:"published,omitzero"`
+	Severity  string    `json:"severity,omitempty"`
 	RPM      *RPMRef  `json:"rpm,omitempty"`
 }
 
@@ -107,6 +111,9 @@ func (ix *Index) Validate() error {
 		}
 		if err := checkIndexFile(f.File, f.Size, f.SHA256); err != nil {
 			return fmt.Errorf("index: fix %s: %w", f.Version, err)
+		}
+		if err := ValidSeverity(f.Severity); err != nil {
+			return fmt.Errorf("index: fix %s: severity: %w", f.Version, err)
 		}
 		if f.RPM != nil {
 			if err := checkIndexFile(f.RPM.File, f.RPM.Size, f.RPM.SHA256); err != nil {

@@ -72,6 +72,7 @@ type Manifest struct {
 	Requires    Version     `json:"requires"`
 	Summary     string      `json:"summary"`
 	Description string      `json:"description,omitempty"`
+	Severity    string      `json:"severity,omitempty"` // see ValidSeverity
 	Bugs        []Bug       `json:"bugs"`
 	Delete      []string    `json:"delete,omitempty"`
 	Files       []FileEntry `json:"files"`
@@ -127,6 +128,9 @@ func (m *Manifest) Validate() error {
 	}
 	if m.Summary == "" {
 		return fmt.Errorf("manifest: empty summary")
+	}
+	if err := ValidSeverity(m.Severity); err != nil {
+		return fmt.Errorf("manifest: severity: %w", err)
 	}
 	if len(m.Files)+len(m.Scripts)+len(m.Delete) > maxEntries {
 		return fmt.Errorf("manifest: more than %d entries", maxEntries)
@@ -218,4 +222,21 @@ func (m Mode) Unsafe() string {
 		return "not readable by its owner"
 	}
 	return ""
+}
+
+// Severities a fix may declare, most urgent first. No severity is an
+// ordinary fix; pages show the others as badges.
+var Severities = []string{"security", "critical", "normal"}
+
+// ValidSeverity accepts "" and the Severities.
+func ValidSeverity(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, v := range Severities {
+		if s == v {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a severity: use one of %s, or leave it out", s, strings.Join(Severities, ", "))
 }

@@ -49,6 +49,7 @@ type sourceTOML struct {
 	Version     string    `toml:"version"`
 	Summary     string    `toml:"summary"`
 	Description string    `toml:"description"`
+	Severity    string    `toml:"severity"`
 	Delete      []string  `toml:"delete"`
 	Bug         []bugTOML `toml:"bug"`
 	customTOML            // kind = "custom": see custom.go
@@ -94,6 +95,10 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 	st.parseVersionFields(&m, add)
 	if m.Summary == "" {
 		add("", 0, "summary", "summary: a one-line summary is required")
+	}
+	m.Severity = st.Severity
+	if err := ValidSeverity(st.Severity); err != nil {
+		add("", 0, "severity", "severity: %v", err)
 	}
 	deleted := map[string]bool{}
 	for _, d := range st.Delete {

@@ -14,6 +14,8 @@ command -v createrepo_c >/dev/null 2>&1 || need="$need createrepo-c"
 # verifies the units and the timer.
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+# Headless Chromium renders the fix pages at phone and laptop widths.
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
 # goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
 # is the newest that builds with Go 1.26 through the module proxy (newer
 # ones need Go 1.27 or a dependency the proxy refuses). The first build

@@ -33,6 +33,11 @@ type BuildOptions struct {
 	MaxIndexSize int64
 	Now          func() time.Time // nil means time.Now
 	Logger       *slog.Logger
+	// BugURL, when not nil, sets the template that links bug ids on the
+	// pages ("{id}" is replaced by the id; "" stops linking) and is kept
+	// in the repository for later builds; nil uses the kept one.
+	BugURL *string
+	site   site.Options // resolved by Build
 }
 
 // ChannelResult summarises one built channel.
@@ -78,6 +83,9 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 		return nil, err
 	}
 	generated := now().UTC().Truncate(time.Second)
+	if opts.site, err = siteOptions(root, opts.BugURL, opts.Signer.Fingerprint()); err != nil {
+		return nil, err
+	}
 	res := &BuildResult{}
 	ri := &repo.RootIndex{Format: repo.IndexFormat, Generated: generated, Expires: generated.Add(expires)}
 	products := map[string]*repo.Product{}
@@ -151,7 +159,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	if err != nil {
 		return nil, 0, err
 	}
-	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, opts.Signer, log, caches)
+	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, opts.Signer, opts.site, log, caches)
 	defer st.abort()
 	if err != nil {
 		return nil, 0, err
@@ -241,10 +249,48 @@ func channelIndex(ch channel, entries []*catalogEntry, cat *catalog, generated t
 			rpm = &e.RPMEntry.Archive
 			published.Files[rpm.File] = rpm.SHA256
 		}
-		ix.Fixes = append(ix.Fixes, e.IndexFix(rpm))
+		f := e.IndexFix(rpm)
+		f.Published = publishedTime(e, prev, generated)
+		ix.Fixes = append(ix.Fixes, f)
 		published.Files[e.File] = e.SHA256
 	}
 	return ix, published, nil
+}
+
+// publishedTime is when e's fix first appeared in the channel's index:
+// what the previous index signed, else what the catalog kept from the
+// build that wrote it, else now for a new fix. A fix an older index
+// listed without a time (written before indexes carried one) gets its
+// archive's modification time, the closest record of its release. The
+// entry keeps the time for the next build.
+func publishedTime(e *catalogEntry, prev *publishedIndex, generated time.Time) time.Time {
+	t := e.Published
+	if prev != nil {
+		if pt, ok := prev.Times[e.Version.String()]; ok {
+			t = pt
+		}
+	}
+	if t.IsZero() {
+		t = generated
+		if _, listed := prev.fileListed(e.File); listed {
+			if m := time.Unix(0, e.MTimeNS).UTC().Truncate(time.Second); m.Before(generated) {
+				t = m
+			}
+		}
+	}
+	if !t.Equal(e.Published) {
+		e.Published, e.logged = t, false
+	}
+	return t
+}
+
+// fileListed says whether the previous index listed the file.
+func (p *publishedIndex) fileListed(name string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	sum, ok := p.Files[name]
+	return sum, ok
 }
 
 // stagedChannel is a channel's files, written beside their targets and
@@ -268,7 +314,7 @@ func (st *stagedChannel) abort() {
 // repodata, the index and the page are independent: made at the same
 // time, they keep both cores busy where one after the other would leave
 // one idle for most of an incremental build.
-func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*catalogEntry, cat *catalog, generated time.Time, signer repo.Signer, log *slog.Logger, caches func() *yum.Cache) (*stagedChannel, error) {
+func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*catalogEntry, cat *catalog, generated time.Time, signer repo.Signer, siteOpts site.Options, log *slog.Logger, caches func() *yum.Cache) (*stagedChannel, error) {
 	st := &stagedChannel{}
 	var (
 		page       []byte
@@ -278,7 +324,7 @@ func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*ca
 	wg.Go(func() {
 		st.afterRepodata, rerr = stageRepodata(ctx, ch.Dir, entries, generated, signer, &st.batch, log, caches)
 	})
-	wg.Go(func() { page, perr = channelPage(ctx, ix, entries, cat) })
+	wg.Go(func() { page, perr = channelPage(ctx, ix, entries, cat, siteOpts) })
 	indexPath := filepath.Join(ch.Dir, repo.IndexName)
 	data, sig, err := marshalSigned(ix, indexPath, signer)
 	wg.Wait()
@@ -298,17 +344,28 @@ func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*ca
 	if err := st.batch.add(indexPath+repo.SigSuffix, sig); err != nil {
 		return st, err
 	}
-	return st, st.batch.add(filepath.Join(ch.Dir, "index.html"), page)
+	if err := st.batch.add(filepath.Join(ch.Dir, "index.html"), page); err != nil {
+		return st, err
+	}
+	details := make(map[string]*repo.Archive, len(entries))
+	for _, e := range entries {
+		details[e.Version.String()] = &e.Archive
+	}
+	feed, err := site.ChannelFeed(ix, details)
+	if err != nil {
+		return st, err
+	}
+	return st, st.batch.add(filepath.Join(ch.Dir, site.FeedName), feed)
 }
 
 // channelPage renders the channel's page with the fix sections the
 // catalog keeps, and keeps those rendered now.
-func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, cat *catalog) ([]byte, error) {
-	if cat.PageTemplate != site.TemplateID {
+func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, cat *catalog, opts site.Options) ([]byte, error) {
+	if id := site.SectionID(opts); cat.PageTemplate != id {
 		for _, e := range cat.Archives {
 			e.Page = nil
 		}
-		cat.PageTemplate = site.TemplateID
+		cat.PageTemplate = id
 	}
 	details := make(map[string]*repo.Archive, len(entries))
 	sections := make(map[string][]byte, len(entries))
@@ -320,7 +377,7 @@ func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, c
 			sections[e.SHA256] = e.Page
 		}
 	}
-	page, err := site.ChannelPage(ctx, ix, details, sections)
+	page, err := site.ChannelPage(ctx, ix, details, sections, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -368,9 +425,12 @@ func previousIndex(path string, known *publishedIndex) (*publishedIndex, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: the serial cannot continue; restore the published index or remove it to start again at serial 1", path, err)
 	}
-	p := &publishedIndex{Serial: prev.Serial, Files: map[string]string{}}
+	p := &publishedIndex{Serial: prev.Serial, Files: map[string]string{}, Times: map[string]time.Time{}}
 	for _, f := range prev.Fixes {
 		p.Files[f.File] = f.SHA256
+		if !f.Published.IsZero() {
+			p.Times[f.Version.String()] = f.Published
+		}
 		if f.RPM != nil {
 			p.Files[f.RPM.File] = f.RPM.SHA256
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/recordlog"
@@ -32,7 +33,7 @@ const catalogName = ".catalog"
 const oldCatalogName = ".catalog.json"
 
 // catalogMagic begins the file; the page template ID follows it.
-const catalogMagic = "hotfix catalog 2\n"
+const catalogMagic = "hotfix catalog 3\n"
 
 // catalogEntry is what the catalog keeps of one archive file: its
 // description (repo.Archive, File aside, which is the key), when it was
@@ -43,6 +44,9 @@ type catalogEntry struct {
 	repo.Archive
 	MTimeNS  int64
 	Verified bool // payload checked entry by entry (repo add)
+	// Published is when the fix first appeared in the channel's index,
+	// as the last build signed it (zero until a build lists it).
+	Published time.Time
 	// Page is this fix's section of the channel's index.html, rendered
 	// by the site template whose ID is catalog.PageTemplate.
 	Page []byte
@@ -78,6 +82,10 @@ type publishedIndex struct {
 	SHA256 string            // of the index.json file
 	Serial int64             // its serial
 	Files  map[string]string // every file it lists (fix and RPM) → sha256
+	// Times holds each fix's published time by version, when the index
+	// was parsed (a record from the catalog leaves it nil: the catalog's
+	// entries hold the times then).
+	Times map[string]time.Time
 }
 
 const (
@@ -265,6 +273,18 @@ func appendEntry(b []byte, e *catalogEntry) []byte {
 		verified = 1
 	}
 	b = recordlog.AppendInt(b, verified)
+	b = recordlog.AppendString(b, e.Severity)
+	for _, list := range [][]string{e.Files, e.Deleted, e.Scripts} {
+		b = recordlog.AppendCount(b, len(list))
+		for _, p := range list {
+			b = recordlog.AppendString(b, p)
+		}
+	}
+	published := int64(0)
+	if !e.Published.IsZero() {
+		published = e.Published.Unix()
+	}
+	b = recordlog.AppendInt(b, published)
 	if e.Page == nil {
 		return recordlog.AppendInt(b, 0)
 	}
@@ -293,6 +313,16 @@ func decodeEntry(d *recordlog.Decoder) *catalogEntry {
 		e.Bugs = append(e.Bugs, bug)
 	}
 	e.Verified = d.Int() == 1
+	e.Severity = d.String()
+	for _, list := range []*[]string{&e.Files, &e.Deleted, &e.Scripts} {
+		n := d.Count()
+		for i := 0; i < n && !d.Bad; i++ {
+			*list = append(*list, d.String())
+		}
+	}
+	if t := d.Int(); t != 0 {
+		e.Published = time.Unix(t, 0).UTC()
+	}
 	if d.Int() == 1 {
 		e.Page = d.Bytes()
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/hotfix-project/hotfix/internal/recordlog"
 	"github.com/hotfix-project/hotfix/repo"
@@ -18,8 +19,9 @@ import (
 func TestCatalogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	full := &catalogEntry{Archive: repo.Archive{Size: 7, SHA256: "ab", Product: "acme", Version: repo.MustParseVersion("2.4.1.3"),
-		Summary: "s", Description: "d", Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}}},
-		MTimeNS: -9, Verified: true, Page: []byte("<section>")}
+		Summary: "s", Description: "d", Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}},
+		Severity: "security", Files: []string{"a", "b"}, Deleted: []string{"c"}, Scripts: []string{"10-x.sh"}},
+		MTimeNS: -9, Verified: true, Page: []byte("<section>"), Published: time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)}
 	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"Archive": true, "RPMEntry": true})
 	checkAllFieldsSet(t, reflect.ValueOf(full.Archive), "repo.Archive", map[string]bool{"File": true})
 	checkAllFieldsSet(t, reflect.ValueOf(full.Bugs[0]), "repo.Bug", nil)
@@ -28,7 +30,7 @@ func TestCatalogRoundTrip(t *testing.T) {
 	c.Archives["acme-2.4.1.3.fix"] = full
 	c.Archives["acme-2.4.1.2.fix"] = &catalogEntry{Archive: repo.Archive{Version: repo.MustParseVersion("2.4.1.2"), Bugs: []repo.Bug{}}}
 	c.Published = &publishedIndex{SHA256: "cd", Serial: 3, Files: map[string]string{"acme-2.4.1.2.fix": "old"}}
-	c.PageTemplate = site.TemplateID
+	c.PageTemplate = site.SectionID(site.Options{})
 	if err := c.save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +68,8 @@ func TestCatalogRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got.Published.Files, map[string]string{"acme-2.4.1.3.fix": "ac", "acme-2.4.1.4.fix": "ef"}) || got.Published.Serial != 4 {
 		t.Errorf("published after append: %+v", got.Published)
 	}
-	if got.PageTemplate != site.TemplateID {
-		t.Errorf("page template %q, want %q", got.PageTemplate, site.TemplateID)
+	if got.PageTemplate != site.SectionID(site.Options{}) {
+		t.Errorf("page template %q, want %q", got.PageTemplate, site.SectionID(site.Options{}))
 	}
 
 	// A torn tail costs only what it described.

@@ -1,0 +1,74 @@
+package publish
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo/site"
+)
+
+// siteConfigName keeps the repository's page settings between builds. A
+// dot-file: never served, never published.
+const siteConfigName = ".site.json"
+
+type siteConfig struct {
+	BugURL string `json:"bug_url,omitempty"`
+}
+
+// siteOptions resolves the pages' options: bugURL, when given, replaces
+// the kept template (and is kept); otherwise the kept one is used.
+func siteOptions(root string, bugURL *string, fingerprint string) (site.Options, error) {
+	path := filepath.Join(root, siteConfigName)
+	var conf siteConfig
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return site.Options{}, err
+	default:
+		if err := json.Unmarshal(data, &conf); err != nil {
+			return site.Options{}, fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", path, err)
+		}
+	}
+	if bugURL != nil {
+		if err := checkBugURL(*bugURL); err != nil {
+			return site.Options{}, err
+		}
+		if *bugURL != conf.BugURL {
+			conf.BugURL = *bugURL
+			out, err := json.MarshalIndent(conf, "", "  ")
+			if err != nil {
+				return site.Options{}, err
+			}
+			if err := atomicfile.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+				return site.Options{}, err
+			}
+		}
+	}
+	return site.Options{BugURL: conf.BugURL, Fingerprint: fingerprint}, nil
+}
+
+// ErrBugURL is a bug link template that cannot make links.
+var ErrBugURL = errors.New("bug link template")
+
+// checkBugURL accepts "" and absolute http(s) URLs that hold {id}.
+func checkBugURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.ReplaceAll(s, "{id}", "ID"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%w %q: want an http or https URL such as https://bugs.example.com/browse/{id}", ErrBugURL, s)
+	}
+	if !strings.Contains(s, "{id}") {
+		return fmt.Errorf("%w %q has no {id}: every bug would link to the same page", ErrBugURL, s)
+	}
+	return nil
+}
