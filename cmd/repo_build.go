@@ -17,6 +17,8 @@ type repoBuildOptions struct {
 	KeyPath      string
 	Expires      time.Duration
 	MaxIndexSize int64
+	BugURL       string
+	bugURLSet    bool
 }
 
 func newRepoBuildCmd(g *globalOptions) *cobra.Command {
@@ -34,17 +36,24 @@ An index larger than clients read by default ([network] max_index_size,
 8 MiB) is refused: no client with the default could use it. If every
 client has raised its limit, --max-index-size raises the build's.
 
+--bug-url links the bug ids on the pages to the vendor's tracker ("{id}" is
+replaced by the id); the repository keeps it for later builds, and
+--bug-url "" stops linking.
+
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
-		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h`,
+		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h
+  hotfix repo build ./repo --key vendor.sec --bug-url 'https://bugs.example.com/browse/{id}'`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
+			opts.bugURLSet = c.Flags().Changed("bug-url")
 			return runRepoBuild(c.Context(), g, opts)
 		},
 	}
 	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign with (required)")
 	c.Flags().DurationVar(&opts.Expires, "expires", publish.DefaultExpires, "how long the signed indexes stay valid (at least 1h)")
 	c.Flags().Int64Var(&opts.MaxIndexSize, "max-index-size", repo.MaxIndexSize, "largest index.json to publish, in bytes: the clients' max_index_size")
+	c.Flags().StringVar(&opts.BugURL, "bug-url", "", "link bug ids on the pages: a URL with {id}, kept for later builds (\"\" stops linking)")
 	return c
 }
 
@@ -66,7 +75,11 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 	if err != nil {
 		return err
 	}
-	res, err := publish.Build(ctx, opts.Repo, publish.BuildOptions{Signer: signer, Expires: opts.Expires, MaxIndexSize: opts.MaxIndexSize, Logger: g.logger})
+	bo := publish.BuildOptions{Signer: signer, Expires: opts.Expires, MaxIndexSize: opts.MaxIndexSize, Logger: g.logger}
+	if opts.bugURLSet {
+		bo.BugURL = &opts.BugURL
+	}
+	res, err := publish.Build(ctx, opts.Repo, bo)
 	if err != nil {
 		return fmt.Errorf("repo build: %w", err)
 	}
