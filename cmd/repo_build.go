@@ -43,7 +43,7 @@ replaced by the id); the repository keeps it for later builds, and
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h
   hotfix repo build ./repo --key vendor.sec --bug-url 'https://bugs.example.com/browse/{id}'`,
-		Args:    cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			opts.bugURLSet = c.Flags().Changed("bug-url")

@@ -40,7 +40,7 @@ type IndexFix struct {
 	// builds keep it. Severity is the fix's own (see ValidSeverity).
 	Published time.Time `json:"published,omitzero"`
 	Severity  string    `json:"severity,omitempty"`
-	RPM      *RPMRef  `json:"rpm,omitempty"`
+	RPM       *RPMRef   `json:"rpm,omitempty"`
 }
 
 // RPMRef points at the RPM package of a fix, when the vendor ships one.

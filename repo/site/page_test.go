@@ -22,8 +22,8 @@ func sampleChannel() (*repo.Index, map[string]*repo.Archive) {
 		Files: []string{"app/checkout.php"}}
 	a2 := &repo.Archive{File: "acme-2.4.1.2.fix", Size: 3 << 20, SHA256: strings.Repeat("2b", 32), Product: "acme", Version: base.Fix(2),
 		Summary: "Escape <script> & \"quotes\" in reviews", Severity: "security",
-		Bugs:    []repo.Bug{{ID: "ACME-117", Summary: "XSS in <review>"}, {ID: "ACME-118", Summary: "Quotes & ampersands"}},
-		Files:   []string{"app/review.php", "lib/escape.php"}, Deleted: []string{"app/legacy.php"}, Scripts: []string{"20-clear-cache.sh"}}
+		Bugs:  []repo.Bug{{ID: "ACME-117", Summary: "XSS in <review>"}, {ID: "ACME-118", Summary: "Quotes & ampersands"}},
+		Files: []string{"app/review.php", "lib/escape.php"}, Deleted: []string{"app/legacy.php"}, Scripts: []string{"20-clear-cache.sh"}}
 	rpm := &repo.Archive{File: "acme-hotfix-2_4_1_2-1-0.noarch.rpm", Size: 4096, SHA256: strings.Repeat("3c", 32)}
 	ix := &repo.Index{Format: repo.IndexFormat, Product: "acme", Base: base, Serial: 7, Generated: generated,
 		Expires: generated.Add(30 * 24 * time.Hour), Fixes: []repo.IndexFix{a1.IndexFix(nil), a2.IndexFix(rpm)}}
