@@ -129,8 +129,21 @@ func TestTreeCommandLine(t *testing.T) {
 	if res = e.hotfix(t, "--instance", "zz", "status"); res.Code != 2 || !strings.Contains(res.Stderr, `"zz" is not an instance`) {
 		t.Errorf("unknown instance: exit %d %s", res.Code, res.Stderr)
 	}
-	if res = e.hotfix(t, "check"); res.Code != 2 || !strings.Contains(res.Stderr, "name one with --instance NAME (a, b, c, d, e)") {
-		t.Errorf("check without --instance: exit %d %s", res.Code, res.Stderr)
+	if res = e.hotfix(t, "history"); res.Code != 2 || !strings.Contains(res.Stderr, "name one with --instance NAME (a, b, c, d, e)") {
+		t.Errorf("history without --instance: exit %d %s", res.Code, res.Stderr)
+	}
+	if res = e.hotfix(t, "check"); res.Code != 100 || strings.Count(res.Stdout, "2 fixes pending (installed: 1.0)") != 5 || !strings.HasPrefix(res.Stdout, "a: tree 1.0") {
+		t.Errorf("check over the tree: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	res = e.hotfix(t, "--json", "check", "--instance", "d", "--instance", "e")
+	var cj struct {
+		Instances []struct {
+			Name    string
+			Pending []struct{ Version string }
+		}
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &cj); err != nil || res.Code != 100 || len(cj.Instances) != 2 || cj.Instances[1].Name != "e" || len(cj.Instances[1].Pending) != 2 {
+		t.Errorf("check --json d, e: exit %d %v\n%s%s", res.Code, err, res.Stdout, res.Stderr)
 	}
 	if res = e.hotfix(t, "--instance", "c", "check"); res.Code != 100 {
 		t.Errorf("check --instance c: exit %d %s%s", res.Code, res.Stdout, res.Stderr)
@@ -138,6 +151,9 @@ func TestTreeCommandLine(t *testing.T) {
 
 	if res = e.hotfix(t, "install", "--yes"); res.Code != 0 {
 		t.Fatalf("install: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res = e.hotfix(t, "--instance", "d", "history"); res.Code != 0 || !strings.Contains(res.Stdout, "1.0.2") {
+		t.Errorf("history of d: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	res = e.hotfix(t, "status", "--json")
 	var ts struct {

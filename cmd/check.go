@@ -41,7 +41,14 @@ Exit status: 0 nothing pending, 100 fixes pending, 1 error.`,
 }
 
 func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
-	cl, err := loadClient(g)
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Instances) > 0 && len(g.Instances) != 1 {
+		return runTreeCheck(ctx, g, cfg)
+	}
+	cl, err := instanceClient(g, cfg, true)
 	if err != nil {
 		return err
 	}

@@ -23,11 +23,11 @@ func newHistoryCmd(g *globalOptions) *cobra.Command {
 }
 
 func runHistory(_ context.Context, g *globalOptions, _ *historyOptions) error {
-	cfg, err := client.LoadConfig(client.ConfigPath(g.ConfigPath))
+	cl, err := loadClient(g) // an instance's audit log is its own
 	if err != nil {
 		return err
 	}
-	recs, err := client.ReadAudit(cfg.LogDir)
+	recs, err := client.ReadAudit(cl.Cfg.LogDir)
 	if err != nil {
 		return err
 	}

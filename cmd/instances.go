@@ -186,3 +186,76 @@ func scheduledRun(g *globalOptions, reports *[]*notify.Report) func(context.Cont
 		return last, nil
 	}
 }
+
+// treeCheckJSON is `check --json` over instances: one check each.
+type treeCheckJSON struct {
+	Instances []instanceCheckJSON `json:"instances"`
+}
+
+type instanceCheckJSON struct {
+	Name string `json:"name"`
+	checkJSON
+	Error string `json:"error,omitempty"`
+}
+
+// runTreeCheck checks every selected instance, parents first: exit 100
+// when one has fixes pending, 1 when one could not be checked.
+func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) error {
+	t, err := loadTree(g, cfg)
+	if err != nil {
+		return err
+	}
+	order, err := t.Order()
+	if err != nil {
+		return err
+	}
+	out := treeCheckJSON{Instances: []instanceCheckJSON{}}
+	pending := false
+	var errs []*client.InstanceError
+	for _, name := range order {
+		ic := instanceCheckJSON{Name: name, checkJSON: checkJSON{Pending: []checkJSONEntry{}}}
+		icfg, err := cfg.ForInstance(name)
+		var res *client.CheckResult
+		if err == nil {
+			var cl *client.Client
+			if cl, err = client.New(icfg, g.logger); err == nil {
+				res, err = cl.Check(ctx)
+			}
+		}
+		if err != nil {
+			errs = append(errs, &client.InstanceError{Instance: name, Err: err})
+			ic.Error = err.Error()
+			out.Instances = append(out.Instances, ic)
+			continue
+		}
+		ic.Product, ic.Base, ic.Serial = res.Product, res.Base.String(), res.Index.Serial
+		for _, f := range res.Pending {
+			ic.Pending = append(ic.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
+		}
+		pending = pending || len(res.Pending) > 0
+		out.Instances = append(out.Instances, ic)
+		if g.JSON {
+			continue
+		}
+		if len(res.Pending) == 0 {
+			fmt.Fprintf(g.stdout, "%s: %s %s is up to date (installed: %s)\n", name, res.Product, res.Base, res.Installed)
+			continue
+		}
+		fmt.Fprintf(g.stdout, "%s: %s %s: %d fixes pending (installed: %s)\n", name, res.Product, res.Base, len(res.Pending), res.Installed)
+		for _, f := range res.Pending {
+			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
+		}
+	}
+	if g.JSON {
+		if err := printJSON(g.stdout, out); err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return &client.TreeError{Errs: errs}
+	}
+	if pending {
+		return &exitCodeError{code: ExitPending}
+	}
+	return nil
+}
