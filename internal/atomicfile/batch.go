@@ -3,18 +3,16 @@ package atomicfile
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // batchWorkers is how many fsyncs a Batch keeps in flight. One fsync per
@@ -72,44 +70,36 @@ func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
 	return nil
 }
 
-// Link adds path as a hard link to the complete file src, which must not
-// be changed in place afterwards (a file that is only ever replaced by
-// rename, such as an archive hotfix pack wrote): no byte is copied or
-// written again, which is what makes adding a thousand archives cheap. Where
-// a link cannot be made (another file system, a different mode or owner,
-// a file system without links) it copies src as Write does.
-func (b *Batch) Link(src, path string, perm os.FileMode) error {
-	if info, err := os.Lstat(src); err == nil && info.Mode().IsRegular() && info.Mode().Perm() == perm {
-		for range 3 { // a name taken by chance: try another
-			temp, err := tempName(path)
-			if err != nil {
-				break
-			}
-			err = os.Link(src, temp)
-			if err == nil {
-				b.items = append(b.items, batchItem{temp: temp, target: path, perm: perm, uid: -1, gid: -1})
-				return nil
-			}
-			if !errors.Is(err, fs.ErrExist) {
-				break
-			}
-		}
-	}
+// Clone adds a copy of the complete file src as path. The copy shares the
+// source's blocks where the file system can (a reflink: btrfs, XFS) and
+// otherwise runs in the kernel (copy_file_range); either way it is a file
+// of its own, which nothing done to src later can change, and a thousand
+// of them cost one round of fsyncs at Commit.
+func (b *Batch) Clone(src, path string, perm os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return b.Write(path, in, perm, -1, -1)
-}
-
-// tempName picks an unused temporary name for path without creating it.
-func tempName(path string) (string, error) {
-	var r [8]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", err
+	f, err := createTemp(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return filepath.Join(filepath.Dir(path), tempPrefix(path)+hex.EncodeToString(r[:])), nil
+	if err = unix.IoctlFileClone(int(f.Fd()), int(in.Fd())); err != nil {
+		_, err = io.Copy(f, in) // no reflink here: copy_file_range
+	}
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	b.items = append(b.items, batchItem{temp: f.Name(), target: path, perm: perm, uid: -1, gid: -1})
+	return nil
 }
 
 // Abort removes the temporaries of files not yet renamed.

@@ -187,66 +187,54 @@ func TestBatchRefusesBrokenInput(t *testing.T) {
 	})
 }
 
-// TestBatchLink: Link shares the source's inode when it can (same file
-// system, same mode), copies when the mode differs, is invisible before
-// Commit, and Abort removes only its own temporary name, never the source.
-func TestBatchLink(t *testing.T) {
+// TestBatchClone: Clone makes a file of its own (writing into the source
+// afterwards, as cp over an existing file does, changes nothing in the
+// copy), with the mode asked for, invisible before Commit; Abort removes
+// only its temporary, never the source.
+func TestBatchClone(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "out", "a.fix")
-	odd := filepath.Join(dir, "out", "b.fix")
-	for _, p := range []string{src, odd} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("archive "+filepath.Base(p)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if err := os.Chmod(odd, 0o600); err != nil {
+	if err := os.WriteFile(src, []byte("archive a"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	repo := filepath.Join(dir, "repo")
 	if err := os.Mkdir(repo, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	linked, copied := filepath.Join(repo, "a.fix"), filepath.Join(repo, "b.fix")
+	dst := filepath.Join(repo, "a.fix")
 
 	var aborted Batch
-	if err := aborted.Link(src, linked, 0o644); err != nil {
+	if err := aborted.Clone(src, dst, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	aborted.Abort()
 	if ents, _ := os.ReadDir(repo); len(ents) != 0 {
 		t.Fatalf("after Abort the repository holds %v", ents)
 	}
-	if _, err := os.Stat(src); err != nil {
-		t.Fatalf("Abort removed the source: %v", err)
-	}
 
 	var b Batch
-	if err := b.Link(src, linked, 0o644); err != nil {
+	if err := b.Clone(src, dst, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Link(odd, copied, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(linked); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("visible before Commit: %v", err)
 	}
 	if err := b.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(src, []byte("changed in place"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	si, _ := os.Stat(src)
-	li, _ := os.Stat(linked)
-	if !os.SameFile(si, li) {
-		t.Errorf("%s is not a link to %s", linked, src)
+	di, _ := os.Stat(dst)
+	got, _ := os.ReadFile(dst)
+	if os.SameFile(si, di) || string(got) != "archive a" || di.Mode().Perm() != 0o644 || si.Mode().Perm() != 0o600 {
+		t.Errorf("copy %q mode %v (same file: %v), source mode %v", got, di.Mode(), os.SameFile(si, di), si.Mode())
 	}
-	oi, _ := os.Stat(odd)
-	ci, _ := os.Stat(copied)
-	if os.SameFile(oi, ci) || ci.Mode().Perm() != 0o644 || oi.Mode().Perm() != 0o600 {
-		t.Errorf("a source of another mode was linked or its mode changed: copy %v, source %v", ci.Mode(), oi.Mode())
-	}
-	if got, _ := os.ReadFile(copied); string(got) != "archive b.fix" {
-		t.Errorf("copy holds %q", got)
+	if err := b.Clone(filepath.Join(dir, "missing"), dst, 0o644); err == nil {
+		t.Error("Clone of a missing file succeeded")
 	}
 }

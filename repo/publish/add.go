@@ -207,11 +207,12 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 	return nil, false
 }
 
-// copyInto adds src to the batch as dst: a hard link where it can be
-// (pack never changes an archive in place, and repo build refuses an
-// archive whose bytes changed after it was added), else a copy.
+// copyInto adds a copy of src to the batch as dst: a reflink where the
+// file system has them, else a copy in the kernel; never a hard link, so
+// that nothing done to the vendor's file later reaches the repository (cp
+// over an existing file writes into it).
 func copyInto(b *atomicfile.Batch, src, dst string) error {
-	if err := b.Link(src, dst, 0o644); err != nil {
+	if err := b.Clone(src, dst, 0o644); err != nil {
 		return fmt.Errorf("add %s: %w", src, err)
 	}
 	return nil

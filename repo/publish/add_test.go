@@ -501,3 +501,26 @@ func TestBuildEmptyRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAddCopiesNotLinks: what add puts into the repository is a file of
+// its own: writing into the vendor's archive afterwards (cp over an
+// existing file does) leaves the published archive as it was verified.
+func TestAddCopiesNotLinks(t *testing.T) {
+	paths := packSample(t)
+	root := t.TempDir()
+	if _, err := Add(t.Context(), root, paths[:1], AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	published := filepath.Join(channelDir(root), filepath.Base(paths[0]))
+	before, err := os.ReadFile(published)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(paths[0], []byte("overwritten in place"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(published)
+	if !bytes.Equal(before, after) {
+		t.Fatal("writing into the source changed the published archive")
+	}
+}
