@@ -6,6 +6,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/repo/rpm"
 )
@@ -56,6 +57,10 @@ func advice(err error) string {
 		return " (once every client has, --max-index-size BYTES to match)"
 	case errors.Is(err, publish.ErrExpiresTooShort):
 		return " (--expires)"
+	case errors.Is(err, publish.ErrKeyNotListed):
+		return " (give --key one of the listed signing keys, or name this key with hotfix repo trust --signing)"
+	case errors.Is(err, repo.ErrKeyListSignature):
+		return " (--root-key: sign with enough root keys of the previous version and of the new one)"
 	}
 	return ""
 }

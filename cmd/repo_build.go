@@ -40,6 +40,11 @@ client has raised its limit, --max-index-size raises the build's.
 replaced by the id); the repository keeps it for later builds, and
 --bug-url "" stops linking.
 
+With a key list (keys/N.root.json, see "hotfix repo trust") --key must be a
+signing key the newest version names, and every index records that version
+(key_list); a list that expired is refused and one expiring within 30 days
+is warned about.
+
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h
   hotfix repo build ./repo --key vendor.sec --bug-url 'https://bugs.example.com/browse/{id}'`,
@@ -94,7 +99,11 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 		fmt.Fprintf(g.stdout, "%s %s customer %s: serial %d, %d customer fixes\n", cc.Product, cc.Base, cc.Customer, cc.Serial, cc.Fixes)
 	}
 	if !g.Quiet {
-		fmt.Fprintf(g.stderr, "built %d channels (%d archives read), signed with %s\n", len(res.Channels), res.Hashed, signer.Fingerprint())
+		under := ""
+		if res.KeyList != nil {
+			under = fmt.Sprintf(" under key list version %d", res.KeyList.Version)
+		}
+		fmt.Fprintf(g.stderr, "built %d channels (%d archives read), signed with %s%s\n", len(res.Channels), res.Hashed, signer.Fingerprint(), under)
 	}
 	return nil
 }

@@ -26,6 +26,10 @@ func newRepoVerifyCmd(g *globalOptions) *cobra.Command {
 and every index against --keyring, expiry, chain continuity, index sizes
 against what clients read by default (--max-index-size), every archive's size
 and sha256, and every archive's content read to its end as install reads it.
+With key lists (keys/N.root.json, see "hotfix repo trust") it checks the
+whole chain from version 1, anchored in the --keyring root keys, refuses an
+expired newest list and warns 30 days before it expires; every index must
+then be signed by a signing key of the newest list, under that version.
 It lists every problem and exits 1 if there is any.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -53,6 +57,8 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 	problems, err := publish.VerifyRepo(ctx, opts.Repo, publish.VerifyOptions{
 		Now:          now,
 		MaxIndexSize: opts.MaxIndexSize,
+		TrustedKeys:  kr.Fingerprints(),
+		Logger:       g.logger,
 		Check:        func(data, sig []byte) error { _, err := kr.Verify(data, sig, now); return err },
 	})
 	if err != nil {

@@ -59,6 +59,11 @@ type Index struct {
 	Generated time.Time  `json:"generated"`
 	Expires   time.Time  `json:"expires"`
 	Fixes     []IndexFix `json:"fixes"`
+
+	// KeyList is the version of the key list (keys/N.root.json) whose
+	// signing keys signed this index; 0 (absent) in a repository without
+	// one. Clients refuse an index naming an older version than one seen.
+	KeyList int64 `json:"key_list,omitempty"`
 }
 
 // Marshal encodes the index deterministically.
@@ -94,6 +99,9 @@ func (ix *Index) Validate() error {
 	}
 	if ix.Base.IsZero() {
 		return fmt.Errorf("index: no base")
+	}
+	if ix.KeyList < 0 {
+		return fmt.Errorf("index: key_list %d must not be negative", ix.KeyList)
 	}
 	if ix.Serial < 1 {
 		return fmt.Errorf("index: serial %d must be 1 or more", ix.Serial)
@@ -154,6 +162,10 @@ type RootIndex struct {
 	Generated time.Time `json:"generated"`
 	Expires   time.Time `json:"expires"`
 	Products  []Product `json:"products"`
+
+	// KeyList is the key-list version repo.json was signed under, as in
+	// Index.
+	KeyList int64 `json:"key_list,omitempty"`
 }
 
 // Product lists one product's channels in repo.json.

@@ -69,7 +69,7 @@ func LoadKeyring(path string) (*Keyring, error) {
 	kr := &Keyring{}
 	for _, de := range des { // os.ReadDir sorts by name
 		ext := strings.ToLower(filepath.Ext(de.Name()))
-		if !slices.Contains(keyFileExts, ext) {
+		if !slices.Contains(keyFileExts, ext) || isDocumentSignature(de.Name()) {
 			continue
 		}
 		p := filepath.Join(path, de.Name())
@@ -377,4 +377,11 @@ func revocationSignatures(body []byte) ([]*packet.Signature, error) {
 		}
 		sigs = append(sigs, sig)
 	}
+}
+
+// isDocumentSignature reports whether name is the detached signature of a
+// JSON document (a repository's keys/N.root.json.asc beside its public
+// keys): a copy of that folder is a valid key directory.
+func isDocumentSignature(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".json.asc")
 }

@@ -107,3 +107,18 @@ func SignedBy(data, signature []byte, keys map[string][]byte, now time.Time) ([]
 	slices.Sort(good)
 	return good, nil
 }
+
+// SignatureIssuers returns the key ids (upper-case hex) that the
+// signatures in signature name as their issuers, to say who signed what
+// no trusted key verifies.
+func SignatureIssuers(signature []byte) []string {
+	sigs, _, err := parseSignatures(signature)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, s := range sigs {
+		ids = append(ids, keyID(*s.IssuerKeyId))
+	}
+	return ids
+}

@@ -38,6 +38,8 @@ type BuildOptions struct {
 	// in the repository for later builds; nil uses the kept one.
 	BugURL *string
 	site   site.Options // resolved by Build
+
+	keyList int64 // the key-list version the indexes are signed under
 }
 
 // ChannelResult summarises one built channel.
@@ -56,6 +58,9 @@ type BuildResult struct {
 	// Customers lists the customer channels built
 	// (PRODUCT/BASE/custom/CUSTOMER).
 	Customers []CustomChannelResult
+	// KeyList is the key list the indexes were signed under; nil in a
+	// repository without one.
+	KeyList *repo.KeyList
 }
 
 // Build writes, for every channel, index.json, its signature and
@@ -78,6 +83,10 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if err := checkExpires(expires); err != nil {
 		return nil, err
 	}
+	kl, err := buildKeyList(root, opts.Signer.Fingerprint(), now(), log)
+	if err != nil {
+		return nil, err
+	}
 	channels, err := listChannels(root)
 	if err != nil {
 		return nil, err
@@ -86,8 +95,11 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	if opts.site, err = siteOptions(root, opts.BugURL, opts.Signer.Fingerprint()); err != nil {
 		return nil, err
 	}
-	res := &BuildResult{}
+	res := &BuildResult{KeyList: kl}
 	ri := &repo.RootIndex{Format: repo.IndexFormat, Generated: generated, Expires: generated.Add(expires)}
+	if kl != nil {
+		opts.keyList, ri.KeyList = kl.Version, kl.Version
+	}
 	products := map[string]*repo.Product{}
 	var order []string
 	for _, ch := range channels {
@@ -159,6 +171,7 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 	if err != nil {
 		return nil, 0, err
 	}
+	ix.KeyList = opts.keyList
 	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, opts.Signer, opts.site, log, caches)
 	defer st.abort()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +24,11 @@ type VerifyOptions struct {
 	// MaxIndexSize bounds each channel's index.json as Build does; 0
 	// means repo.MaxIndexSize, what clients read by default.
 	MaxIndexSize int64
+	// TrustedKeys are the fingerprints of the root keys clients hold: the
+	// key lists must be anchored in them. None checks the chain from
+	// version 1 by itself.
+	TrustedKeys []string
+	Logger      *slog.Logger // warnings (a key list about to expire)
 }
 
 // Problem is one thing wrong with a repository.
@@ -47,6 +53,7 @@ func VerifyRepo(ctx context.Context, root string, opts VerifyOptions) ([]Problem
 	if v.now.IsZero() {
 		v.now = time.Now()
 	}
+	v.keyChain(opts)
 	if data, ok := v.readSigned(filepath.Join(root, repo.RootIndexName)); ok {
 		if ri, err := repo.ParseRootIndex(data); err != nil {
 			v.add(filepath.Join(root, repo.RootIndexName), err)
@@ -94,6 +101,7 @@ type verifier struct {
 	check    repo.CheckSignature
 	now      time.Time
 	maxIndex int64
+	keyList  *repo.KeyList // the newest key list, when the repository has a good one
 	problems []Problem
 	files    []listedFile
 }
@@ -145,6 +153,7 @@ func (v *verifier) channel(ch channel) {
 		v.add(indexPath, err)
 		return
 	}
+	v.indexKeyList(indexPath, ix)
 	if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
 		v.add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
 	}
