@@ -24,6 +24,8 @@ type Client struct {
 	Now     func() time.Time
 	Fetcher *Fetcher
 	keyring *sign.Keyring
+
+	keys *IndexKeys // the newest key list trusted this run (nil: none yet)
 }
 
 // New prepares a client. The trusted keys are loaded at their first use
@@ -258,8 +260,12 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	if sameSig {
 		sig = cachedSig
 	}
+	keys, err := c.indexKeys(ctx, claimedKeyList(data))
+	if err != nil {
+		return nil, err
+	}
 	ix, err := VerifyIndex(data, sig, IndexCheck{
-		Keyring: kr, Product: c.Cfg.Product, Base: base, Now: c.Now(),
+		Keyring: kr, Keys: keys, Product: c.Cfg.Product, Base: base, Now: c.Now(),
 		LastSerial: seen.Serials[channelKey(c.Cfg.Product, base)], MaxSize: limit, ConfigPath: c.Cfg.Path,
 	})
 	if err != nil {

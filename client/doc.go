@@ -1,7 +1,7 @@
 // Package client is what runs on a server that receives hotfixes: its
 // configuration (/etc/hotfix/hotfix.toml), local state (state.json,
-// seen.json, the pause marker, the audit log), check, download, install
-// orchestration, rollback, recover, status and info.
+// seen.json, keylist.json, the pause marker, the audit log), check,
+// download, install orchestration, rollback, recover, status and info.
 //
 // Install and install --from share one shell, runFixes, fed by a
 // fixSource (the repository, or one local .fix, .rpm or fix directory);
@@ -10,5 +10,8 @@
 //
 // Nothing here trusts the repository: indexes and archives are verified
 // against the keys in the configured trusted key directory before any byte
-// of them is used outside the download cache.
+// of them is used outside the download cache. Where the repository
+// publishes a key list, those keys are its root keys: the list, walked
+// forward version by version (keylist.go), names the signing keys that
+// count.
 package client

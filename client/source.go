@@ -57,7 +57,7 @@ func (c *Client) unpack(ctx context.Context, a archive, dest string) (*repo.Mani
 // is decompressed.
 func (c *Client) extractRPM(ctx context.Context, path, dest string) (*repo.Manifest, error) {
 	trust := rpm.Trust{Check: func(data, sig []byte) error {
-		kr, err := c.trusted()
+		kr, err := c.packageKeys()
 		if err != nil {
 			return err
 		}

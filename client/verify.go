@@ -54,6 +54,7 @@ func (e *subjectError) Unwrap() error { return e.err }
 // IndexCheck is what VerifyIndex needs to know besides the bytes.
 type IndexCheck struct {
 	Keyring    *sign.Keyring
+	Keys       *IndexKeys // the key list's signing keys; nil: Keyring signs indexes directly
 	Product    string
 	Base       repo.Version
 	Now        time.Time
@@ -71,8 +72,8 @@ func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
 			Hint: indexSizeHint(c.MaxSize, c.ConfigPath)}
 	}
-	if _, err := c.Keyring.Verify(data, sig, c.Now); err != nil {
-		return nil, &TrustError{What: what, Err: err}
+	if err := verifyIndexSignature(what, data, sig, c); err != nil {
+		return nil, err
 	}
 	ix, err := repo.ParseIndex(data)
 	if err != nil {
@@ -81,6 +82,9 @@ func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 	if ix.Product != c.Product || !ix.Base.Equal(c.Base) {
 		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: the signed index is for %s %s", ErrMismatch, ix.Product, ix.Base),
 			Hint: "the repository serves the wrong file at this path; tell the vendor"}
+	}
+	if err := checkIndexKeyList(what, ix, c.Keys); err != nil {
+		return nil, err
 	}
 	if c.Now.After(ix.Expires) {
 		return nil, &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
