@@ -71,9 +71,7 @@ func (c *Client) indexKeys(ctx context.Context, want int64) (*IndexKeys, error) 
 	now := c.Now()
 	trusted := roots.Fingerprints()
 	w := &repo.KeyWalk{
-		Signers: func(data, sig []byte, keys map[string][]byte) ([]string, error) {
-			return sign.SignedBy(data, sig, keys, now)
-		},
+		Signers: sign.SignersAt(now),
 		Anchor:  func(fp string) bool { return slices.Contains(trusted, fp) },
 		Trusted: seen,
 	}

@@ -59,11 +59,7 @@ func makeList(t testing.TB, v int64, threshold int, roots, signing []*sign.Key, 
 	return list{data, sig}
 }
 
-func signers(now time.Time) repo.KeySigners {
-	return func(data, sig []byte, keys map[string][]byte) ([]string, error) {
-		return sign.SignedBy(data, sig, keys, now)
-	}
-}
+func signers(now time.Time) repo.KeySigners { return sign.SignersAt(now) }
 
 func anchor(keys ...*sign.Key) func(string) bool {
 	return func(fp string) bool {

@@ -122,3 +122,11 @@ func SignatureIssuers(signature []byte) []string {
 	}
 	return ids
 }
+
+// SignersAt is SignedBy at a fixed time, in the shape the key-list walk
+// takes (repo.KeySigners).
+func SignersAt(now time.Time) func(data, signature []byte, keys map[string][]byte) ([]string, error) {
+	return func(data, signature []byte, keys map[string][]byte) ([]string, error) {
+		return SignedBy(data, signature, keys, now)
+	}
+}

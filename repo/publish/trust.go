@@ -84,7 +84,7 @@ func Trust(ctx context.Context, root string, opts TrustOptions) (*TrustResult, e
 		return nil, fmt.Errorf("trust: %w", err)
 	}
 	// The very rule clients apply decides, before anything is written.
-	w := &repo.KeyWalk{Signers: signersAt(now()), Trusted: prev}
+	w := &repo.KeyWalk{Signers: sign.SignersAt(now()), Trusted: prev}
 	if err := w.Step(data, sig); err != nil {
 		return nil, fmt.Errorf("trust: the new list would be refused: %w", err)
 	}
@@ -195,13 +195,6 @@ func checkRootSigners(prev, kl *repo.KeyList, signers []*sign.Signer) error {
 	return nil
 }
 
-// signersAt verifies key-list signatures at now.
-func signersAt(now time.Time) repo.KeySigners {
-	return func(data, sig []byte, keys map[string][]byte) ([]string, error) {
-		return sign.SignedBy(data, sig, keys, now)
-	}
-}
-
 // keyListVersions lists the versions keys/ holds, in order.
 func keyListVersions(root string) ([]int64, error) {
 	des, err := os.ReadDir(filepath.Join(root, repo.KeysDir))
@@ -240,7 +233,7 @@ func walkKeyChain(root string, now time.Time, anchor func(string) bool) (*repo.K
 	if err != nil || len(vs) == 0 {
 		return nil, err
 	}
-	w := &repo.KeyWalk{Signers: signersAt(now), Anchor: anchor}
+	w := &repo.KeyWalk{Signers: sign.SignersAt(now), Anchor: anchor}
 	for i, v := range vs {
 		if v != int64(i+1) {
 			return nil, fmt.Errorf("%s: %w: version %d is missing (the key lists must run 1 to %d without gaps)",
