@@ -37,6 +37,10 @@ type CustomIndex struct {
 	Generated time.Time        `json:"generated"`
 	Expires   time.Time        `json:"expires"`
 	Fixes     []CustomIndexFix `json:"fixes"`
+
+	// KeyList is the key-list version the index was signed under, as in
+	// Index.
+	KeyList int64 `json:"key_list,omitempty"`
 }
 
 // CustomIndexPath is the repository-relative directory of a customer's

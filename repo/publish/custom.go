@@ -277,7 +277,7 @@ func buildCustom(ctx context.Context, cc customChannel, generated time.Time, exp
 		return nil, err
 	}
 	ix := &repo.CustomIndex{Format: repo.IndexFormat, Kind: repo.KindCustom, Product: cc.Product, Base: cc.Base, Customer: cc.Customer,
-		Serial: 1, Generated: generated, Expires: generated.Add(expires), Fixes: entries}
+		Serial: 1, Generated: generated, Expires: generated.Add(expires), Fixes: entries, KeyList: opts.keyList}
 	if ix.Fixes == nil {
 		ix.Fixes = []repo.CustomIndexFix{}
 	}
@@ -335,6 +335,7 @@ func (v *verifier) verifyCustom(cc customChannel) {
 		v.add(indexPath, err)
 		return
 	}
+	v.indexKeyList(indexPath, ix.KeyList)
 	if ix.Product != cc.Product || !ix.Base.Equal(cc.Base) || ix.Customer != cc.Customer {
 		v.add(indexPath, fmt.Errorf("describes customer %s of %s %s but lies in %s", ix.Customer, ix.Product, ix.Base, cc))
 	}

@@ -153,7 +153,7 @@ func (v *verifier) channel(ch channel) {
 		v.add(indexPath, err)
 		return
 	}
-	v.indexKeyList(indexPath, ix)
+	v.indexKeyList(indexPath, ix.KeyList)
 	if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
 		v.add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
 	}

@@ -59,10 +59,10 @@ func (v *verifier) keyChain(opts VerifyOptions) {
 }
 
 // indexKeyList checks that an index was signed under the newest key list.
-func (v *verifier) indexKeyList(path string, ix *repo.Index) {
-	if v.keyList == nil || ix.KeyList == v.keyList.Version {
+func (v *verifier) indexKeyList(path string, keyList int64) {
+	if v.keyList == nil || keyList == v.keyList.Version {
 		return
 	}
 	v.add(path, fmt.Errorf("signed under key list version %d, but the newest is %d: clients that saw it refuse this index: run \"hotfix repo build\"",
-		ix.KeyList, v.keyList.Version))
+		keyList, v.keyList.Version))
 }
