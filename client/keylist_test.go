@@ -392,3 +392,44 @@ func recordPaths(paths *[]string) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// One run walks at most repo.MaxKeyListSteps versions; the next run
+// continues from where it stopped.
+func TestKeyListWalkCap(t *testing.T) {
+	k := newVendorKeys(t)
+	r := newRepo(t)
+	n := int64(repo.MaxKeyListSteps + 2)
+	trustList(t, r, ks(k.r1), nil, 0, k.s1)
+	// The later versions written directly: repo trust checks the whole
+	// chain each time, which would make this test slow.
+	first, err := os.ReadFile(keyListFilePath(r, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl, err := repo.ParseKeyList(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := int64(2); v <= n; v++ {
+		kl.Version = v
+		data, err := kl.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(keyListFilePath(r, v), data, 0o644)
+		resignKeyList(t, r, v, k.r1)
+	}
+	rewriteIndex(t, r, k.s1, func(ix *repo.Index) { ix.KeyList = n })
+	e := keyEnv(t, r, k.r1)
+	_, err = e.client(t).Check(context.Background())
+	if !errors.Is(err, repo.ErrKeyListVersion) || !strings.Contains(err.Error(), "stopped its walk early") {
+		t.Fatalf("err = %v", err)
+	}
+	if v := seenKeyList(t, e); v != repo.MaxKeyListSteps {
+		t.Fatalf("seen version %d after the first run", v)
+	}
+	mustCheck(t, e, 3)
+	if v := seenKeyList(t, e); v != n {
+		t.Fatalf("seen version %d after the second run", v)
+	}
+}
