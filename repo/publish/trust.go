@@ -103,6 +103,16 @@ func Trust(ctx context.Context, root string, opts TrustOptions) (*TrustResult, e
 	if err := atomicfile.CreateNew(path+repo.SigSuffix, sig, 0o644); err != nil {
 		return nil, fmt.Errorf("trust: write %s%s: %w", path, repo.SigSuffix, err)
 	}
+	// The root public keys beside the signing keys in keys/, the folder
+	// whose keys are handed to administrators out of band.
+	for _, k := range kl.Root.Keys {
+		p := filepath.Join(filepath.Dir(path), k.Fingerprint+".asc")
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			if err := atomicfile.WriteFile(p, []byte(k.PublicKey), 0o644); err != nil {
+				return nil, fmt.Errorf("trust: write %s: %w", p, err)
+			}
+		}
+	}
 	logger(opts.Logger).Info("key list written", "version", kl.Version, "roots", kl.RootFingerprints(), "signing", kl.SigningFingerprints())
 	return &TrustResult{List: kl, Previous: prev, Path: path}, nil
 }

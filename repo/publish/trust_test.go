@@ -140,6 +140,16 @@ func TestTrustRotations(t *testing.T) {
 			t.Fatalf("problems with %s: %v", k.Fingerprint(), p)
 		}
 	}
+	// keys/ holds the root public keys: handed out as a key directory,
+	// it verifies the chain.
+	kr, err := sign.LoadKeyring(filepath.Join(root, repo.KeysDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := VerifyRepo(t.Context(), root, VerifyOptions{Check: func([]byte, []byte) error { return nil }, TrustedKeys: kr.Fingerprints()})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("verify with keys/: %v %v", err, problems)
+	}
 	// A keyring of no root key.
 	p = verifyKeys(t, root, s2)
 	if !strings.Contains(strings.Join(p, "\n"), "none of the root keys") {
