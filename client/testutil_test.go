@@ -175,7 +175,20 @@ func newRepo(t testing.TB, versions ...string) *testRepo {
 // add puts archives into the repository (without building).
 func (r *testRepo) add(t testing.TB, archives ...string) {
 	t.Helper()
-	if _, err := publish.Add(context.Background(), r.Dir, archives, publish.AddOptions{}); err != nil {
+	// Private copies: repo add hard-links what it can, and tests that
+	// damage a repository's archive must not damage the shared packed one.
+	own, copies := t.TempDir(), make([]string, len(archives))
+	for i, a := range archives {
+		data, err := os.ReadFile(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copies[i] = filepath.Join(own, filepath.Base(a))
+		if err := os.WriteFile(copies[i], data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := publish.Add(context.Background(), r.Dir, copies, publish.AddOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
