@@ -123,6 +123,7 @@ type CheckResult struct {
 	Installed repo.Version // newest installed version (the base when none)
 	Index     *repo.Index
 	Pending   []repo.IndexFix
+	Custom    *CustomCheck // with customer set: the customer's fixes
 }
 
 // channelCache is the cache directory of a channel: its last verified
@@ -145,10 +146,10 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 	switch {
 	case err != nil:
 		rec.Outcome, rec.Failed = "error: "+err.Error(), true
-	case len(res.Pending) == 0:
+	case res.PendingCount() == 0:
 		rec.Outcome, rec.Serial = "up to date", res.Index.Serial
 	default:
-		rec.Outcome, rec.Serial, rec.Pending = fmt.Sprintf("%d pending", len(res.Pending)), res.Index.Serial, len(res.Pending)
+		rec.Outcome, rec.Serial, rec.Pending = fmt.Sprintf("%d pending", res.PendingCount()), res.Index.Serial, res.PendingCount()
 	}
 	uerr := updateSeen(ctx, c.Cfg.StateDir, c.Cfg.LockDir, func(s *Seen) {
 		rec.PendingSince = pendingSince(s.LastCheck, &rec, err != nil)
@@ -156,6 +157,10 @@ func (c *Client) Check(ctx context.Context) (*CheckResult, error) {
 		if err == nil {
 			key := channelKey(res.Product, res.Base)
 			s.Serials[key] = max(s.Serials[key], res.Index.Serial)
+			if res.Custom != nil {
+				key := customKey(res.Product, res.Base, res.Custom.Customer)
+				s.Serials[key] = max(s.Serials[key], res.Custom.Index.Serial)
+			}
 		}
 	})
 	if uerr == nil {
@@ -210,7 +215,13 @@ func (c *Client) check(ctx context.Context) (*CheckResult, error) {
 	if st.Base.Equal(base) && st.Product == c.Cfg.Product {
 		latest = st.Latest()
 	}
-	return &CheckResult{Product: c.Cfg.Product, Base: base, Installed: latest, Index: ix, Pending: Pending(ix, latest)}, nil
+	res := &CheckResult{Product: c.Cfg.Product, Base: base, Installed: latest, Index: ix, Pending: Pending(ix, latest)}
+	if c.Cfg.Customer != "" {
+		if res.Custom, err = c.checkCustom(ctx, st, base, res.chainEnd()); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // fetchIndex returns the verified index of base, from the network with

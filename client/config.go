@@ -83,6 +83,9 @@ type Config struct {
 	// hostStateDir is the host's state_dir of an instance's
 	// configuration, whose paused.json pauses every instance.
 	hostStateDir string
+	// Customer names this server's customer: its customer fixes
+	// (PRODUCT/BASE/custom/CUSTOMER) install after the vendor chain.
+	Customer string `toml:"customer"`
 }
 
 // Schedule is when scheduled runs (daemon, cron) happen.
@@ -213,6 +216,7 @@ type fileConfig struct {
 	Parallel      int64          `toml:"parallel"`
 	Instance      []fileInstance `toml:"instance"`
 	Cluster       fileCluster    `toml:"cluster"`
+	Customer      string         `toml:"customer"`
 }
 
 type fileSchedule struct {

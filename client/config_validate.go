@@ -65,6 +65,13 @@ func (v *validator) convert(fc *fileConfig) *Config {
 		}
 	}
 
+	if fc.Customer != "" || v.set("customer") {
+		if err := repo.ValidCustomerName(fc.Customer); err != nil {
+			v.fail("customer", "%v: set it to the customer name the vendor uses for this server's customer fixes, such as customer = \"shop-a\", or remove it", err)
+		}
+		c.Customer = fc.Customer
+	}
+
 	switch {
 	case fc.Version != "" && fc.VersionFile != "":
 		v.fail("version", "set only one of version and version_file (version_file is on line %d); version_file is usually right, because a full patch updates it", v.lines["version_file"])

@@ -11,8 +11,9 @@ import (
 
 // Downloaded is one archive in the cache.
 type Downloaded struct {
-	Fix  repo.IndexFix
-	Path string
+	Fix    repo.IndexFix
+	Custom *repo.CustomIndexFix // a customer fix (Fix is then zero)
+	Path   string
 }
 
 // Download fetches the pending archives (up to target, when given) into
@@ -44,6 +45,15 @@ func (c *Client) Download(ctx context.Context, target *repo.Version, progress fu
 			return out, fmt.Errorf("download %s: %w", f.Version, err)
 		}
 		out = append(out, Downloaded{Fix: f, Path: dest})
+	}
+	if target == nil && res.Custom != nil {
+		for _, f := range res.Custom.Pending {
+			dest, err := c.downloadCustom(ctx, res.Base, f, nil)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Downloaded{Custom: &f, Path: dest})
+		}
 	}
 	return out, nil
 }

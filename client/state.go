@@ -56,6 +56,8 @@ type State struct {
 	Base       repo.Version    `json:"base"`
 	Installed  []InstalledFix  `json:"installed"`
 	Superseded []SupersededFix `json:"superseded,omitempty"`
+	// Custom are the installed customer fixes (custom.go), by id.
+	Custom []InstalledCustom `json:"custom,omitempty"`
 }
 
 // channelKey names a channel in State.Serials.
@@ -118,6 +120,7 @@ func (s *State) syncBase(product string, base repo.Version, now time.Time) bool 
 		s.Superseded = append(s.Superseded, SupersededFix{Base: s.Base, Version: f.Version, InstalledAt: f.InstalledAt, SupersededAt: now})
 	}
 	s.Product, s.Base, s.Installed = product, base, nil
+	s.Custom = nil // customer fixes target a base: the full patch replaced their files too
 	return true
 }
 

@@ -3,7 +3,9 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/spf13/cobra"
 )
@@ -14,6 +16,62 @@ type checkJSON struct {
 	Base    string           `json:"base"`
 	Serial  int64            `json:"serial"`
 	Pending []checkJSONEntry `json:"pending"`
+	Custom  *checkJSONCustom `json:"custom,omitempty"` // with customer set
+}
+
+// checkJSONCustom is the customer's fixes in `check --json`.
+type checkJSONCustom struct {
+	Customer string             `json:"customer"`
+	Serial   int64              `json:"serial"`
+	Pending  []checkJSONCustFix `json:"pending"`
+	Waiting  []checkJSONCustFix `json:"waiting"` // min_fix beyond the vendor chain
+}
+
+type checkJSONCustFix struct {
+	ID      string        `json:"id"`
+	Version string        `json:"version"`
+	MinFix  string        `json:"min_fix,omitempty"`
+	Summary string        `json:"summary"`
+	Bugs    []repo.BugRef `json:"bugs"`
+}
+
+func customJSON(cc *client.CustomCheck) *checkJSONCustom {
+	if cc == nil {
+		return nil
+	}
+	out := &checkJSONCustom{Customer: cc.Customer, Serial: cc.Index.Serial, Pending: []checkJSONCustFix{}, Waiting: []checkJSONCustFix{}}
+	conv := func(f repo.CustomIndexFix) checkJSONCustFix {
+		e := checkJSONCustFix{ID: f.ID, Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs}
+		if f.MinFix != nil {
+			e.MinFix = f.MinFix.String()
+		}
+		return e
+	}
+	for _, f := range cc.Pending {
+		out.Pending = append(out.Pending, conv(f))
+	}
+	for _, f := range cc.Waiting {
+		out.Waiting = append(out.Waiting, conv(f))
+	}
+	return out
+}
+
+// printCustomCheck lists the customer's pending and waiting fixes.
+func printCustomCheck(w io.Writer, cc *client.CustomCheck) {
+	if cc == nil {
+		return
+	}
+	if len(cc.Pending) == 0 {
+		fmt.Fprintf(w, "customer %s: no customer fixes pending\n", cc.Customer)
+	} else {
+		fmt.Fprintf(w, "customer %s: %d customer fixes pending (installed after the vendor fixes)\n", cc.Customer, len(cc.Pending))
+	}
+	for _, f := range cc.Pending {
+		fmt.Fprintf(w, "  %-12s %-6s %s\n", f.ID, f.Version, f.Summary)
+	}
+	for _, f := range cc.Waiting {
+		fmt.Fprintf(w, "  %-12s %-6s waits for vendor fix %s: %s\n", f.ID, f.Version, f.MinFix, f.Summary)
+	}
 }
 
 type checkJSONEntry struct {
@@ -57,7 +115,7 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		return err
 	}
 	if g.JSON {
-		out := checkJSON{Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial, Pending: []checkJSONEntry{}}
+		out := checkJSON{Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial, Pending: []checkJSONEntry{}, Custom: customJSON(res.Custom)}
 		for _, f := range res.Pending {
 			out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
 		}
@@ -75,7 +133,10 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 			}
 		}
 	}
-	if len(res.Pending) > 0 {
+	if !g.JSON {
+		printCustomCheck(g.stdout, res.Custom)
+	}
+	if res.PendingCount() > 0 {
 		return &exitCodeError{code: ExitPending}
 	}
 	return nil

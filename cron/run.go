@@ -164,7 +164,7 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 			rep.New = append(rep.New, f.Version.String())
 		}
 	}
-	if len(res.Pending) == 0 {
+	if res.PendingCount() == 0 {
 		rep.Outcome = notify.OutcomeUpToDate
 		return nil
 	}
@@ -175,7 +175,11 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 
 	got, err := cl.Download(ctx, nil, nil)
 	for _, d := range got {
-		rep.Downloaded = append(rep.Downloaded, d.Fix.Version.String())
+		name := d.Fix.Version.String()
+		if d.Custom != nil {
+			name = d.Custom.ID + " " + d.Custom.Version.String()
+		}
+		rep.Downloaded = append(rep.Downloaded, name)
 	}
 	if err != nil {
 		return err
