@@ -222,3 +222,23 @@ func (c *Client) downloadCustom(ctx context.Context, base repo.Version, f repo.C
 	}
 	return dest, nil
 }
+
+// StatusCustom is an installed customer fix in status --json.
+type StatusCustom struct {
+	ID          string    `json:"id"`
+	Customer    string    `json:"customer"`
+	Version     string    `json:"version"`
+	InstalledAt time.Time `json:"installed_at"`
+	By          string    `json:"by"`
+	// Overridden maps each path a vendor fix overrode to that fix's
+	// version (install --force): the customer fix no longer owns it.
+	Overridden map[string]string `json:"overridden,omitempty"`
+}
+
+func statusCustom(st *State) []StatusCustom {
+	var out []StatusCustom
+	for _, cf := range st.Custom {
+		out = append(out, StatusCustom{ID: cf.ID, Customer: cf.Customer, Version: cf.Version.String(), InstalledAt: cf.InstalledAt, By: cf.By, Overridden: cf.Overridden})
+	}
+	return out
+}

@@ -92,20 +92,48 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, a a
 	if err != nil {
 		return logPath, fail("test", err)
 	}
+	// Customer fixes owning files of this fix stop it here, before
+	// anything is written, unless their override is allowed.
+	over, err := customOverrides(st, m, opts)
+	if err != nil {
+		return logPath, fail("test", err)
+	}
 	log.printf("tests passed: %d files to replace or add, %d to delete", len(m.Files), len(m.Delete))
 	if opts.DryRun {
 		log.printf("dry run: nothing changed")
 		return logPath, nil
 	}
-	return logPath, c.transact(ctx, st, m, staging, j, opts, log, fail)
+	return logPath, c.transact(ctx, c.store(), m, staging, j, opts, log, fail, func() error {
+		return c.recordFix(st, m, opts, over)
+	})
 }
 
-// transact changes the root for one tested fix: journal, back up, apply,
-// scripts, record; any failure once the root changes restores it.
-func (c *Client) transact(ctx context.Context, st *State, m *repo.Manifest, staging string, j *txn.Journal, opts *InstallOptions, log fixLog, fail func(string, error) error) error {
+// recordFix records vendor fix m as installed, and the customer files it
+// overrode, in one write of the state: the commit point of its install.
+func (c *Client) recordFix(st *State, m *repo.Manifest, opts *InstallOptions, over map[string][]string) error {
+	v := m.Version
+	rec := InstalledFix{Version: v, InstalledAt: c.Now().UTC(), By: currentUser(), Summary: m.Summary, Files: map[string]string{}, Deleted: m.Delete, Forced: opts.Force}
+	for _, fe := range m.Files {
+		rec.Files[fe.Path] = fe.SHA256
+	}
+	st.Installed = append(st.Installed, rec)
+	unmark := markOverridden(st, v, over)
+	if err := st.Save(c.Cfg.StateDir); err != nil {
+		st.Installed = st.Installed[:len(st.Installed)-1]
+		unmark()
+		return err
+	}
+	return nil
+}
+
+// transact changes the root for one tested fix, in the transactions of
+// store: journal, back up, apply, scripts, and record (the commit point,
+// which must leave the caller's record as it was when it fails); any
+// failure once the root changes restores it.
+func (c *Client) transact(ctx context.Context, store txn.Store, m *repo.Manifest, staging string, j *txn.Journal, opts *InstallOptions, log fixLog, fail func(string, error) error, record func() error) error {
 	v := m.Version
 	opts.step(v, "journal")
-	t, err := c.store().Begin(j)
+	t, err := store.Begin(j)
 	if err != nil {
 		return fail("journal", err)
 	}
@@ -152,19 +180,13 @@ func (c *Client) transact(ctx context.Context, st *State, m *repo.Manifest, stag
 
 	// Commit: the state names the fix installed.
 	opts.step(v, "commit")
-	rec := InstalledFix{Version: v, InstalledAt: c.Now().UTC(), By: currentUser(), Summary: m.Summary, Files: map[string]string{}, Deleted: m.Delete, Forced: opts.Force}
-	for _, fe := range m.Files {
-		rec.Files[fe.Path] = fe.SHA256
-	}
-	st.Installed = append(st.Installed, rec)
-	if err := st.Save(c.Cfg.StateDir); err != nil {
-		st.Installed = st.Installed[:len(st.Installed)-1]
+	if err := record(); err != nil {
 		return undo("commit", err)
 	}
 	if err := t.Commit(); err != nil {
 		log.printf("warning: %v", err)
 	}
-	log.printf("installed %s", v)
+	log.printf("installed %s", m.Name())
 	opts.step(v, "done")
 	return nil
 }
@@ -226,7 +248,7 @@ func localChanges(root string, st *State, m *repo.Manifest, j *txn.Journal) ([]s
 		if e.Action == txn.ActAdd {
 			continue
 		}
-		if sum, ok := lastInstalledHash(st, e.Path); ok {
+		if sum, ok := ownerHash(st, e.Path); ok {
 			if got, err := hashIn(r, e.Path); err != nil || got != sum {
 				modified = append(modified, rootPath(root, e.Path))
 			}

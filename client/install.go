@@ -52,11 +52,15 @@ type InstallOptions struct {
 	// reached in this run (in a dry run, would reach) and replaces its
 	// recorded level in gate.
 	parentLevel *repo.Version
+	// replacing maps each installed customer fix that a customer fix of
+	// this run replaces to that fix's id (set by the plan).
+	replacing map[string]string
 }
 
 // InstallResult lists what Install did.
 type InstallResult struct {
 	Installed []repo.IndexFix
+	Custom    []repo.CustomIndexFix // customer fixes installed, after the vendor's
 	Logs      []string
 	DryRun    bool
 	Kept      []KeptFile // locally changed files a forced --reinstall kept beside the restored ones
@@ -113,7 +117,9 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 		return nil, err
 	}
 	out := &InstallResult{DryRun: opts.DryRun}
-	if len(todo) == 0 {
+	customs, replacing := customsOf(src)
+	opts.replacing = replacing
+	if len(todo) == 0 && len(customs) == 0 {
 		return out, nil
 	}
 	action := "install"
@@ -159,6 +165,9 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 			auditErr = aerr
 		}
 	}
+	if err := c.installCustoms(ctx, st, src, customs, &opts, out, &auditErr); err != nil {
+		return out, joinErrs(err, auditErr)
+	}
 	if opts.DryRun {
 		return out, nil
 	}
@@ -187,7 +196,14 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 		return joinErrs(postErr, c.audit("post_install", vs, "failed", postErr.Error()))
 	}
 	var rbErr error
+	// The run's customer fixes stand on its vendor fixes: they go first.
+	for i := len(out.Custom) - 1; i >= 0 && rbErr == nil; i-- {
+		rbErr = c.uninstallCustom(ctx, st, out.Custom[i].ID)
+	}
 	for range out.Installed {
+		if rbErr != nil {
+			break
+		}
 		if rbErr = c.rollbackOne(ctx, st); rbErr != nil {
 			break
 		}
@@ -199,7 +215,7 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 	if postErr != nil {
 		err = fmt.Errorf("%w; before it, %w", err, postErr)
 	}
-	out.Installed = nil
+	out.Installed, out.Custom = nil, nil
 	return joinErrs(err, c.audit("install", vs, "rolled back", err.Error()))
 }
 

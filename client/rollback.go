@@ -56,6 +56,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackR
 			return nil, err
 		}
 	}
+	if err := customBlocksRollback(st, len(st.Installed)-n); err != nil {
+		return nil, err
+	}
 	res := &RollbackResult{}
 	res.Kept, err = c.guardRollback(st, len(st.Installed)-n, opts.Force, false)
 	if err != nil {
@@ -123,6 +126,7 @@ func (c *Client) forget(st *State) func(v repo.Version) error {
 	return func(v repo.Version) error {
 		if n := len(st.Installed); n > 0 && st.Installed[n-1].Version.Equal(v) {
 			st.Installed = st.Installed[:n-1]
+			unmarkOverridden(st, v) // the rollback restores the customer files it had overridden
 			return st.Save(c.Cfg.StateDir)
 		}
 		return nil
@@ -179,7 +183,11 @@ func (c *Client) recoverTxn(ctx context.Context) (string, error) {
 		return "", err
 	}
 	did, err := c.recoverFix(ctx)
-	return strings.Join(slices.DeleteFunc([]string{hook, did}, func(s string) bool { return s == "" }), "; "), err
+	var cdid string
+	if err == nil {
+		cdid, err = c.recoverCustoms(ctx)
+	}
+	return strings.Join(slices.DeleteFunc([]string{hook, did, cdid}, func(s string) bool { return s == "" }), "; "), err
 }
 
 // recoverFix finishes or undoes an interrupted fix transaction.

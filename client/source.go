@@ -102,6 +102,9 @@ type repoSource struct {
 	res  *CheckResult
 	kept []KeptFile // locally changed files a forced reinstall kept
 	held error      // what gate held back of the plan, reported after the install
+	// customs are the customer fixes to install after the vendor chain.
+	customs   []repo.CustomIndexFix
+	replacing map[string]string // see InstallOptions.replacing
 }
 
 func (s *repoSource) command() string { return "hotfix install" }
@@ -117,6 +120,9 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 	if opts.Reinstall != nil {
 		if !st.Latest().Equal(*opts.Reinstall) || len(st.Installed) == 0 {
 			return nil, fmt.Errorf("only the newest installed fix (%s) can be reinstalled: roll back to %s first", st.Latest(), opts.Reinstall.Requires())
+		}
+		if err := customBlocksRollback(st, len(st.Installed)-1); err != nil {
+			return nil, err
 		}
 		// The rollback that starts a reinstall would discard local
 		// changes like any other: the same test, the same --force.
@@ -137,7 +143,7 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 		res.Pending = append([]repo.IndexFix{*f}, res.Pending...)
 	}
 	if opts.Target == nil {
-		return s.gated(res.Pending)
+		return s.gatedWithCustoms(st, res.Pending)
 	}
 	if _, ok := res.Index.Fix(*opts.Target); !ok {
 		return nil, fmt.Errorf("fix %s is not in the index of %s %s (latest is %s)", opts.Target, res.Product, res.Base, latestOf(res.Index))
@@ -151,7 +157,17 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 			cut = append(cut, f)
 		}
 	}
-	return s.gated(cut)
+	return s.gatedWithCustoms(st, cut)
+}
+
+// gatedWithCustoms is gated, and the customer fixes to install after
+// what it allows.
+func (s *repoSource) gatedWithCustoms(st *State, fs []repo.IndexFix) ([]repo.IndexFix, error) {
+	allowed, err := s.gated(fs)
+	if err != nil {
+		return nil, err
+	}
+	return allowed, s.planCustoms(st, allowed)
 }
 
 func (s *repoSource) fetch(ctx context.Context, f repo.IndexFix) (archive, error) {

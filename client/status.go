@@ -22,7 +22,9 @@ type Status struct {
 	// hold part of a fix until "hotfix recover"), or nil.
 	Interrupted *StatusInterrupted `json:"interrupted"`
 	Journal     string             `json:"-"` // the interrupted transaction's directory, if any
-	Recorded    []SupersededFix    `json:"-"`
+	// Custom lists the installed customer fixes (none: the key is left out).
+	Custom   []StatusCustom  `json:"custom,omitempty"`
+	Recorded []SupersededFix `json:"-"`
 }
 
 // StatusInterrupted is an interrupted transaction in Status: the fix,
@@ -61,6 +63,9 @@ func (c *Client) Status() (*Status, error) {
 	}
 	out.Level = latest.String()
 	out.Recorded = st.Superseded
+	if st.Product == c.Cfg.Product && st.Base.Equal(base) {
+		out.Custom = statusCustom(st)
+	}
 	seen, err := loadSeen(c.Cfg.StateDir)
 	if err != nil {
 		return nil, err

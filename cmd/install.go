@@ -112,7 +112,10 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 		for _, f := range res.Installed {
 			fmt.Fprintf(g.stdout, "%s %s: %s\n", verb, f.Version, f.Summary)
 		}
-		if err == nil && len(res.Installed) == 0 {
+		for _, f := range res.Custom {
+			fmt.Fprintf(g.stdout, "%s customer fix %s %s: %s\n", verb, f.ID, f.Version, f.Summary)
+		}
+		if err == nil && len(res.Installed) == 0 && len(res.Custom) == 0 {
 			fmt.Fprintln(g.stdout, "nothing to install: no fixes pending")
 		}
 	}
@@ -128,6 +131,10 @@ func withInstallAdvice(err error) error {
 	var rc *client.RollbackChangesError
 	if errors.As(err, &rc) {
 		return fmt.Errorf("%w (--reinstall with --force, each kept as FILE.hotfix-kept-TIME)", err)
+	}
+	var co *client.CustomOverrideError
+	if errors.As(err, &co) {
+		return fmt.Errorf("%w, or install with --force to let the vendor's files win (status then shows the customer fix as overridden)", err)
 	}
 	return err
 }

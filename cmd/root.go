@@ -90,7 +90,7 @@ Try it:         hotfix demo`,
 		newServeCmd(g),
 		newDemoCmd(g),
 		// The administrator's commands.
-		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g),
+		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g), newUninstallCmd(g),
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
 		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g), newClusterCmd(g),
 	)

@@ -51,6 +51,12 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 			fmt.Fprintf(w, "  %-12s %s by %s\n", f.Version, f.InstalledAt.Local().Format("2006-01-02 15:04"), f.By)
 		}
 	}
+	for _, cf := range st.Custom {
+		fmt.Fprintf(w, "  customer fix %s %s (customer %s) %s by %s\n", cf.ID, cf.Version, cf.Customer, cf.InstalledAt.Local().Format("2006-01-02 15:04"), cf.By)
+		for p, by := range cf.Overridden {
+			fmt.Fprintf(w, "    OVERRIDDEN: %s is vendor fix %s's file\n", p, by)
+		}
+	}
 	fmt.Fprintf(w, "pending:    %d\n", st.Pending)
 	if st.LastCheck != nil {
 		fmt.Fprintf(w, "last check: %s, %s\n", st.LastCheck.At.Local().Format("2006-01-02 15:04"), st.LastCheck.Outcome)
