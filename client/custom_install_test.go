@@ -283,3 +283,18 @@ func TestInstallCustomRefusesAWrongArchive(t *testing.T) {
 }
 
 func publishOpts() publish.BuildOptions { return publish.BuildOptions{} }
+
+func TestInstallCustomDryRunChangesNothing(t *testing.T) {
+	r := newRepo(t, "2.4.1.1")
+	r.addCustom(t, packCustomFix(t, "shop-a", "IS-1", "1", map[string]string{"app/cart.php": "shop a\n"}, "min_fix = \"2.4.1.1\"\n"))
+	e := newEnv(t, envOptions{Repo: r, Extra: customerLine})
+	before := snapshot(t, e.Root)
+	res, err := e.client(t).Install(t.Context(), InstallOptions{DryRun: true})
+	if err != nil || len(res.Installed) != 1 || len(res.Custom) != 1 || !res.DryRun {
+		t.Fatalf("dry run %+v %v", res, err)
+	}
+	assertTree(t, before, e.Root)
+	if st, _ := e.client(t).Status(); len(st.Custom) != 0 || len(st.Installed) != 0 {
+		t.Fatalf("a dry run recorded %+v %+v", st.Installed, st.Custom)
+	}
+}
