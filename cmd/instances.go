@@ -232,7 +232,7 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 		for _, f := range res.Pending {
 			ic.Pending = append(ic.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
 		}
-		pending = pending || len(res.Pending) > 0
+		pending = pending || res.PendingCount() > 0
 		out.Instances = append(out.Instances, ic)
 		if g.JSON {
 			continue
