@@ -39,7 +39,7 @@ func allowed(from, to string) bool {
 		return internal || strings.HasPrefix(from, "internal/demo/")
 	case from == "repo" || from == "sign" || from == "server":
 		return internal
-	case from == "repo/fixarchive" || from == "repo/rpm" || from == "repo/yum" || from == "repo/site":
+	case from == "repo/fixarchive" || from == "repo/rpm" || from == "repo/yum" || from == "repo/site" || from == "repo/bundle":
 		return to == "repo" || internal
 	case from == "repo/publish":
 		return strings.HasPrefix(to, "repo") || to == "sign" || internal
@@ -48,7 +48,7 @@ func allowed(from, to string) bool {
 		return to == "repo" || internal
 	case strings.HasPrefix(from, "client"):
 		return strings.HasPrefix(to, "client/") || to == "repo" || to == "repo/fixarchive" ||
-			to == "repo/rpm" || to == "sign" || internal
+			to == "repo/rpm" || to == "repo/bundle" || to == "sign" || internal
 	case from == "cron":
 		return strings.HasPrefix(to, "client") || internal
 	case from == "bench/fleet":

@@ -39,6 +39,9 @@ type InstallOptions struct {
 	Force     bool          // install over local modifications
 	Reinstall *repo.Version // roll back and install again the newest installed fix
 	LockWait  time.Duration // wait this long for the transaction lock
+	// AllowExpired accepts the expired index of an export bundle
+	// (InstallFrom only); the audit log records it.
+	AllowExpired bool
 	// Stop, when closed, ends the install between fixes: the fix in
 	// progress is finished (never left half done), post_install and
 	// health_check still run for what was installed, and no further fix

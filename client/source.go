@@ -210,6 +210,16 @@ func latestOf(ix *repo.Index) string {
 // the messages users see, and moving the prefix to cmd would change those
 // that arrive inside a step error.
 func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptions) (*InstallResult, error) {
+	if isBundle(path) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		return c.runFixes(ctx, &bundleSource{c: c, path: abs, opts: &opts}, opts)
+	}
+	if opts.AllowExpired {
+		return nil, fmt.Errorf("install --from %s: %w", path, ErrNotBundle)
+	}
 	src, err := c.localSource(path)
 	if err != nil {
 		return nil, err

@@ -61,6 +61,10 @@ type IndexCheck struct {
 	LastSerial int64 // highest serial seen before for this channel
 	MaxSize    int64
 	ConfigPath string // named in the remedy for an index over MaxSize
+	// AllowExpired accepts an index past its expiry (an export bundle
+	// that travelled longer than its validity, by the administrator's
+	// explicit choice); everything else is checked as ever.
+	AllowExpired bool
 }
 
 // VerifyIndex decides whether index bytes and their detached signature
@@ -86,7 +90,7 @@ func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 	if err := checkIndexKeyList(what, ix, c.Keys); err != nil {
 		return nil, err
 	}
-	if c.Now.After(ix.Expires) {
+	if c.Now.After(ix.Expires) && !c.AllowExpired {
 		return nil, &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
 			Hint: `the vendor must re-run "hotfix repo build" (or a mirror is serving stale files)`}
 	}

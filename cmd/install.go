@@ -21,6 +21,8 @@ type installOptions struct {
 	Reinstall string
 	Wait      time.Duration
 	From      string
+	// AllowExpired accepts an export bundle whose index expired.
+	AllowExpired bool
 }
 
 func newInstallCmd(g *globalOptions) *cobra.Command {
@@ -44,7 +46,14 @@ directory (manifest.json, files/, scripts/: what an RPM fix package leaves in
 repository, in the same transaction. A local file is the administrator's
 choice, so no signed index is needed; every file is still checked against
 the fix's manifest, and an RPM's header signature, when it carries one,
-must verify against trusted_keys.`,
+must verify against trusted_keys.
+
+--from FILE also takes an export bundle ("hotfix repo export", for sites
+without a network path to the repository): it installs the pending chain
+from it with the same checks as online (the index's signature against
+trusted_keys, product, base, serial, expiry; every archive's size and
+sha256), without the network. An index past its expiry is refused unless
+--allow-expired, which the audit log records.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -59,7 +68,8 @@ must verify against trusted_keys.`,
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	f.StringVar(&opts.Reinstall, "reinstall", "", "roll back and install again the newest installed fix")
 	f.DurationVar(&opts.Wait, "wait", 0, "wait this long for another install to finish (default: exit 75 at once)")
-	f.StringVar(&opts.From, "from", "", "install one fix from a local .fix, .rpm or unpacked fix directory")
+	f.StringVar(&opts.From, "from", "", "install from a local .fix, .rpm, unpacked fix directory or export bundle")
+	f.BoolVar(&opts.AllowExpired, "allow-expired", false, "with --from BUNDLE: accept its index past its expiry (recorded in the audit log)")
 	return c
 }
 
@@ -93,6 +103,9 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 			return usagef("install --from takes no VERSION and no --reinstall: the fix is the one in %s", opts.From)
 		}
 		return runInstallFrom(ctx, g, cl, opts, progress)
+	}
+	if opts.AllowExpired {
+		return usagef("install: --allow-expired applies only to --from with an export bundle")
 	}
 	if !opts.Yes && !opts.DryRun && g.isTerminal(g.stdin) {
 		if proceed, err := confirmInstall(ctx, g, cl, target, reinstall); err != nil || !proceed {
@@ -140,7 +153,11 @@ func withInstallAdvice(err error) error {
 }
 
 func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, opts *installOptions, progress func(repo.Version, string)) error {
-	res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait, Progress: progress})
+	res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait, Progress: progress,
+		AllowExpired: opts.AllowExpired})
+	if errors.Is(err, client.ErrExpired) && !opts.AllowExpired {
+		err = fmt.Errorf("%w (if the site has no newer bundle and you accept fixes signed for an earlier period, --allow-expired takes it; the audit log records that)", err)
+	}
 	if res != nil {
 		for _, f := range res.Installed {
 			if res.DryRun {

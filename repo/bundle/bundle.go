@@ -1,0 +1,148 @@
+package bundle
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
+)
+
+// Format is the version of the bundle format.
+const Format = 1
+
+// HeaderName is the first entry of every bundle; its presence, first, is
+// how a bundle is told from other tar files.
+const HeaderName = "hotfix-export.json"
+
+// Bounds on the entries that come before the verified index names sizes.
+const (
+	maxHeaderSize = 4 << 10
+	maxSigSize    = 64 << 10
+	// MaxKeySize and MaxKeys bound the keys/ files a bundle may carry.
+	MaxKeySize = 1 << 20
+	MaxKeys    = 256
+	// MaxTrailingZeros is how much padding may follow the end-of-archive
+	// marker (tar pads to its record size, 10 KiB by default).
+	MaxTrailingZeros = 1 << 20
+)
+
+// Header is the bundle's first entry: what it claims to hold. Nothing in
+// it is trusted: Read compares it with the verified index.
+type Header struct {
+	Format  int          `json:"format"`
+	Product string       `json:"product"`
+	Base    repo.Version `json:"base"`
+	// From is the first fix whose archives the bundle carries; absent
+	// when it carries the whole channel.
+	From *repo.Version `json:"from,omitempty"`
+}
+
+// FromVersion is From, or the zero version for the whole channel.
+func (h *Header) FromVersion() repo.Version {
+	if h.From == nil {
+		return repo.Version{}
+	}
+	return *h.From
+}
+
+// channelDir is the bundle's folder of the channel, as in a repository.
+func (h *Header) channelDir() string { return h.Product + "/" + h.Base.String() }
+
+// IndexEntry and SigEntry name the index and its signature inside the
+// bundle.
+func (h *Header) IndexEntry() string { return h.channelDir() + "/" + repo.IndexName }
+
+// SigEntry names the index's signature inside the bundle.
+func (h *Header) SigEntry() string { return h.IndexEntry() + repo.SigSuffix }
+
+func (h *Header) validate() error {
+	if h.Format != Format {
+		return fmt.Errorf("bundle format %d is not supported (this hotfix reads %d): use the hotfix release that exported it, or a newer one", h.Format, Format)
+	}
+	if err := repo.ValidProductName(h.Product); err != nil {
+		return err
+	}
+	if h.Base.IsZero() {
+		return fmt.Errorf("no base")
+	}
+	return nil
+}
+
+// parseHeader decodes the first entry strictly.
+func parseHeader(data []byte) (*Header, error) {
+	var h Header
+	if err := json.Unmarshal(data, &h); err != nil {
+		return nil, fmt.Errorf("%s: %w", HeaderName, err)
+	}
+	if err := h.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", HeaderName, err)
+	}
+	return &h, nil
+}
+
+// Carried lists the fixes of ix whose archives a bundle starting at from
+// carries, in chain order (zero from: all).
+func Carried(ix *repo.Index, from repo.Version) []repo.IndexFix {
+	var out []repo.IndexFix
+	for _, f := range ix.Fixes {
+		if from.IsZero() || f.Version.Compare(from) >= 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// files lists the (name, size, sha256) of fixes' archives in bundle order.
+func files(fixes []repo.IndexFix) []fileRef {
+	var out []fileRef
+	for _, f := range fixes {
+		out = append(out, fileRef{f.File, f.Size, f.SHA256})
+		if f.RPM != nil {
+			out = append(out, fileRef{f.RPM.File, f.RPM.Size, f.RPM.SHA256})
+		}
+	}
+	return out
+}
+
+type fileRef struct {
+	name   string
+	size   int64
+	sha256 string
+}
+
+// isKeyEntry returns the plain name of a keys/NAME entry.
+func isKeyEntry(name string) (string, bool) {
+	dir, base := path.Split(name)
+	return base, dir == "keys/" && repo.IsPlainFileName(base)
+}
+
+// tarHeader is the deterministic header of one entry.
+func tarHeader(name string, size int64, mtime time.Time) *tar.Header {
+	return &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644,
+		ModTime: mtime.UTC().Truncate(time.Second), Format: tar.FormatPAX}
+}
+
+// countingReader counts what the tar reader consumed, to find where the
+// end-of-archive marker must be.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func marshalHeader(h *Header) ([]byte, error) {
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -1,0 +1,26 @@
+// Package bundle owns the export bundle: one channel of a repository as a
+// single file for sites without a network path to the vendor ("hotfix
+// repo export" writes it; "hotfix install --from" and "hotfix mirror"
+// read it).
+//
+// The format is a plain (uncompressed: the archives inside are
+// compressed already) POSIX tar file whose entries come in this order:
+//
+//	hotfix-export.json            {"format":1,"product","base","from"}: what the bundle claims to hold
+//	PRODUCT/BASE/index.json       the channel index, byte for byte as published
+//	PRODUCT/BASE/index.json.asc   its detached signature
+//	PRODUCT/BASE/FILE             the archives (.fix, then the fix's .rpm) of every fix from "from" on, in chain order
+//	keys/NAME                     the repository's keys/ folder (public keys, key lists), sorted by name
+//
+// Every entry is a regular file with mode 0644, owner 0, and the
+// modification time of SOURCE_DATE_EPOCH (or 1970), so that the same
+// channel exported twice gives the same bytes.
+//
+// A bundle arrives by hand, so Read treats it as hostile: every entry's
+// type, name, position and size are checked before its bytes are
+// accepted, the index and signature are handed to the caller's
+// verification before any archive is read, an archive must be one the
+// verified index names, with exactly its size and sha256, and the tar
+// stream is read to its end (its end-of-archive marker, nothing but
+// zeros after it).
+package bundle

@@ -1,0 +1,150 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/bundle"
+)
+
+// ExportOptions say what Export writes.
+type ExportOptions struct {
+	Product string
+	Base    repo.Version
+	From    *repo.Version // first fix whose archives are carried; nil: all
+	Out     string        // the bundle file, replaced atomically
+	ModTime time.Time     // of every entry (SOURCE_DATE_EPOCH), for identical bytes
+}
+
+// ExportResult says what a bundle holds.
+type ExportResult struct {
+	Index    *repo.Index
+	Archives int
+	Keys     int
+	Bytes    int64
+}
+
+// Export writes one channel of the repository at root as a bundle (see
+// repo/bundle): the published index and signature as they are, the
+// archives of every fix from opts.From on, checked against the index
+// before they are written, and the keys/ folder. The bundle appears at
+// opts.Out only once complete and synced.
+func Export(ctx context.Context, root string, opts ExportOptions) (*ExportResult, error) {
+	dir := filepath.Join(root, opts.Product, opts.Base.String())
+	indexPath := filepath.Join(dir, repo.IndexName)
+	data, err := os.ReadFile(indexPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("export: %s %s has no index (%s): run \"hotfix repo build\" first", opts.Product, opts.Base, indexPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	sig, err := os.ReadFile(indexPath + repo.SigSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("export: the index's signature: %w: run \"hotfix repo build\"", err)
+	}
+	ix, err := repo.ParseIndex(data)
+	if err != nil {
+		return nil, fmt.Errorf("export: %s: %w", indexPath, err)
+	}
+	if ix.Product != opts.Product || !ix.Base.Equal(opts.Base) {
+		return nil, fmt.Errorf("export: %s describes %s %s", indexPath, ix.Product, ix.Base)
+	}
+	b := &bundle.Bundle{Header: bundle.Header{Format: bundle.Format, Product: opts.Product, Base: opts.Base, From: opts.From},
+		Index: data, Sig: sig, ModTime: opts.ModTime}
+	from := b.Header.FromVersion()
+	if _, ok := ix.Fix(from); !from.IsZero() && !ok {
+		return nil, fmt.Errorf("export: fix %s is not in the index of %s %s (latest is %s)", from, opts.Product, opts.Base, latestFix(ix))
+	}
+	res := &ExportResult{Index: ix}
+	for _, f := range bundle.Carried(ix, from) {
+		refs := []repo.Archive{{File: f.File, Size: f.Size, SHA256: f.SHA256}}
+		if f.RPM != nil {
+			refs = append(refs, repo.Archive{File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256})
+		}
+		for _, a := range refs {
+			p := filepath.Join(dir, a.File)
+			// Checked first: a bundle whose archive the index does not
+			// describe would be refused on the site, after travelling.
+			if err := repo.CheckFile(p, a.Size, a.SHA256); err != nil {
+				return nil, fmt.Errorf("export: %s: %w: run \"hotfix repo verify\"", p, err)
+			}
+			b.Archives = append(b.Archives, openFile(a.File, p, a.Size))
+			res.Archives++
+		}
+	}
+	if b.Keys, err = keyFiles(filepath.Join(root, "keys")); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	res.Keys = len(b.Keys)
+	if err := writeBundle(ctx, opts.Out, b); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(opts.Out); err == nil {
+		res.Bytes = fi.Size()
+	}
+	return res, nil
+}
+
+func writeBundle(ctx context.Context, out string, b *bundle.Bundle) error {
+	f, err := atomicfile.Create(out, 0o644)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer f.Abort()
+	if err := bundle.Write(ctx, f, b); err != nil {
+		return fmt.Errorf("export to %s: %w", out, err)
+	}
+	return f.Commit()
+}
+
+func openFile(name, path string, size int64) bundle.File {
+	return bundle.File{Name: name, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// keyFiles lists the regular files of keys/ (public keys, key lists and
+// their signatures), sorted; dot-files (temporaries) are left out.
+func keyFiles(dir string) ([]bundle.File, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []bundle.File
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !repo.IsPlainFileName(e.Name()) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		if fi.Size() > bundle.MaxKeySize {
+			return nil, fmt.Errorf("%s is %d bytes, more than a bundle carries (%d)", filepath.Join(dir, e.Name()), fi.Size(), bundle.MaxKeySize)
+		}
+		out = append(out, openFile(e.Name(), filepath.Join(dir, e.Name()), fi.Size()))
+	}
+	if len(out) > bundle.MaxKeys {
+		return nil, fmt.Errorf("%s holds %d files, more than a bundle carries (%d)", dir, len(out), bundle.MaxKeys)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func latestFix(ix *repo.Index) string {
+	if n := len(ix.Fixes); n > 0 {
+		return ix.Fixes[n-1].Version.String()
+	}
+	return "none"
+}
