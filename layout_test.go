@@ -49,6 +49,10 @@ func allowed(from, to string) bool {
 	case strings.HasPrefix(from, "client"):
 		return strings.HasPrefix(to, "client/") || to == "repo" || to == "repo/fixarchive" ||
 			to == "repo/rpm" || to == "repo/bundle" || to == "sign" || internal
+	case from == "mirror":
+		// A mirror reads a repository as a client does: the client's
+		// fetcher (deadlines, minimum rate) and index trust rules.
+		return to == "client" || to == "repo" || to == "repo/bundle" || to == "repo/yum" || to == "sign" || internal
 	case from == "cron":
 		return strings.HasPrefix(to, "client") || internal
 	case from == "bench/fleet":

@@ -88,6 +88,7 @@ Try it:         hotfix demo`,
 		newPackCmd(g),
 		newRepoCmd(g),
 		newServeCmd(g),
+		newMirrorCmd(g),
 		newDemoCmd(g),
 		// The administrator's commands.
 		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g), newUninstallCmd(g),

@@ -34,6 +34,48 @@ func Check(dir string, check repo.CheckSignature, rpms map[string]string) []erro
 	if err := check(md, sig); err != nil {
 		return []error{fmt.Errorf("repomd.xml.asc: %w", err)}
 	}
+	data, errs := ParseRepoMD(md)
+	for _, d := range data {
+		if err := repo.CheckFile(filepath.Join(rd, d.Name), d.Size, d.SHA256); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Href(), err))
+			continue
+		}
+		if d.Type != "primary" {
+			continue
+		}
+		listed, err := primaryPackages(filepath.Join(rd, d.Name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Href(), err))
+			continue
+		}
+		for file, sum := range rpms {
+			if listed[file] != sum {
+				errs = append(errs, fmt.Errorf("%s: %s missing or with another sha256: run \"hotfix repo build\"", d.Href(), file))
+			}
+		}
+		for file := range listed {
+			if _, ok := rpms[file]; !ok {
+				errs = append(errs, fmt.Errorf("%s lists %s, which the index does not: run \"hotfix repo build\"", d.Href(), file))
+			}
+		}
+	}
+	return errs
+}
+
+// DataFile is one data file repomd.xml names.
+type DataFile struct {
+	Type   string
+	Name   string // a plain file name in repodata/
+	Size   int64
+	SHA256 string
+}
+
+// Href is the file's location as repomd.xml writes it.
+func (d DataFile) Href() string { return Dir + "/" + d.Name }
+
+// ParseRepoMD reads the data files of repomd.xml; one that lies outside
+// repodata/ is left out and reported.
+func ParseRepoMD(md []byte) ([]DataFile, []error) {
 	var repomd struct {
 		Data []struct {
 			Type     string `xml:"type,attr"`
@@ -45,8 +87,9 @@ func Check(dir string, check repo.CheckSignature, rpms map[string]string) []erro
 		} `xml:"data"`
 	}
 	if err := xml.Unmarshal(md, &repomd); err != nil {
-		return []error{fmt.Errorf("repomd.xml: %w", err)}
+		return nil, []error{fmt.Errorf("repomd.xml: %w", err)}
 	}
+	var out []DataFile
 	var errs []error
 	for _, d := range repomd.Data {
 		name, ok := strings.CutPrefix(d.Location.Href, Dir+"/")
@@ -54,30 +97,9 @@ func Check(dir string, check repo.CheckSignature, rpms map[string]string) []erro
 			errs = append(errs, fmt.Errorf("repomd.xml names %q outside repodata/", d.Location.Href))
 			continue
 		}
-		if err := repo.CheckFile(filepath.Join(rd, name), d.Size, d.Checksum); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
-			continue
-		}
-		if d.Type != "primary" {
-			continue
-		}
-		listed, err := primaryPackages(filepath.Join(rd, name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Location.Href, err))
-			continue
-		}
-		for file, sum := range rpms {
-			if listed[file] != sum {
-				errs = append(errs, fmt.Errorf("%s: %s missing or with another sha256: run \"hotfix repo build\"", d.Location.Href, file))
-			}
-		}
-		for file := range listed {
-			if _, ok := rpms[file]; !ok {
-				errs = append(errs, fmt.Errorf("%s lists %s, which the index does not: run \"hotfix repo build\"", d.Location.Href, file))
-			}
-		}
+		out = append(out, DataFile{Type: d.Type, Name: name, Size: d.Size, SHA256: d.Checksum})
 	}
-	return errs
+	return out, errs
 }
 
 // primaryPackages reads location → sha256 from a primary.xml.gz.

@@ -1,0 +1,86 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/bundle"
+)
+
+// planBundle reads an export bundle to its end, verifying the index with
+// the client's rules and each archive against it, into the staging
+// directory. A bundle that starts after the first fix is taken only when
+// the mirror holds the earlier archives: a mirror's index never names an
+// archive it lacks.
+func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("mirror: %s is neither a directory, a URL nor a regular file", path)
+	}
+	p := &plan{}
+	cp := &channelPlan{}
+	refs := map[string]fileRef{}
+	handled := map[string]bool{} // carried by the bundle: staged or already held
+	contents, err := bundle.Read(ctx, fh, bundle.Handler{
+		MaxIndexSize: m.maxIndex(),
+		Index: func(h *bundle.Header, data, sig []byte) (*repo.Index, error) {
+			if !m.wanted(h.Product, h.Base) {
+				return nil, fmt.Errorf("the bundle holds %s %s, not %s", h.Product, h.Base, m.choice())
+			}
+			cp.product, cp.base = h.Product, h.Base
+			ix, err := m.verifyIndex(h.Product, h.Base, data, sig)
+			if err == nil {
+				for _, f := range archivesOf(ix) {
+					refs[f.name] = f
+				}
+			}
+			return ix, err
+		},
+		Archive: func(name string) (bundle.Sink, error) {
+			handled[name] = true
+			if keep, err := m.have(cp, refs[name]); err != nil || keep {
+				return nil, err
+			}
+			rel := cp.rel() + "/" + name
+			if err := os.MkdirAll(filepath.Dir(m.stagedPath(rel)), 0o755); err != nil {
+				return nil, err
+			}
+			cp.staged = append(cp.staged, name)
+			return atomicfile.Create(m.stagedPath(rel), 0o644)
+		},
+		Key: func(name string, data []byte) error {
+			ok, err := keyFileOK(name, data)
+			if ok {
+				p.keys = append(p.keys, keyFile{name, data})
+			}
+			return err
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mirror %s: %w", path, err)
+	}
+	cp.index, cp.sig, cp.ix = contents.IndexRaw, contents.SigRaw, contents.Index
+	for _, f := range archivesOf(cp.ix) {
+		if handled[f.name] {
+			continue
+		}
+		keep, err := m.have(cp, f)
+		if err != nil {
+			return nil, err
+		}
+		if !keep {
+			return nil, fmt.Errorf("mirror %s: the bundle carries the fixes from %s on, and the mirror lacks %s of %s: mirror a bundle exported with --from %s (or without --from) first",
+				path, contents.Header.FromVersion(), f.name, cp.rel(), f.name)
+		}
+	}
+	p.channels = []*channelPlan{cp}
+	return p, nil
+}
