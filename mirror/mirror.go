@@ -76,6 +76,7 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 	defer lk.Release()
 	m := &mirror{opts: opts, staging: filepath.Join(opts.Dir, stagingName), res: &Result{}}
 	var p *plan
+	resumable := true // a bundle is read again whole: nothing of it to resume
 	if isURL(opts.Source) {
 		p, err = m.planRemote(ctx, opts.Source)
 	} else {
@@ -91,6 +92,7 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 			}
 			p, err = m.planRemote(ctx, "file://"+filepath.ToSlash(abs))
 		default:
+			resumable = false
 			p, err = m.planBundle(ctx, opts.Source)
 		}
 	}
@@ -102,7 +104,7 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 		// fetched: the next run starts clean. A cut (network, signal)
 		// keeps it, so that the next run resumes.
 		var te *client.TrustError
-		if errors.As(err, &te) || errors.Is(err, ErrRollback) {
+		if !resumable || errors.As(err, &te) || errors.Is(err, ErrRollback) {
 			os.RemoveAll(m.staging)
 		}
 		return nil, err

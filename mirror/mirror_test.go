@@ -94,6 +94,18 @@ func TestMirrorSources(t *testing.T) {
 		t.Error("a refused bundle left files in the mirror")
 	}
 	export("")
+	// A damaged bundle leaves nothing, not even staged archives.
+	good, _ := os.ReadFile(bundlePath)
+	bad := bytes.Clone(good)
+	bad[bytes.LastIndex(bad, []byte("acme-2.4.1.3.fix"))+700] ^= 1
+	badPath := filepath.Join(t.TempDir(), "bad.tar")
+	os.WriteFile(badPath, bad, 0o644)
+	empty := tree(t, fromBundle)
+	_, err = run(t, badPath, fromBundle)
+	testkit.WantErr(t, err, "acme-2.4.1.3.fix", "sha256")
+	if d := diff(empty, tree(t, fromBundle)); d != "" {
+		t.Errorf("a damaged bundle changed the mirror:\n%s", d)
+	}
 	if _, err := run(t, bundlePath, fromBundle); err != nil {
 		t.Fatal(err)
 	}

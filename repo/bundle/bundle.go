@@ -127,16 +127,37 @@ func tarHeader(name string, size int64, mtime time.Time) *tar.Header {
 }
 
 // countingReader counts what the tar reader consumed, to find where the
-// end-of-archive marker must be.
+// end-of-archive marker must be, and checks the padding after each
+// entry's data: tar skips those bytes unread, so anything but zeros there
+// would travel unchecked.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r       io.Reader
+	n       int64
+	padFrom int64 // the padding [padFrom, padTo) must be zeros
+	padTo   int64
+	padErr  error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	start := c.n
 	c.n += int64(n)
+	if c.padErr == nil && start < c.padTo && c.n > c.padFrom {
+		for i := max(c.padFrom, start); i < min(c.padTo, c.n); i++ {
+			if p[i-start] != 0 {
+				c.padErr = fmt.Errorf("data in the padding after an entry (byte %d): tar skips it unread, so it is refused rather than left unchecked; export the bundle again", i)
+				break
+			}
+		}
+	}
 	return n, err
+}
+
+// entryDone notes the end of an entry's data: the padding up to the next
+// 512-byte block follows.
+func (c *countingReader) entryDone() int64 {
+	c.padFrom, c.padTo = c.n, (c.n+511)&^511
+	return c.n
 }
 
 func marshalHeader(h *Header) ([]byte, error) {

@@ -22,5 +22,5 @@
 // verification before any archive is read, an archive must be one the
 // verified index names, with exactly its size and sha256, and the tar
 // stream is read to its end (its end-of-archive marker, nothing but
-// zeros after it).
+// zeros after it or in the padding after each entry).
 package bundle

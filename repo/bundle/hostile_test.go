@@ -167,6 +167,18 @@ func TestHostileBundles(t *testing.T) {
 			hidden := pack(t, []entry{{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/hidden", Mode: 0o644}, []byte("x")}})
 			return append(bytes.Clone(b), hidden...)
 		}, want: "after the tar end-of-archive marker"},
+		{name: "data in the padding after an archive", raw: func(b []byte) []byte {
+			b = bytes.Clone(b)
+			es := entries(t, b)
+			i := find(es, fix2)
+			// the entry's data ends somewhere in a block: find it by content
+			at := bytes.Index(b, es[i].data) + len(es[i].data)
+			if at%512 == 0 {
+				t.Fatal("the fixture archive fills its last block: no padding to hide data in")
+			}
+			b[at] = 'X'
+			return b
+		}, want: fix2 + ": data in the padding"},
 		{name: "too many trailing zeros", raw: func(b []byte) []byte { return append(bytes.Clone(b), make([]byte, MaxTrailingZeros+1)...) }, want: "zeros"},
 	}
 	for _, tc := range cases {

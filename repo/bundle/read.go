@@ -72,7 +72,8 @@ type reader struct {
 	in      *countingReader
 	tr      *tar.Reader
 	h       Handler
-	dataEnd int64 // offset just after the last entry's data
+	dataEnd int64  // offset just after the last entry's data
+	last    string // the last entry's name
 }
 
 // Read reads a bundle from r to its end, checking every entry as the
@@ -136,6 +137,9 @@ func (rd *reader) next(want string, limit int64) (*tar.Header, error) {
 		return nil, err
 	}
 	hdr, err := rd.tr.Next()
+	if rd.in.padErr != nil {
+		return nil, &Error{Entry: rd.last, Err: rd.in.padErr}
+	}
 	if err == io.EOF {
 		if want == HeaderName && rd.in.n == 0 {
 			return nil, nil // empty: small says it is no bundle
@@ -161,6 +165,7 @@ func (rd *reader) next(want string, limit int64) (*tar.Header, error) {
 	case hdr.Size < 0 || hdr.Size > limit:
 		return nil, &Error{Entry: hdr.Name, Err: fmt.Errorf("%d bytes, more than the %d allowed here", hdr.Size, limit)}
 	}
+	rd.last = hdr.Name
 	return hdr, nil
 }
 
@@ -180,7 +185,7 @@ func (rd *reader) small(name string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, &Error{Entry: name, Err: fmt.Errorf("cut short: %w", err)}
 	}
-	rd.dataEnd = rd.in.n
+	rd.dataEnd = rd.in.entryDone()
 	return data, nil
 }
 
@@ -220,7 +225,7 @@ func (rd *reader) archive(dir string, f fileRef) (err error) {
 	if err != nil {
 		return &Error{Entry: name, Err: err}
 	}
-	rd.dataEnd = rd.in.n
+	rd.dataEnd = rd.in.entryDone()
 	if n != f.size {
 		return &Error{Entry: name, Err: fmt.Errorf("cut short: %d of %d bytes", n, f.size)}
 	}
@@ -259,7 +264,7 @@ func (rd *reader) keys() ([]string, error) {
 		if err != nil {
 			return nil, &Error{Entry: hdr.Name, Err: fmt.Errorf("cut short: %w", err)}
 		}
-		rd.dataEnd = rd.in.n
+		rd.dataEnd = rd.in.entryDone()
 		if rd.h.Key != nil {
 			if err := rd.h.Key(base, data); err != nil {
 				return nil, &Error{Entry: hdr.Name, Err: err}
