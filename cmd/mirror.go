@@ -19,6 +19,7 @@ type mirrorOptions struct {
 	Keyring   string
 	Product   string
 	Base      string
+	Customers []string
 	MinRate   int64
 	StallTime time.Duration
 	Retries   int
@@ -41,7 +42,9 @@ size and sha256, the yum repodata. Then the files are put in place in the
 safe order (archives, repodata, indexes and their signatures, keys/,
 repo.json last). The next run fetches only what is new; a run cut off
 resumes where it stopped (DIR/.mirror holds what it had fetched). --product
-and --base choose channels. The HTML pages are not mirrored (unsigned).`,
+and --base choose channels. Customer channels (PRODUCT/BASE/custom/CUSTOMER)
+come along from a directory; over HTTP, where nothing lists them, name each
+with --customer. The HTML pages are not mirrored (unsigned).`,
 		Example: `  hotfix mirror https://fixes.acme.example/ /srv/hotfix --keyring /etc/hotfix/keys
   hotfix mirror acme-2.4.1.tar /srv/hotfix --keyring /etc/hotfix/keys`,
 		Args: cobra.ExactArgs(2),
@@ -54,6 +57,7 @@ and --base choose channels. The HTML pages are not mirrored (unsigned).`,
 	f.StringVar(&o.Keyring, "keyring", "", "the vendor's public key file or directory (required)")
 	f.StringVar(&o.Product, "product", "", "mirror only this product's channels")
 	f.StringVar(&o.Base, "base", "", "mirror only the channels of this base")
+	f.StringSliceVar(&o.Customers, "customer", nil, "also mirror this customer's channels (repeat or comma-separate; needed over HTTP)")
 	f.Int64Var(&o.MinRate, "min-rate", 0, "abort a transfer slower than this many bytes/s over --stall-time")
 	f.DurationVar(&o.StallTime, "stall-time", 30*time.Second, "the window --min-rate is measured over")
 	f.IntVar(&o.Retries, "retries", 2, "further attempts after a failed transfer")
@@ -79,7 +83,7 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := mirror.Mirror(ctx, mirror.Options{Source: o.Source, Dir: o.Dir, Keyring: kr, Product: o.Product, Base: base, Log: g.logger,
+	res, err := mirror.Mirror(ctx, mirror.Options{Source: o.Source, Dir: o.Dir, Keyring: kr, Product: o.Product, Base: base, Customers: o.Customers, Log: g.logger,
 		Network: client.Network{MinRate: o.MinRate, StallTime: client.Duration{Duration: o.StallTime}, Retries: o.Retries}})
 	if errors.Is(err, mirror.ErrRollback) {
 		return fmt.Errorf("%w: nothing was changed in %s; if the vendor really went back, mirror into a new directory", err, o.Dir)

@@ -80,7 +80,8 @@ func keyFileOK(name string, data []byte) (bool, error) {
 
 // place puts a verified plan into the mirror in the safe order:
 // archives and repodata data files (renamed from the staging directory),
-// repomd.xml and its signature, each index and its signature, keys/, then
+// repomd.xml and its signature, the customers' indexes and the channel's,
+// each before its signature, keys/, then
 // repo.json and its signature. Metadata is rewritten only when it changed.
 func (m *mirror) place(p *plan) error {
 	dirs := map[string]bool{}
@@ -104,6 +105,11 @@ func (m *mirror) place(p *plan) error {
 	for _, cp := range p.channels {
 		if cp.repomd != nil {
 			if err := m.writeSigned(cp.rel()+"/repodata/repomd.xml", cp.repomd, cp.repomdSig); err != nil {
+				return err
+			}
+		}
+		for _, cc := range cp.customs {
+			if err := m.writeSigned(repo.CustomIndexPath(cp.product, cp.base, cc.customer)+"/"+repo.IndexName, cc.index, cc.sig); err != nil {
 				return err
 			}
 		}

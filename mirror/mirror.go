@@ -34,9 +34,12 @@ type Options struct {
 	Keyring *sign.Keyring
 	Product string        // only this product's channels ("" all)
 	Base    *repo.Version // only this base's channels (nil all)
-	Network client.Network
-	Now     func() time.Time // nil means time.Now
-	Log     *slog.Logger
+	// Customers names the customer channels to mirror from an http(s)
+	// source, where nothing lists them; a directory source gives all.
+	Customers []string
+	Network   client.Network
+	Now       func() time.Time // nil means time.Now
+	Log       *slog.Logger
 }
 
 // ChannelResult is one mirrored channel.
@@ -141,6 +144,7 @@ type channelPlan struct {
 	// the channel (archives first, then repodata data files).
 	staged            []string
 	repomd, repomdSig []byte
+	customs           []customPlan
 }
 
 func (c *channelPlan) rel() string { return c.product + "/" + c.base.String() }

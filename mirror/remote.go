@@ -65,12 +65,21 @@ func (m *mirror) planRemote(ctx context.Context, source string) (*plan, error) {
 	if len(p.channels) == 0 {
 		return nil, fmt.Errorf("mirror: %s lists no channel of %s", source, m.choice())
 	}
+	found := map[string]bool{}
 	for _, cp := range p.channels {
 		if err := r.fetchArchives(ctx, cp); err != nil {
 			return nil, err
 		}
 		if err := r.repodata(ctx, cp); err != nil {
 			return nil, err
+		}
+		if err := r.customers(ctx, cp, found); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range m.opts.Customers {
+		if !found[name] {
+			return nil, fmt.Errorf("mirror: %s has no channel of customer %s among %s", source, name, m.choice())
 		}
 	}
 	if p.keys, err = r.keys(ctx); err != nil {
