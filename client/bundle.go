@@ -43,6 +43,7 @@ type bundleSource struct {
 	opts  *InstallOptions
 	cache string
 	carry map[string]bool // file names the bundle carried, verified, into the cache
+	held  error           // what gate held back of the plan, reported after the install
 }
 
 func (s *bundleSource) command() string { return "hotfix install --from" }
@@ -119,7 +120,17 @@ func (s *bundleSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, er
 				s.path, f.Version, contents.Header.FromVersion(), f.Version)
 		}
 	}
-	return todo, nil
+	// A bundle takes an instance no further past its parent, nor a
+	// cluster secondary past its primary, than the repository would.
+	allowed, held, err := c.gate(todo, &InstallOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(allowed) == 0 && held != nil {
+		return nil, fmt.Errorf("install --from %s: %w", s.path, held)
+	}
+	s.held = held
+	return allowed, nil
 }
 
 // accepted records the verified index's serial, as a check does, so an

@@ -215,7 +215,12 @@ func (c *Client) InstallFrom(ctx context.Context, path string, opts InstallOptio
 		if err != nil {
 			return nil, err
 		}
-		return c.runFixes(ctx, &bundleSource{c: c, path: abs, opts: &opts}, opts)
+		src := &bundleSource{c: c, path: abs, opts: &opts}
+		res, err := c.runFixes(ctx, src, opts)
+		if err == nil {
+			err = src.held
+		}
+		return res, err
 	}
 	if opts.AllowExpired {
 		return nil, fmt.Errorf("install --from %s: %w", path, ErrNotBundle)
