@@ -44,7 +44,7 @@ repo.json last). The next run fetches only what is new; a run cut off
 resumes where it stopped (DIR/.mirror holds what it had fetched). --product
 and --base choose channels. Customer channels (PRODUCT/BASE/custom/CUSTOMER)
 come along from a directory; over HTTP, where nothing lists them, name each
-with --customer. The HTML pages are not mirrored (unsigned).`,
+with --customer. The HTML pages and feeds are not mirrored (unsigned).`,
 		Example: `  hotfix mirror https://fixes.acme.example/ /srv/hotfix --keyring /etc/hotfix/keys
   hotfix mirror acme-2.4.1.tar /srv/hotfix --keyring /etc/hotfix/keys`,
 		Args: cobra.ExactArgs(2),

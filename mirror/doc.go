@@ -17,6 +17,6 @@
 // archive that is missing), and the next run finishes it.
 //
 // Network reads use the client's Fetcher: connect and whole-file
-// deadlines, a minimum rate, no transparent decompression. The HTML
-// pages, being unsigned, are not mirrored.
+// deadlines, a minimum rate, no transparent decompression. The pages
+// for people (HTML, Atom feeds), being unsigned, are not mirrored.
 package mirror

@@ -193,13 +193,14 @@ func tree(t testing.TB, dir string) map[string]string {
 }
 
 // published is the part of a vendor's tree a mirror copies: everything
-// but dot-files and the HTML pages.
+// but dot-files and the pages for people (HTML, the Atom feed), which are
+// unsigned.
 func published(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for k, v := range tree(t, dir) {
 		base := k[strings.LastIndex(k, "/")+1:]
-		if strings.HasSuffix(k, ".html") || strings.HasPrefix(base, ".") || strings.Contains(k, "/.") || strings.HasPrefix(k, ".") {
+		if strings.HasSuffix(k, ".html") || base == "feed.xml" || strings.HasPrefix(base, ".") || strings.Contains(k, "/.") || strings.HasPrefix(k, ".") {
 			continue
 		}
 		out[k] = v
