@@ -15,7 +15,7 @@ func newRepoCmd(g *globalOptions) *cobra.Command {
 archives, signed indexes and HTML pages. Publish it with "hotfix serve" or
 copy it to any static web host (archives first, then indexes, then signatures).`,
 	}
-	c.AddCommand(newRepoAddCmd(g), newRepoBuildCmd(g), newRepoVerifyCmd(g), newRepoTrustCmd(g), newRepoExportCmd(g))
+	c.AddCommand(newRepoAddCmd(g), newRepoBuildCmd(g), newRepoVerifyCmd(g), newRepoTrustCmd(g), newRepoExportCmd(g), newRepoRolloutCmd(g))
 	return c
 }
 

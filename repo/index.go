@@ -41,6 +41,8 @@ type IndexFix struct {
 	Published time.Time `json:"published,omitzero"`
 	Severity  string    `json:"severity,omitempty"`
 	RPM       *RPMRef   `json:"rpm,omitempty"`
+	// Rollout stages the fix (see rollout.go); nil: every server takes it.
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
 // RPMRef points at the RPM package of a fix, when the vendor ships one.
@@ -126,6 +128,11 @@ func (ix *Index) Validate() error {
 		if f.RPM != nil {
 			if err := checkIndexFile(f.RPM.File, f.RPM.Size, f.RPM.SHA256); err != nil {
 				return fmt.Errorf("index: fix %s rpm: %w", f.Version, err)
+			}
+		}
+		if f.Rollout != nil {
+			if err := f.Rollout.Validate(); err != nil {
+				return fmt.Errorf("index: fix %s: %w", f.Version, err)
 			}
 		}
 	}

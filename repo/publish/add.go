@@ -27,6 +27,9 @@ func logger(l *slog.Logger) *slog.Logger {
 // AddOptions tune Add.
 type AddOptions struct {
 	Logger *slog.Logger
+	// Testing puts the fixes new to their channel in the testing ring
+	// (see SetRollout).
+	Testing bool
 }
 
 // AddResult says what Add did with each archive.
@@ -84,6 +87,11 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		plans = append(plans, p)
 	}
 	for _, p := range plans {
+		if opts.Testing {
+			if err := markTesting(ctx, p.dir, p.base, p.added); err != nil {
+				return nil, err
+			}
+		}
 		if err := p.place(ctx, root, res, log); err != nil {
 			return nil, err
 		}
@@ -105,9 +113,11 @@ type incoming struct {
 
 // addPlan is what Add puts into one channel, in chain order.
 type addPlan struct {
-	dir  string
-	cat  *catalog
-	todo []incoming
+	dir   string
+	cat   *catalog
+	todo  []incoming
+	base  repo.Version
+	added []repo.Version // versions new to the channel
 }
 
 // planChannel checks the archives list for the channel key against what
@@ -127,6 +137,7 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 	ce := &repo.ChainError{Product: m0.Product, Base: m0.Base}
 	seen := map[string]*catalogEntry{}
 	var todo []incoming
+	var added []repo.Version
 	for _, a := range list {
 		v := a.m.Version.String()
 		name := fixFileName(a.path, a.entry)
@@ -148,6 +159,7 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 			continue
 		}
 		have = append(have, a.m.Version)
+		added = append(added, a.m.Version)
 		todo = append(todo, a)
 	}
 	ce.Missing = repo.MissingFixes(m0.Base, have)
@@ -155,7 +167,7 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 		return nil, ce
 	}
 	sort.Slice(todo, func(i, j int) bool { return todo[i].m.Version.Compare(todo[j].m.Version) < 0 })
-	return &addPlan{dir: dir, cat: cat, todo: todo}, nil
+	return &addPlan{dir: dir, cat: cat, todo: todo, base: m0.Base, added: added}, nil
 }
 
 // place copies the plan's archives into the channel and records them in

@@ -172,6 +172,9 @@ func buildChannel(ctx context.Context, ch channel, generated time.Time, expires 
 		return nil, 0, err
 	}
 	ix.KeyList = opts.keyList
+	if err := applyRollouts(ch, ix, log); err != nil {
+		return nil, 0, err
+	}
 	st, err := stageChannel(ctx, ch, ix, entries, cat, generated, opts.Signer, opts.site, log, caches)
 	defer st.abort()
 	if err != nil {

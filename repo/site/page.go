@@ -82,7 +82,11 @@ var channelPage = template.Must(template.New("channel").Funcs(funcs).Parse(`<!do
 <div class="scroll"><table class="overview"><thead><tr><th>Version</th><th>Published</th><th>Bugs fixed</th></tr></thead><tbody>
 {{range .Rows}}<tr><td><a class="ver-link" href="#{{.Version}}">{{.Version}}</a>{{if .Severity}} <span class="sev sev-{{.Severity}}">{{.Severity}}</span>{{end}}</td><td class="nowrap">{{if not .Published.IsZero}}{{day .Published}}{{else}}—{{end}}</td><td>{{range $i, $b := .Bugs}}{{if $i}}, {{end}}<a class="bug" href="#{{$.Index.Product}}-{{$b.ID}}">{{$b.ID}}</a>{{end}}</td></tr>
 {{end}}</tbody></table></div>
-{{range .Sections}}{{.}}{{end}}{{else}}<p class="sub">No fixes are published for {{.Index.Product}} {{.Index.Base}} yet.</p>
+{{with .Staged}}<table class="rollout"><thead><tr><th>Fix</th><th>Rollout</th></tr></thead><tbody>
+{{range .}}<tr><td><a href="#{{.Version}}">{{.Version}}</a></td><td>{{.Stage}}</td></tr>
+{{end}}</tbody></table>
+<p class="meta">Fixes not listed here go to every server. A fix held back holds back the fixes after it.</p>
+{{end}}{{range .Sections}}{{.}}{{end}}{{else}}<p class="sub">No fixes are published for {{.Index.Product}} {{.Index.Base}} yet.</p>
 {{end}}<footer>Index serial {{.Index.Serial}}, generated {{date .Index.Generated}}, valid until {{date .Index.Expires}}. Signed metadata: <a href="index.json">index.json</a> (<a href="index.json.asc">signature</a>){{if .Fingerprint}}, signed by key <code class="hash">{{.Fingerprint}}</code> (<a href="../../keys/{{.Fingerprint}}.asc">public key</a>){{end}}.</footer>
 </main></body></html>
 `))
@@ -162,7 +166,8 @@ func ChannelPage(ctx context.Context, ix *repo.Index, details map[string]*repo.A
 		Latest      string
 		Fingerprint string
 		Style       template.CSS
-	}{Index: ix, Fingerprint: opts.Fingerprint, Style: template.CSS(pageStyle)}
+		Staged      []stagedFix
+	}{Index: ix, Fingerprint: opts.Fingerprint, Style: template.CSS(pageStyle), Staged: staged(ix)}
 	// Newest first: people come for the latest fix.
 	data.Sections = make([]template.HTML, len(ix.Fixes))
 	rendered := make([][]byte, len(ix.Fixes))
@@ -230,6 +235,24 @@ func renderSection(product string, f *repo.IndexFix, d *repo.Archive, opts Optio
 		return nil, fmt.Errorf("render page for %s %s: %w", product, pf.Version, err)
 	}
 	return b.Bytes(), nil
+}
+
+// stagedFix is a fix whose rollout is not "everyone yet", for the
+// channel page's rollout table. It stays outside the fix sections, which
+// are kept between builds while a rollout changes.
+type stagedFix struct {
+	Version repo.Version
+	Stage   string
+}
+
+func staged(ix *repo.Index) []stagedFix {
+	var out []stagedFix
+	for _, f := range ix.Fixes {
+		if f.Rollout != nil {
+			out = append(out, stagedFix{f.Version, f.Rollout.Stage()})
+		}
+	}
+	return out
 }
 
 // RootPage renders the repository's top index.html from repo.json and the
