@@ -13,9 +13,10 @@ func newRepoCmd(g *globalOptions) *cobra.Command {
 		Short: "Manage a static hotfix repository (vendor side)",
 		Long: `A hotfix repository is a directory of PRODUCT/BASE/ channels holding fix
 archives, signed indexes and HTML pages. Publish it with "hotfix serve" or
-copy it to any static web host (archives first, then indexes, then signatures).`,
+copy it to object storage or any static web host with "hotfix repo publish",
+which keeps the safe order (archives, indexes, signatures).`,
 	}
-	c.AddCommand(newRepoAddCmd(g), newRepoBuildCmd(g), newRepoVerifyCmd(g), newRepoTrustCmd(g), newRepoExportCmd(g), newRepoRolloutCmd(g))
+	c.AddCommand(newRepoAddCmd(g), newRepoBuildCmd(g), newRepoVerifyCmd(g), newRepoTrustCmd(g), newRepoExportCmd(g), newRepoRolloutCmd(g), newRepoPublishCmd(g))
 	return c
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the real third-party tools the tests run against (gpg, rpm, dnf,
-# createrepo_c, xz, zstd, promtool, systemd-analyze) when they are missing.
+# createrepo_c, xz, zstd, promtool, systemd-analyze, nginx, moto_server)
+# when they are missing.
 # Debian/Ubuntu only; elsewhere it says what to install and fails.
 set -eu
 need=""
@@ -16,6 +17,17 @@ command -v promtool >/dev/null 2>&1 || need="$need prometheus"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 # Headless Chromium renders the fix pages at phone and laptop widths.
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+# nginx is the real static host the publish tests serve a repository with.
+command -v nginx >/dev/null 2>&1 || need="$need nginx-light"
+# moto's S3 server is the real object storage the publish tests write to
+# (installed with this machine kind; Debian does not package it).
+if ! command -v moto_server >/dev/null 2>&1; then
+	echo "install-deps: installing moto's S3 server with pip" >&2
+	python3 -m pip install --quiet 'moto[server]' || {
+		echo "install-deps: moto_server is missing and pip could not install it: install moto[server] (Python) so that moto_server is on PATH" >&2
+		exit 1
+	}
+fi
 # goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
 # is the newest that builds with Go 1.26 through the module proxy (newer
 # ones need Go 1.27 or a dependency the proxy refuses). The first build

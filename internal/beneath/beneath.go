@@ -406,3 +406,33 @@ func joinRel(dir, name string) string {
 	}
 	return dir + "/" + name
 }
+
+// RenameNoReplace is Rename that never replaces: when newrel exists it
+// fails with an error wrapping fs.ErrExist. On a file system without
+// renameat2's RENAME_NOREPLACE (NFS, some FUSE) it checks and renames,
+// which only a writer outside the caller's own lock can race.
+func RenameNoReplace(from *Root, oldrel string, to *Root, newrel string) error {
+	ofd, obase, err := from.parent("rename", oldrel)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ofd)
+	nfd, nbase, err := to.parent("rename", newrel)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nfd)
+	err = unix.Renameat2(ofd, obase, nfd, nbase, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		var st unix.Stat_t
+		if err = unix.Fstatat(nfd, nbase, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+			err = unix.EEXIST
+		} else if errors.Is(err, unix.ENOENT) {
+			err = unix.Renameat(ofd, obase, nfd, nbase)
+		}
+	}
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: from.Join(oldrel), New: to.Join(newrel), Err: err}
+	}
+	return nil
+}
