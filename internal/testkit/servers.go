@@ -34,10 +34,11 @@ func FreePort(tb testing.TB) int {
 
 // Server is a real third-party server the test started on loopback.
 type Server struct {
-	URL  string // http://127.0.0.1:PORT
-	out  *lockedBuffer
-	pid  int
-	done chan struct{} // closed when the process has exited
+	URL       string // http://127.0.0.1:PORT
+	AccessLog string // nginx: its access log, one request a line
+	out       *lockedBuffer
+	pid       int
+	done      chan struct{} // closed when the process has exited
 }
 
 // Kill stops the server and everything it started (its process group)
@@ -175,7 +176,13 @@ func StartNginx(tb testing.TB, dir string) *Server {
 	}
 	run := tb.TempDir()
 	port := FreePort(tb)
-	conf := fmt.Sprintf(`worker_processes 1;
+	// Run as root (CI), nginx's workers would become nobody, who cannot
+	// read a test's temporary directories.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root root;\n"
+	}
+	conf := user + fmt.Sprintf(`worker_processes 1;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log;
 events { worker_connections 64; }
@@ -199,5 +206,7 @@ http {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	return startServer(tb, port, "/", "nginx", "-c", path, "-p", run, "-g", "daemon off;")
+	s := startServer(tb, port, "/", "nginx", "-c", path, "-p", run, "-g", "daemon off;")
+	s.AccessLog = filepath.Join(run, "access.log")
+	return s
 }

@@ -349,12 +349,19 @@ func TestDnfInstallsFromHotfixServe(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
+	dnfInstallChain(t, srv.URL+"/acme/2.4.1/")
+}
 
+// dnfInstallChain has the real dnf, in a throwaway installroot with a
+// shell, install acme 2.4.1.3 from the channel at url with gpgcheck and
+// repo_gpgcheck on, and checks that the chain came in order and unpacked.
+func dnfInstallChain(t *testing.T, url string) {
+	t.Helper()
 	installroot := t.TempDir()
 	shellInRoot(t, installroot)
 	reposdir := t.TempDir()
 	keyPath, _ := filepath.Abs(vendorPublic)
-	repoFile := "[acme]\nname=acme 2.4.1 fixes\nbaseurl=" + srv.URL + "/acme/2.4.1/\n" +
+	repoFile := "[acme]\nname=acme 2.4.1 fixes\nbaseurl=" + url + "\n" +
 		"enabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://" + keyPath + "\n"
 	if err := os.WriteFile(filepath.Join(reposdir, "acme.repo"), []byte(repoFile), 0o644); err != nil {
 		t.Fatal(err)

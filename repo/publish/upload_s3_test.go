@@ -204,21 +204,33 @@ type pubClient struct {
 	cl *client.Client
 }
 
+// newPubClient is a client of product "pub" 1.0 with an empty root.
 func newPubClient(t *testing.T, repoURL string) *pubClient {
+	t.Helper()
+	return newClientOf(t, repoURL, "pub", "")
+}
+
+// newClientOf is a client of product whose root is a copy of srcRoot
+// (an empty root of base 1.0 when srcRoot is "").
+func newClientOf(t *testing.T, repoURL, product, srcRoot string) *pubClient {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
 	keys := filepath.Join(dir, "keys")
-	os.MkdirAll(root, 0o755)
 	os.MkdirAll(keys, 0o755)
-	os.WriteFile(filepath.Join(root, "VERSION"), []byte("1.0\n"), 0o644)
+	if srcRoot != "" {
+		testkit.CopyTree(t, srcRoot, root)
+	} else {
+		os.MkdirAll(root, 0o755)
+		os.WriteFile(filepath.Join(root, "VERSION"), []byte("1.0\n"), 0o644)
+	}
 	pub, err := os.ReadFile(vendorPublic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(keys, "vendor.pub.asc"), pub, 0o644)
 	cfgPath := filepath.Join(dir, "hotfix.toml")
-	os.WriteFile(cfgPath, []byte(client.SandboxConfig(repoURL, "pub", root, keys, dir)), 0o644)
+	os.WriteFile(cfgPath, []byte(client.SandboxConfig(repoURL, product, root, keys, dir)), 0o644)
 	cfg, err := client.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
