@@ -342,3 +342,32 @@ func ctxAfter(parent context.Context, n int, each func(string)) (context.Context
 		}
 	}
 }
+
+// FuzzParseS3URL: whatever the destination argument, a URL accepted has
+// a bucket without slashes and a prefix of plain components, which keys
+// are joined to: nothing may climb out of it.
+func FuzzParseS3URL(f *testing.F) {
+	for _, s := range []string{"s3://b/p", "s3://b", "s3:///", "s3://b/../x", "s3://b//", "/dir", "s3://b/a/./c", "s3://b/é/ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, p, ok, err := ParseS3URL(s)
+		if !ok || err != nil {
+			return
+		}
+		if b == "" || strings.Contains(b, "/") {
+			t.Fatalf("%q: bucket %q", s, b)
+		}
+		if p == "" {
+			return
+		}
+		if strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
+			t.Fatalf("%q: prefix %q has a slash at an end", s, p)
+		}
+		for _, c := range strings.Split(p, "/") {
+			if c == "" || c == "." || c == ".." {
+				t.Fatalf("%q: prefix %q has component %q", s, p, c)
+			}
+		}
+	})
+}
