@@ -442,7 +442,12 @@ func TestPauseWaitGivesUp(t *testing.T) {
 // TestPauseForExpires: pause --for lifts itself.
 func TestPauseForExpires(t *testing.T) {
 	e := newUAEnv(t, "")
-	if code, stdout, stderr := e.run(t, "pause", "--for", "1s", "--reason", "short patch"); code != 0 || !strings.Contains(stdout, "until") {
+	// Long enough for the checks below on a loaded machine (with 1s the
+	// pause sometimes ran out before status looked at it), short enough
+	// to wait for.
+	const pauseFor = 6 * time.Second
+	paused := time.Now()
+	if code, stdout, stderr := e.run(t, "pause", "--for", pauseFor.String(), "--reason", "short patch"); code != 0 || !strings.Contains(stdout, "until") {
 		t.Fatalf("pause --for: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, _, stderr := e.run(t, "install", "--yes")
@@ -456,7 +461,7 @@ func TestPauseForExpires(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, `"reason": "short patch"`) {
 		t.Errorf("status while paused: exit %d\n%s", code, stdout)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(time.Until(paused.Add(pauseFor + 200*time.Millisecond)))
 	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {
 		t.Fatalf("cron after the pause expired: exit %d\n%s", code, stderr)
 	}
