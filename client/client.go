@@ -89,6 +89,7 @@ func (c *Client) loadState(save bool) (*State, repo.Version, error) {
 	old := st.Base
 	hadFixes := len(st.Installed)
 	if st.syncBase(c.Cfg.Product, base, c.Now().UTC()) && save {
+		st.migrated = false
 		if err := st.Save(c.Cfg.StateDir); err != nil {
 			return nil, base, err
 		}
@@ -97,6 +98,13 @@ func (c *Client) loadState(save bool) (*State, repo.Version, error) {
 				return nil, base, err
 			}
 		}
+	}
+	if st.migrated && save {
+		if err := st.Save(c.Cfg.StateDir); err != nil {
+			return nil, base, fmt.Errorf("save the file database built from the installed fixes: %w", err)
+		}
+		st.migrated = false
+		c.Log.Info("file database built from the installed fixes", "files", len(st.DB.Files), "state", filepath.Join(c.Cfg.StateDir, stateName))
 	}
 	return st, base, nil
 }

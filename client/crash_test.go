@@ -55,9 +55,10 @@ type crashEnv struct {
 	work     string
 	repoURL  string
 	keys     string
-	base     string      // a pristine base root to copy
-	expected []crashTree // expected[n]: the root with the first n fixes
-	level3   string      // a trial directory installed to level 3 (root and state), to copy
+	base     string              // a pristine base root to copy
+	expected []crashTree         // expected[n]: the root with the first n fixes
+	owners   []map[string]string // owners[n]: the file database's owners with the first n fixes
+	level3   string              // a trial directory installed to level 3 (root and state), to copy
 	install  time.Duration
 	rollback time.Duration
 }
@@ -137,6 +138,7 @@ func (tr *crashTrial) check(t testing.TB, what string) int {
 	if d := crashDiff(tr.env.expected[n], crashSnapshot(t, tr.root)); len(d) > 0 {
 		t.Fatalf("%s: status lists %d fixes but the root differs from that tree:\n  %s", what, n, strings.Join(d, "\n  "))
 	}
+	tr.checkFileDB(t, what, n)
 	return n
 }
 
@@ -314,6 +316,7 @@ func setupCrash(t *testing.T) *crashEnv {
 
 	for n := 0; n <= crashFixes; n++ {
 		e.expected = append(e.expected, crashModel(t, src, n))
+		e.owners = append(e.owners, crashOwners(t, src, n))
 	}
 	if d := crashDiff(e.expected[0], crashSnapshot(t, e.base)); len(d) > 0 {
 		t.Fatalf("model of the base differs from the base: %v", d)

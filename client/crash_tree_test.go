@@ -215,32 +215,14 @@ func crashModel(t testing.TB, dir string, n int) crashTree {
 	model := filepath.Join(dir, fmt.Sprintf("model%d", n))
 	testkit.CopyTree(t, filepath.Join(dir, "base"), model)
 	for k := 1; k <= n; k++ {
-		src := filepath.Join(dir, "fixes", crashVersions[k-1])
-		files := filepath.Join(src, "files")
-		err := filepath.WalkDir(files, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(files, p)
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
+		deleted := crashFixSource(t, filepath.Join(dir, "fixes", crashVersions[k-1]), func(rel, p string, info fs.FileInfo) {
 			data, err := os.ReadFile(p)
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			crashWrite(t, model, filepath.ToSlash(rel), data, info.Mode().Perm())
-			return nil
+			crashWrite(t, model, rel, data, info.Mode().Perm())
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := repo.LoadSource(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range m.Manifest.Delete {
+		for _, d := range deleted {
 			if err := os.Remove(filepath.Join(model, filepath.FromSlash(d))); err != nil {
 				t.Fatal(err)
 			}
@@ -249,4 +231,32 @@ func crashModel(t testing.TB, dir string, n int) crashTree {
 	tree := crashSnapshot(t, model)
 	os.RemoveAll(model)
 	return tree
+}
+
+// crashFixSource calls each for every file of the fix source src (its
+// slash-separated path under files/, its path and its info) and returns
+// the paths the fix deletes.
+func crashFixSource(t testing.TB, src string, each func(rel, p string, info fs.FileInfo)) []string {
+	t.Helper()
+	files := filepath.Join(src, "files")
+	err := filepath.WalkDir(files, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(files, p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		each(filepath.ToSlash(rel), p, info)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := repo.LoadSource(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Manifest.Delete
 }

@@ -157,7 +157,11 @@ func ownerHash(st *State, rel string) (string, bool) {
 			return sum, true
 		}
 	}
-	return lastInstalledHash(st, rel)
+	// Otherwise the vendor fix the file database names.
+	if rec, ok := st.files().Owner(rel); ok {
+		return rec.SHA256, true
+	}
+	return "", false
 }
 
 // customRunConflicts refuses a run whose customer fixes, with those that

@@ -116,10 +116,14 @@ func (c *Client) recordFix(st *State, m *repo.Manifest, opts *InstallOptions, ov
 	for _, fe := range m.Files {
 		rec.Files[fe.Path] = fe.SHA256
 	}
+	// The file database changes in the same write as the record: the
+	// commit point.
+	rec.Previous = st.files().Install(vendorOwner(v), m.Files, m.Delete, partOf(m))
 	st.Installed = append(st.Installed, rec)
 	unmark := markOverridden(st, v, over)
 	if err := st.Save(c.Cfg.StateDir); err != nil {
 		st.Installed = st.Installed[:len(st.Installed)-1]
+		st.files().Revert(vendorOwner(v), fixPaths(&rec), rec.Previous)
 		unmark()
 		return err
 	}
@@ -233,7 +237,7 @@ func (c *Client) testFix(st *State, m *repo.Manifest, force bool) (*txn.Journal,
 }
 
 // localChanges lists, sorted, the files j would replace or delete that
-// differ from what the last fix to install them wrote, and the files an
+// differ from what the file database says their owner wrote, and the files an
 // earlier fix deleted that exist again. It reads the root through
 // internal/beneath: a link on the way is never followed (and counts as a
 // change).
@@ -281,20 +285,6 @@ func hashIn(r *beneath.Root, rel string) (string, error) {
 
 // rootPath maps a manifest path into the root.
 func rootPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
-
-func lastInstalledHash(st *State, rel string) (string, bool) {
-	for i := len(st.Installed) - 1; i >= 0; i-- {
-		if sum, ok := st.Installed[i].Files[rel]; ok {
-			return sum, true
-		}
-		for _, d := range st.Installed[i].Deleted {
-			if d == rel {
-				return "", false
-			}
-		}
-	}
-	return "", false
-}
 
 func deletedByEarlierFix(st *State, rel string) bool {
 	for i := len(st.Installed) - 1; i >= 0; i-- {

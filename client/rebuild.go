@@ -67,7 +67,9 @@ func (c *Client) rebuildState(base repo.Version) (string, error) {
 			notes = append(notes, note)
 		}
 	}
+	// The file database is built again from the rebuilt records.
 	st.Installed = installed
+	c.migrateFileDB(st)
 	if err := st.Save(c.Cfg.StateDir); err != nil {
 		return kept, err
 	}

@@ -125,6 +125,9 @@ func (c *Client) rollbackOne(ctx context.Context, st *State) error {
 func (c *Client) forget(st *State) func(v repo.Version) error {
 	return func(v repo.Version) error {
 		if n := len(st.Installed); n > 0 && st.Installed[n-1].Version.Equal(v) {
+			// The file database goes back in the same write.
+			f := st.Installed[n-1]
+			st.files().Revert(vendorOwner(v), fixPaths(&f), f.Previous)
 			st.Installed = st.Installed[:n-1]
 			unmarkOverridden(st, v) // the rollback restores the customer files it had overridden
 			return st.Save(c.Cfg.StateDir)
@@ -197,6 +200,9 @@ func (c *Client) recoverFix(ctx context.Context) (string, error) {
 		loaded, err := LoadState(c.Cfg.StateDir)
 		if err != nil {
 			return false, err
+		}
+		if loaded.DB == nil {
+			c.migrateFileDB(loaded)
 		}
 		*st = *loaded
 		return st.IsInstalled(v), nil

@@ -26,6 +26,9 @@ type InstalledFix struct {
 	Files       map[string]string `json:"files,omitempty"`   // path → sha256 as installed
 	Deleted     []string          `json:"deleted,omitempty"` // paths the fix removed
 	Forced      bool              `json:"forced,omitempty"`  // installed over local modifications
+	// Previous holds the file database records this fix replaced or
+	// dropped, by path: rollback puts them back (see FileDB.Revert).
+	Previous map[string]FileRecord `json:"previous_owners,omitempty"`
 }
 
 // SupersededFix is a fix of an earlier base, made obsolete by a full patch.
@@ -58,6 +61,11 @@ type State struct {
 	Superseded []SupersededFix `json:"superseded,omitempty"`
 	// Custom are the installed customer fixes (custom.go), by id.
 	Custom []InstalledCustom `json:"custom,omitempty"`
+	// DB is the file database; nil in a state written before it existed,
+	// which migrateFileDB builds it for on first use.
+	DB *FileDB `json:"file_db,omitempty"`
+	// migrated says DB was built on load and is not yet saved.
+	migrated bool
 }
 
 // channelKey names a channel in State.Serials.
@@ -119,7 +127,8 @@ func (s *State) syncBase(product string, base repo.Version, now time.Time) bool 
 	for _, f := range s.Installed {
 		s.Superseded = append(s.Superseded, SupersededFix{Base: s.Base, Version: f.Version, InstalledAt: f.InstalledAt, SupersededAt: now})
 	}
-	s.Product, s.Base, s.Installed = product, base, nil
+	// The full patch replaced the files the old fixes owned.
+	s.Product, s.Base, s.Installed, s.DB = product, base, nil, NewFileDB()
 	s.Custom = nil // customer fixes target a base: the full patch replaced their files too
 	return true
 }

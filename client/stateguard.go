@@ -64,6 +64,9 @@ func (c *Client) state(base repo.Version) (*State, error) {
 		}
 		return nil, &StateLostError{Path: path, Problem: problem, Backed: un, Backups: c.backupsRoot()}
 	}
+	if st.DB == nil {
+		c.migrateFileDB(st)
+	}
 	return st, nil
 }
 

@@ -56,7 +56,7 @@ only after 6.14.2.1 and 6.14.2.2.
 
 Vendors:        hotfix key generate, pack, repo add, repo build, repo verify, serve
 Administrators: hotfix check, download, install, rollback, status, history, info,
-                pause, resume, daemon, cron
+                verify, owns, pause, resume, daemon, cron
 
 Try it:         hotfix demo`,
 		SilenceUsage:  true,
@@ -94,6 +94,7 @@ Try it:         hotfix demo`,
 		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g), newUninstallCmd(g),
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
 		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g), newClusterCmd(g),
+		newVerifyCmd(g), newOwnsCmd(g),
 	)
 	typeUsageErrors(root)
 	return root
