@@ -65,6 +65,7 @@ type Config struct {
 	LogDir        string        `toml:"log_dir"`        // audit.log and install logs
 	LockDir       string        `toml:"lock_dir"`       // run lock; keep it on local disk
 	ScriptTimeout Duration      `toml:"script_timeout"` // limit of each install script
+	Parts         []string      `toml:"parts"`          // optional parts of fixes to install (repo.Part)
 	Schedule      Schedule      `toml:"schedule"`
 	Pause         PauseConfig   `toml:"pause"`
 	Notify        notify.Config `toml:"notify"`
@@ -208,6 +209,7 @@ type fileConfig struct {
 	LogDir        string         `toml:"log_dir"`
 	LockDir       string         `toml:"lock_dir"`
 	ScriptTimeout string         `toml:"script_timeout"`
+	Parts         []string       `toml:"parts"`
 	Schedule      fileSchedule   `toml:"schedule"`
 	Pause         filePause      `toml:"pause"`
 	Notify        fileNotify     `toml:"notify"`
@@ -303,6 +305,7 @@ var knownKeys = map[string]string{
 	"log_dir":                 `an absolute path, such as "` + DefaultLogDir + `"`,
 	"lock_dir":                `an absolute path, such as "` + DefaultLockDir + `"`,
 	"script_timeout":          `a duration string, such as "10m"`,
+	"parts":                   `a list of optional part names, such as ["samples", "preset-data"]`,
 	"schedule":                `a table: [schedule]`,
 	"schedule.cron":           `a cron spec string, such as "` + DefaultCron + `"`,
 	"schedule.days_of_week":   `a string of digits 0-6, such as "12345" (Sunday = 0)`,

@@ -56,6 +56,7 @@ func (v *validator) convert(fc *fileConfig) *Config {
 		LockDir:       v.dataDir("lock_dir", fc.LockDir, DefaultLockDir),
 		ScriptTimeout: v.duration("script_timeout", fc.ScriptTimeout, true),
 	}
+	c.Parts = v.partNames("parts", fc.Parts)
 	switch {
 	case fc.Product == "":
 		v.fail("product", `required: set the product name as the repository spells it, such as product = "shop"`)
@@ -390,4 +391,18 @@ func (v *validator) schedule(s Schedule) {
 			v.failErr("schedule", err)
 		}
 	}
+}
+
+// partNames checks a list of part names: valid, none twice.
+func (v *validator) partNames(key string, names []string) []string {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if err := repo.ValidPartName(n); err != nil {
+			v.failErr(key, err)
+		} else if seen[n] {
+			v.fail(key, "part %q is listed twice", n)
+		}
+		seen[n] = true
+	}
+	return names
 }

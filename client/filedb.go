@@ -119,15 +119,6 @@ func fixPaths(f *InstalledFix) []string {
 // vendorOwner is the owner of the files of vendor fix v.
 func vendorOwner(v repo.Version) FileRecord { return FileRecord{Fix: v.String()} }
 
-// partOf names the part of each file of m ("" for the mandatory part);
-// nil when m is nil.
-func partOf(m *repo.Manifest) func(rel string) string {
-	if m == nil {
-		return nil
-	}
-	return func(string) string { return "" }
-}
-
 // files is the state's file database, made empty when there is none
 // yet (a state that was never loaded through Client.state).
 func (s *State) files() *FileDB {

@@ -87,6 +87,13 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, a a
 		return logPath, fail("verify", fmt.Errorf("archive holds %s %s, the index promised %s %s", m.Product, m.Name(), c.Cfg.Product, v))
 	}
 
+	// Parts: what this server leaves out is as if the fix lacked it.
+	parts, skipped := c.chooseParts(st, m, opts)
+	if len(m.Parts) > 0 {
+		log.printf("parts installed: %s; left out: %s", listOrNone(parts), listOrNone(skipped))
+	}
+	m = m.Without(skipped)
+
 	opts.step(v, "test")
 	j, err := c.testFix(st, m, opts.Force)
 	if err != nil {
@@ -104,15 +111,15 @@ func (c *Client) installFix(ctx context.Context, st *State, f repo.IndexFix, a a
 		return logPath, nil
 	}
 	return logPath, c.transact(ctx, c.store(), m, staging, j, opts, log, fail, func() error {
-		return c.recordFix(st, m, opts, over)
+		return c.recordFix(st, m, opts, over, parts, skipped)
 	})
 }
 
 // recordFix records vendor fix m as installed, and the customer files it
 // overrode, in one write of the state: the commit point of its install.
-func (c *Client) recordFix(st *State, m *repo.Manifest, opts *InstallOptions, over map[string][]string) error {
+func (c *Client) recordFix(st *State, m *repo.Manifest, opts *InstallOptions, over map[string][]string, parts, skipped []string) error {
 	v := m.Version
-	rec := InstalledFix{Version: v, InstalledAt: c.Now().UTC(), By: currentUser(), Summary: m.Summary, Files: map[string]string{}, Deleted: m.Delete, Forced: opts.Force}
+	rec := InstalledFix{Version: v, InstalledAt: c.Now().UTC(), By: currentUser(), Summary: m.Summary, Files: map[string]string{}, Deleted: m.Delete, Forced: opts.Force, Parts: parts, SkippedParts: skipped}
 	for _, fe := range m.Files {
 		rec.Files[fe.Path] = fe.SHA256
 	}
@@ -128,6 +135,14 @@ func (c *Client) recordFix(st *State, m *repo.Manifest, opts *InstallOptions, ov
 		return err
 	}
 	return nil
+}
+
+// listOrNone is "a, b", or "none".
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // transact changes the root for one tested fix, in the transactions of

@@ -38,7 +38,11 @@ type InstallOptions struct {
 	DryRun    bool          // run every test, change nothing
 	Force     bool          // install over local modifications
 	Reinstall *repo.Version // roll back and install again the newest installed fix
-	LockWait  time.Duration // wait this long for the transaction lock
+	// With and Without name optional parts to install or to leave out,
+	// over the configuration's parts and the choice recorded in the
+	// state (see choosePart).
+	With, Without []string
+	LockWait      time.Duration // wait this long for the transaction lock
 	// AllowExpired accepts the expired index of an export bundle
 	// (InstallFrom only); the audit log records it.
 	AllowExpired bool
@@ -117,6 +121,9 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 	defer lk.Release()
 	todo, err := src.plan(ctx, st)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPartNames(todo, &opts); err != nil {
 		return nil, err
 	}
 	out := &InstallResult{DryRun: opts.DryRun}

@@ -285,7 +285,7 @@ func (c *Client) localSource(path string) (*localSource, error) {
 	if m.Product != c.Cfg.Product {
 		return nil, fmt.Errorf("install --from %s: it holds a fix of %s, but this server's product is %s", path, m.Product, c.Cfg.Product)
 	}
-	f := repo.IndexFix{Version: m.Version, Requires: m.Version.Requires(), File: filepath.Base(path), Summary: m.Summary}
+	f := repo.IndexFix{Version: m.Version, Requires: m.Version.Requires(), File: filepath.Base(path), Summary: m.Summary, Parts: m.PartRefs()}
 	return &localSource{c: c, path: path, a: a, fix: f}, nil
 }
 

@@ -26,6 +26,10 @@ type InstalledFix struct {
 	Files       map[string]string `json:"files,omitempty"`   // path → sha256 as installed
 	Deleted     []string          `json:"deleted,omitempty"` // paths the fix removed
 	Forced      bool              `json:"forced,omitempty"`  // installed over local modifications
+	// Parts names the parts of the fix installed (mandatory ones
+	// included); SkippedParts the optional ones left out.
+	Parts        []string `json:"parts,omitempty"`
+	SkippedParts []string `json:"skipped_parts,omitempty"`
 	// Previous holds the file database records this fix replaced or
 	// dropped, by path: rollback puts them back (see FileDB.Revert).
 	Previous map[string]FileRecord `json:"previous_owners,omitempty"`

@@ -45,6 +45,9 @@ func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
 	fmt.Fprintf(w, "fix:        %s %s (requires %s)\n", cl.Cfg.Product, v, v.Requires())
 	if info.Installed != nil {
 		fmt.Fprintf(w, "installed:  %s by %s\n", info.Installed.InstalledAt.Local().Format("2006-01-02 15:04"), info.Installed.By)
+		if in := info.Installed; len(in.Parts)+len(in.SkippedParts) > 0 {
+			fmt.Fprintf(w, "parts:      installed: %s; left out: %s\n", listOr(in.Parts, "none"), listOr(in.SkippedParts, "none"))
+		}
 	} else {
 		fmt.Fprintln(w, "installed:  no")
 	}
@@ -55,6 +58,9 @@ func runInfo(_ context.Context, g *globalOptions, opts *infoOptions) error {
 		fmt.Fprintf(w, "summary:    %s\n", info.Index.Summary)
 		for _, b := range info.Index.Bugs {
 			fmt.Fprintf(w, "bug %s: %s\n", b.ID, b.Summary)
+		}
+		for _, p := range info.Index.Parts {
+			printPart(w, p)
 		}
 		fmt.Fprintln(w, "(run \"hotfix download\" to see its files)")
 	case info.Installed != nil:
@@ -84,4 +90,29 @@ func printManifest(w io.Writer, m *repo.Manifest) {
 	for _, s := range m.Scripts {
 		fmt.Fprintf(w, "script %s\n", s.Path)
 	}
+	for _, p := range m.Parts {
+		printPart(w, repo.PartRef{Name: p.Name, Summary: p.Summary, Mandatory: p.Mandatory})
+		fmt.Fprintf(w, "       %d files, scripts: %s\n", len(p.Files), listOr(p.Scripts, "none"))
+	}
+}
+
+// printPart is one part line of info: "part samples (optional): Sample data".
+func printPart(w io.Writer, p repo.PartRef) {
+	kind := "optional"
+	if p.Mandatory {
+		kind = "mandatory"
+	}
+	fmt.Fprintf(w, "part   %s (%s)", p.Name, kind)
+	if p.Summary != "" {
+		fmt.Fprintf(w, ": %s", p.Summary)
+	}
+	fmt.Fprintln(w)
+}
+
+// listOr is "a, b", or none when the list is empty.
+func listOr(names []string, none string) string {
+	if len(names) == 0 {
+		return none
+	}
+	return strings.Join(names, ", ")
 }

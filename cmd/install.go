@@ -23,6 +23,8 @@ type installOptions struct {
 	From      string
 	// AllowExpired accepts an export bundle whose index expired.
 	AllowExpired bool
+	With         []string
+	Without      []string
 }
 
 func newInstallCmd(g *globalOptions) *cobra.Command {
@@ -53,7 +55,11 @@ without a network path to the repository): it installs the pending chain
 from it with the same checks as online (the index's signature against
 trusted_keys, product, base, serial, expiry; every archive's size and
 sha256), without the network. An index past its expiry is refused unless
---allow-expired, which the audit log records.`,
+--allow-expired, which the audit log records.
+
+--with PART and --without PART (repeatable) choose optional parts of the
+fixes over the configuration's parts = [...] and over the choice recorded
+when an earlier fix with that part was installed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -70,6 +76,8 @@ sha256), without the network. An index past its expiry is refused unless
 	f.DurationVar(&opts.Wait, "wait", 0, "wait this long for another install to finish (default: exit 75 at once)")
 	f.StringVar(&opts.From, "from", "", "install from a local .fix, .rpm, unpacked fix directory or export bundle")
 	f.BoolVar(&opts.AllowExpired, "allow-expired", false, "with --from BUNDLE: accept its index past its expiry (recorded in the audit log)")
+	f.StringArrayVar(&opts.With, "with", nil, "install the optional part `PART` of the fixes (repeatable)")
+	f.StringArrayVar(&opts.Without, "without", nil, "leave out the optional part `PART` of the fixes (repeatable)")
 	return c
 }
 
@@ -113,7 +121,7 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 		}
 	}
 	res, err := cl.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force,
-		Reinstall: reinstall, LockWait: opts.Wait, Progress: progress})
+		Reinstall: reinstall, LockWait: opts.Wait, Progress: progress, With: opts.With, Without: opts.Without})
 	if res != nil {
 		for _, k := range res.Kept {
 			fmt.Fprintf(g.stdout, "kept your changed %s as %s\n", k.Path, k.KeptAs)
@@ -141,6 +149,9 @@ func withInstallAdvice(err error) error {
 	if errors.As(err, &ai) {
 		return fmt.Errorf("%w; use --reinstall %s for the newest", err, ai.Installed)
 	}
+	if errors.Is(err, client.ErrUnknownPart) {
+		return fmt.Errorf("%w (check --with and --without against \"hotfix info VERSION\")", err)
+	}
 	var rc *client.RollbackChangesError
 	if errors.As(err, &rc) {
 		return fmt.Errorf("%w (--reinstall with --force, each kept as FILE.hotfix-kept-TIME)", err)
@@ -154,7 +165,7 @@ func withInstallAdvice(err error) error {
 
 func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, opts *installOptions, progress func(repo.Version, string)) error {
 	res, err := cl.InstallFrom(ctx, opts.From, client.InstallOptions{DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait, Progress: progress,
-		AllowExpired: opts.AllowExpired})
+		AllowExpired: opts.AllowExpired, With: opts.With, Without: opts.Without})
 	if errors.Is(err, client.ErrExpired) && !opts.AllowExpired {
 		err = fmt.Errorf("%w (if the site has no newer bundle and you accept fixes signed for an earlier period, --allow-expired takes it; the audit log records that)", err)
 	}

@@ -17,6 +17,7 @@ type Archive struct {
 	// What the fix does to a root, for the pages: the paths it writes,
 	// the paths it deletes and the scripts it runs.
 	Files, Deleted, Scripts []string
+	Parts                   []PartRef // nil when the fix has none
 }
 
 // DescribeManifest fills in what a manifest says of the fix.
@@ -30,13 +31,14 @@ func (a *Archive) DescribeManifest(m *Manifest) {
 	for i, s := range m.Scripts {
 		a.Scripts[i] = s.Path
 	}
+	a.Parts = m.PartRefs()
 }
 
 // IndexFix is the channel index's entry for the fix shipped as a, with
 // rpm, if not nil, the RPM that accompanies it.
 func (a *Archive) IndexFix(rpm *Archive) IndexFix {
 	f := IndexFix{Version: a.Version, Requires: a.Version.Requires(), File: a.File,
-		Size: a.Size, SHA256: a.SHA256, Summary: a.Summary, Bugs: []BugRef{}, Severity: a.Severity}
+		Size: a.Size, SHA256: a.SHA256, Summary: a.Summary, Bugs: []BugRef{}, Severity: a.Severity, Parts: a.Parts}
 	for _, b := range a.Bugs {
 		f.Bugs = append(f.Bugs, BugRef{ID: b.ID, Summary: b.Summary})
 	}

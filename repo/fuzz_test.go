@@ -29,6 +29,9 @@ func FuzzParseSourceTOML(f *testing.F) {
 	f.Add([]byte("delete = [\"/x\", \"../y\"]\n"))
 	f.Add([]byte(customTOMLText))
 	f.Add([]byte(customTOMLText + "min_fix = \"2.4.2.1\"\nsupersedes = [\"IS-1\", \"IS-1\"]\n"))
+	f.Add([]byte(goodTOML + "[[part]]\nname = \"samples\"\nsummary = \"Sample data\"\nmandatory = false\nfiles = [\"samples/\", \"data/preset.csv\"]\nscripts = [\"30-load.sh\"]\n"))
+	f.Add([]byte(goodTOML + "[[part]]\nname = \"a\"\nfiles = [\"x\"]\n[[part]]\nname = \"a\"\nfiles = [\"../x\"]\nscripts = [\"d/s.sh\"]\n"))
+	f.Add([]byte(goodTOML + "[[part]]\nname = \"Bad Name\"\n[[part]]\nmandatory = true\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseSourceTOML("fix.toml", data)
 		if err != nil {
@@ -54,6 +57,24 @@ func FuzzParseSourceTOML(f *testing.F) {
 				t.Fatalf("accepted delete path %q", d)
 			}
 		}
+		// Parts: valid, unique names, clean paths, plain script names.
+		names := map[string]bool{}
+		for _, p := range m.Parts {
+			if ValidPartName(p.Name) != nil || names[p.Name] {
+				t.Fatalf("accepted part %+v", p)
+			}
+			names[p.Name] = true
+			for _, f := range p.Files {
+				if c, err := CleanRelPath(f); err != nil || c != f {
+					t.Fatalf("accepted part file %q", f)
+				}
+			}
+			for _, sc := range p.Scripts {
+				if c, err := CleanRelPath(sc); err != nil || c != sc || strings.Contains(sc, "/") {
+					t.Fatalf("accepted part script %q", sc)
+				}
+			}
+		}
 	})
 }
 
@@ -68,10 +89,30 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"format":1}`))
 	f.Add([]byte(`{"format":1,"product":"a","version":"1.1","base":"1","requires":"1","summary":"s","bugs":[],"files":[{"path":"../x","size":1,"mode":"0644","sha256":""}],"scripts":[]}`))
 	f.Add([]byte(`{} {}`))
+	f.Add([]byte(manifestWithParts))
+	f.Add([]byte(strings.Replace(manifestWithParts, `"scripts":["10-a.sh"]`, `"scripts":["10-b.sh"]`, 1)))
+	f.Add([]byte(strings.Replace(manifestWithParts, `"files":["d/x"]`, `"files":["d/x","d/y"]`, 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data)
 		if err != nil {
 			return
+		}
+		// What a server installs without its optional parts is a valid
+		// manifest that ships none of their files.
+		var optional []string
+		for _, p := range m.Parts {
+			if !p.Mandatory {
+				optional = append(optional, p.Name)
+			}
+		}
+		less := m.Without(optional)
+		if err := less.Validate(); err != nil {
+			t.Fatalf("without %v: %v", optional, err)
+		}
+		for _, fe := range less.Files {
+			if part, ok := m.Part(m.PartOf(fe.Path)); ok && !part.Mandatory {
+				t.Fatalf("without %v still ships %s of part %s", optional, fe.Path, part.Name)
+			}
 		}
 		// A valid manifest survives a round trip unchanged.
 		again, err := m.Marshal()
@@ -130,3 +171,12 @@ func sampleIndex(t testing.TB) *Index {
 	}
 	return ix
 }
+
+// manifestWithParts is a valid manifest with an optional and a mandatory
+// part.
+const manifestWithParts = `{"format":1,"product":"a","version":"1.1","base":"1","requires":"1","summary":"s","bugs":[],` +
+	`"files":[{"path":"d/x","size":1,"mode":"0644","sha256":"` + sha64 + `"},{"path":"d/y","size":1,"mode":"0644","sha256":"` + sha64 + `"},{"path":"z","size":1,"mode":"0644","sha256":"` + sha64 + `"}],` +
+	`"scripts":[{"path":"10-a.sh","size":1,"mode":"0755","sha256":"` + sha64 + `"}],` +
+	`"parts":[{"name":"opt","summary":"optional","files":["d/x"],"scripts":["10-a.sh"]},{"name":"core","mandatory":true,"files":["d/y"]}]}`
+
+const sha64 = "abababababababababababababababababababababababababababababababab"

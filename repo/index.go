@@ -41,6 +41,7 @@ type IndexFix struct {
 	Published time.Time `json:"published,omitzero"`
 	Severity  string    `json:"severity,omitempty"`
 	RPM       *RPMRef   `json:"rpm,omitempty"`
+	Parts     []PartRef `json:"parts,omitempty"` // the fix's parts (parts.go)
 	// Rollout stages the fix (see rollout.go); nil: every server takes it.
 	Rollout *Rollout `json:"rollout,omitempty"`
 }

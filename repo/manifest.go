@@ -77,6 +77,7 @@ type Manifest struct {
 	Delete      []string    `json:"delete,omitempty"`
 	Files       []FileEntry `json:"files"`
 	Scripts     []FileEntry `json:"scripts"`
+	Parts       []Part      `json:"parts,omitempty"` // see Part; older readers refuse a fix with parts
 	// A customer fix's own fields (kind "custom"); see custom.go.
 	Kind       string   `json:"kind,omitempty"`
 	Customer   string   `json:"customer,omitempty"`
@@ -179,6 +180,9 @@ func (m *Manifest) Validate() error {
 		if seen["files/"+p] {
 			return fmt.Errorf("manifest: %q is both shipped and deleted", p)
 		}
+	}
+	if err := m.validateParts(); err != nil {
+		return err
 	}
 	ids := map[string]bool{}
 	for _, b := range m.Bugs {

@@ -10,19 +10,24 @@ import (
 // ValidProductName checks a product name: lowercase letters, digits, and
 // '.', '-', '_' after the first character. Product names become directory
 // and file names on every host, so they are kept portable.
-func ValidProductName(s string) error {
+func ValidProductName(s string) error { return plainName("product", s) }
+
+// plainName checks a name of kind ("product", "part"): 1 to 64
+// lowercase letters, digits, '.', '-' and '_', starting with a letter or
+// digit.
+func plainName(kind, s string) error {
 	if s == "" {
-		return fmt.Errorf("empty product name")
+		return fmt.Errorf("empty %s name", kind)
 	}
 	if len(s) > 64 {
-		return fmt.Errorf("product name %q is longer than 64 characters", s)
+		return fmt.Errorf("%s name %q is longer than 64 characters", kind, s)
 	}
 	for i, c := range s {
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 		case i > 0 && (c == '.' || c == '-' || c == '_'):
 		default:
-			return fmt.Errorf("product name %q: use lowercase letters, digits, '.', '-' and '_' (starting with a letter or digit)", s)
+			return fmt.Errorf("%s name %q: use lowercase letters, digits, '.', '-' and '_' (starting with a letter or digit)", kind, s)
 		}
 	}
 	return nil

@@ -45,14 +45,15 @@ func (e *SourceError) Unwrap() error { return e.Err }
 
 // sourceTOML is fix.toml as written by the vendor.
 type sourceTOML struct {
-	Product     string    `toml:"product"`
-	Version     string    `toml:"version"`
-	Summary     string    `toml:"summary"`
-	Description string    `toml:"description"`
-	Severity    string    `toml:"severity"`
-	Delete      []string  `toml:"delete"`
-	Bug         []bugTOML `toml:"bug"`
-	customTOML            // kind = "custom": see custom.go
+	Product     string     `toml:"product"`
+	Version     string     `toml:"version"`
+	Summary     string     `toml:"summary"`
+	Description string     `toml:"description"`
+	Severity    string     `toml:"severity"`
+	Delete      []string   `toml:"delete"`
+	Bug         []bugTOML  `toml:"bug"`
+	Part        []partTOML `toml:"part"`
+	customTOML             // kind = "custom": see custom.go
 }
 
 type bugTOML struct {
@@ -137,6 +138,7 @@ func ParseSourceTOML(name string, data []byte) (*Manifest, error) {
 		}
 		m.Bugs = append(m.Bugs, bug)
 	}
+	m.Parts = parseParts(st.Part, func(idx int, key, format string, args ...any) { add("part", idx, key, format, args...) })
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -153,7 +155,7 @@ func tomlError(name string, err error) error {
 		for _, e := range se.Errors {
 			row, _ := e.Position()
 			problems = append(problems, &SourceError{File: name, Line: row,
-				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files; for a customer fix kind, customer, id, base, min_fix, supersedes)", strings.Join(e.Key(), "."))})
+				Err: fmt.Errorf("unknown key %q (known: product, version, summary, description, delete, [[bug]] id/summary/description/files, [[part]] name/summary/mandatory/files/scripts; for a customer fix kind, customer, id, base, min_fix, supersedes)", strings.Join(e.Key(), "."))})
 		}
 		return errors.Join(problems...)
 	}
@@ -214,6 +216,9 @@ func LoadSource(dir string) (*Source, error) {
 			problems = append(problems, err)
 		}
 	}
+	resolveParts(m.Parts, files, scripts, filepath.Join(dir, "scripts"), func(idx int, key, format string, args ...any) {
+		problems = append(problems, &SourceError{File: tomlPath, Line: tomlpos.Line(lines, "part", idx, key), Err: fmt.Errorf(format, args...)})
+	})
 	if len(files) == 0 && len(m.Delete) == 0 && len(scripts) == 0 && len(problems) == 0 {
 		problems = append(problems, fmt.Errorf("%s: the fix ships no files, deletes nothing and runs no script", dir))
 	}

@@ -33,7 +33,7 @@ const catalogName = ".catalog"
 const oldCatalogName = ".catalog.json"
 
 // catalogMagic begins the file; the page template ID follows it.
-const catalogMagic = "hotfix catalog 3\n"
+const catalogMagic = "hotfix catalog 4\n" // 4: parts
 
 // catalogEntry is what the catalog keeps of one archive file: its
 // description (repo.Archive, File aside, which is the key), when it was
@@ -268,6 +268,14 @@ func appendEntry(b []byte, e *catalogEntry) []byte {
 			b = recordlog.AppendString(b, f)
 		}
 	}
+	b = recordlog.AppendCount(b, len(e.Parts))
+	for _, p := range e.Parts {
+		mandatory := int64(0)
+		if p.Mandatory {
+			mandatory = 1
+		}
+		b = recordlog.AppendInt(recordlog.AppendString(recordlog.AppendString(b, p.Name), p.Summary), mandatory)
+	}
 	verified := int64(0)
 	if e.Verified {
 		verified = 1
@@ -311,6 +319,12 @@ func decodeEntry(d *recordlog.Decoder) *catalogEntry {
 			}
 		}
 		e.Bugs = append(e.Bugs, bug)
+	}
+	if n := d.Count(); n > 0 {
+		e.Parts = make([]repo.PartRef, 0, n)
+		for i := 0; i < n && !d.Bad; i++ {
+			e.Parts = append(e.Parts, repo.PartRef{Name: d.String(), Summary: d.String(), Mandatory: d.Int() == 1})
+		}
 	}
 	e.Verified = d.Int() == 1
 	e.Severity = d.String()

@@ -20,7 +20,8 @@ func TestCatalogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	full := &catalogEntry{Archive: repo.Archive{Size: 7, SHA256: "ab", Product: "acme", Version: repo.MustParseVersion("2.4.1.3"),
 		Summary: "s", Description: "d", Bugs: []repo.Bug{{ID: "B-1", Summary: "bs", Description: "bd", Files: []string{"a", "b"}}},
-		Severity: "security", Files: []string{"a", "b"}, Deleted: []string{"c"}, Scripts: []string{"10-x.sh"}},
+		Severity: "security", Files: []string{"a", "b"}, Deleted: []string{"c"}, Scripts: []string{"10-x.sh"},
+		Parts: []repo.PartRef{{Name: "samples", Summary: "ps", Mandatory: true}, {Name: "docs"}}},
 		MTimeNS: -9, Verified: true, Page: []byte("<section>"), Published: time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)}
 	checkAllFieldsSet(t, reflect.ValueOf(*full), "catalogEntry", map[string]bool{"Archive": true, "RPMEntry": true})
 	checkAllFieldsSet(t, reflect.ValueOf(full.Archive), "repo.Archive", map[string]bool{"File": true})

@@ -192,7 +192,7 @@ func describeRPM(ctx context.Context, path string) (*catalogEntry, *repo.Manifes
 		return nil, nil, err
 	}
 	e := described[0]
-	e.Summary, e.Description, e.Bugs, e.Verified = m.Summary, m.Description, m.Bugs, true
+	e.Summary, e.Description, e.Bugs, e.Parts, e.Verified = m.Summary, m.Description, m.Bugs, m.PartRefs(), true
 	return e, m, nil
 }
 

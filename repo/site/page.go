@@ -97,7 +97,7 @@ var channelPage = template.Must(template.New("channel").Funcs(funcs).Parse(`<!do
 const fixSectionSource = `<section class="fix" id="{{.Version}}">
 <header><h2><span class="ver">{{.Version}}</span>{{if .Severity}} <span class="sev sev-{{.Severity}}">{{.Severity}}</span>{{end}} {{.Summary}}</h2><span class="meta">{{if not .Published.IsZero}}published {{day .Published}} · {{end}}requires {{.Requires}}</span></header>
 {{if .Description}}<p class="desc">{{.Description}}</p>{{end}}
-{{if .Bugs}}<ul class="bugs">{{range .Bugs}}<li id="{{$.Product}}-{{.ID}}">{{if .Link}}<a class="bugid" href="{{.Link}}">{{.ID}}</a>{{else}}<span class="bugid">{{.ID}}</span>{{end}}{{.Summary}}{{if .Description}}<div class="meta">{{.Description}}</div>{{end}}</li>{{end}}</ul>{{end}}
+{{if .Bugs}}<ul class="bugs">{{range .Bugs}}<li id="{{$.Product}}-{{.ID}}">{{if .Link}}<a class="bugid" href="{{.Link}}">{{.ID}}</a>{{else}}<span class="bugid">{{.ID}}</span>{{end}}{{.Summary}}{{if .Description}}<div class="meta">{{.Description}}</div>{{end}}</li>{{end}}</ul>{{end}}{{if .Parts}}<h3>Parts</h3><ul class="parts">{{range .Parts}}<li><span class="bugid">{{.Name}}</span> {{if .Mandatory}}mandatory{{else}}optional{{end}}{{if .Summary}}: {{.Summary}}{{end}}</li>{{end}}</ul>{{end}}
 {{if .Files}}<h3>Changes {{plural (len .Files) "file" "files"}}</h3><ul class="paths">{{range .Files}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Deleted}}<h3>Deletes {{plural (len .Deleted) "file" "files"}}</h3><ul class="paths">{{range .Deleted}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Scripts}}<h3>Runs {{plural (len .Scripts) "script" "scripts"}}</h3><ul class="paths">{{range .Scripts}}<li>{{.}}</li>{{end}}</ul>{{end}}
