@@ -145,6 +145,7 @@ func (o *oneAtATime) start(due time.Time, run func()) {
 			o.mu.Lock()
 			o.running = false
 			o.mu.Unlock()
+			o.log.Debug("scheduled run ended", "due", due.Format(time.RFC3339))
 		}()
 		defer func() {
 			if r := recover(); r != nil {
