@@ -213,7 +213,7 @@ func TestCheckCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("check --json: %v\n%s", err, r.Stdout)
 	}
-	assertKeys(t, "check", got, "base", "pending", "product", "serial")
+	assertKeys(t, "check", got, "base", "format", "pending", "product", "published", "serial")
 	if got["product"] != "acme" || got["base"] != "2.4.1" || got["serial"] != float64(1) {
 		t.Errorf("check --json header: %v", got)
 	}
@@ -255,7 +255,7 @@ func TestCheckCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, r.Stdout)
 	}
-	assertKeys(t, "status", st, "base", "held", "index_expires", "installed", "interrupted", "last_check", "last_run", "level", "lock", "paused", "pending", "pending_since", "product")
+	assertKeys(t, "status", st, "base", "format", "held", "index_expires", "installed", "interrupted", "last_check", "last_run", "level", "lock", "paused", "pending", "pending_since", "product")
 	if st["paused"] != nil || st["lock"] != nil || st["interrupted"] != nil || st["pending"] != float64(0) {
 		t.Errorf("status: paused %v, lock %v, pending %v", st["paused"], st["lock"], st["pending"])
 	}

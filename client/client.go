@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/words"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -94,7 +95,7 @@ func (c *Client) loadState(save bool) (*State, repo.Version, error) {
 			return nil, base, err
 		}
 		if !old.IsZero() {
-			if err := c.audit("superseded", nil, "ok", fmt.Sprintf("base changed from %s to %s; %d fixes of %s superseded", old, base, hadFixes, old)); err != nil {
+			if err := c.audit("superseded", nil, "ok", fmt.Sprintf("base changed from %s to %s; %s of %s superseded", old, base, words.Count(hadFixes, "fix", "fixes"), old)); err != nil {
 				return nil, base, err
 			}
 		}
@@ -260,6 +261,11 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 		limit = repo.MaxIndexSize
 	}
 	data, itag, same, err := c.Fetcher.Small(ctx, rel, limit, tags.Index)
+	if isMissing(err) {
+		if nc := c.explainMissingIndex(ctx, base, err); nc != nil {
+			return nil, nc
+		}
+	}
 	if err != nil {
 		hint := reachHint(err, c.Cfg)
 		if errors.Is(err, ErrTooLarge) {

@@ -28,7 +28,9 @@ type PauseInfo struct {
 // PausedError is returned by install and scheduled runs while paused.
 type PausedError struct{ Info PauseInfo }
 
-func (e *PausedError) Error() string { return e.Pause().Sentence() }
+// Error reads after the command line's "hotfix: " prefix: "paused by
+// root since ...".
+func (e *PausedError) Error() string { return "paused " + e.Pause().Detail() }
 
 // Pause is the pause as a run's report shows it.
 func (e *PausedError) Pause() *notify.Pause {

@@ -18,12 +18,18 @@ type RollbackOptions struct {
 	// Force rolls back over files changed locally since the fixes
 	// installed them, keeping each beside the restored one (KeptFile).
 	Force bool
+	// DryRun runs every test (backups present, no locally changed file
+	// unless Force) and changes nothing: RolledBack then lists what a real
+	// rollback would remove. It does not recover an interrupted
+	// transaction either; it refuses while one waits for recover.
+	DryRun bool
 }
 
 // RollbackResult is what Rollback did.
 type RollbackResult struct {
 	RolledBack []repo.Version // newest first
 	Kept       []KeptFile     // locally changed files kept beside the restored ones (Force)
+	DryRun     bool           // nothing was changed: RolledBack is what would go
 }
 
 // Rollback removes the newest installed fixes one by one, restoring their
@@ -36,6 +42,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackR
 		return nil, err
 	}
 	defer lk.Release()
+	if opts.DryRun {
+		return c.rollbackDryRun(opts)
+	}
 	if err := probeAudit(c.Cfg.LogDir); err != nil {
 		return nil, err
 	}
@@ -82,6 +91,39 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackR
 		detail, res.RolledBack = nil, append(res.RolledBack, v)
 	}
 	return res, auditErr
+}
+
+// rollbackDryRun is Rollback's tests without a change: the fixes it would
+// remove, newest first. The caller holds the lock.
+func (c *Client) rollbackDryRun(opts RollbackOptions) (*RollbackResult, error) {
+	st, _, err := c.loadState(false)
+	if err != nil {
+		return nil, err
+	}
+	in, err := c.store().Inspect()
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		return nil, fmt.Errorf("a transaction was interrupted (step %s): \"hotfix recover\" must finish or undo it before a rollback can be planned", in.Step())
+	}
+	n, err := rollbackCount(st, opts.To)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(st.Installed) - n; i < len(st.Installed); i++ {
+		if err := c.store().CheckBackups(st.Installed[i].Version); err != nil {
+			return nil, err
+		}
+	}
+	res := &RollbackResult{DryRun: true}
+	if res.Kept, err = c.guardRollback(st, len(st.Installed)-n, opts.Force, true); err != nil {
+		return nil, err
+	}
+	for i := len(st.Installed) - 1; i >= len(st.Installed)-n; i-- {
+		res.RolledBack = append(res.RolledBack, st.Installed[i].Version)
+	}
+	return res, nil
 }
 
 // rollbackCount is how many of the newest fixes rolling back to "to"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/words"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
@@ -80,6 +81,13 @@ func (c *Client) Status() (*Status, error) {
 		out.Pending = len(Pending(ix, latest))
 		exp := ix.Expires
 		out.IndexExpires = &exp
+		if lc := seen.LastCheck; lc != nil && !lc.Failed && lc.Pending != out.Pending {
+			// An install or rollback since the check changed what is
+			// pending: the check's outcome is history, said as such, so
+			// that "up to date" never stands beside "pending: 1".
+			out.LastCheck.Outcome = fmt.Sprintf("%s then; %s pending now after a later install or rollback",
+				lc.Outcome, words.Count(out.Pending, "fix", "fixes"))
+		}
 	}
 	if out.Pending == 0 {
 		out.PendingSince = nil

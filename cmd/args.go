@@ -33,7 +33,10 @@ func typeUsageErrors(root *cobra.Command) {
 	walk(root)
 }
 
-// argsUsage wraps a cobra argument validator so that its complaint exits 2.
+// argsUsage wraps a cobra argument validator so that its complaint exits 2
+// and names what is missing or left over, from the command's Use line
+// ("missing VERSION|BUG-ID"), where cobra says "accepts 1 arg(s),
+// received 0".
 func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		err := v(c, args)
@@ -41,8 +44,46 @@ func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 		if err == nil || errors.As(err, &ue) {
 			return err
 		}
-		return &usageError{err}
+		return &usageError{argsProblem(c, args, err)}
 	}
+}
+
+// argsProblem says which argument is missing or which one is too many,
+// given the positional names of c's Use line; a command whose Use names
+// none keeps cobra's complaint.
+func argsProblem(c *cobra.Command, args []string, err error) error {
+	required, optional, repeated := positionals(c.Use)
+	usage := fmt.Sprintf("usage: %s", c.UseLine())
+	// The message follows "hotfix: ": the command without the root's name.
+	name := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+	switch {
+	case len(args) < len(required):
+		return fmt.Errorf("%s: missing %s (%s)", name, strings.Join(required[len(args):], " "), usage)
+	case !repeated && len(args) > len(required)+len(optional):
+		return fmt.Errorf("%s: unexpected argument %q (%s)", name, args[len(required)+len(optional)], usage)
+	}
+	return fmt.Errorf("%s: %w (%s)", name, err, usage)
+}
+
+// positionals reads the argument names of a Use line such as
+// "add REPO ARCHIVE...", "install [VERSION]" or "verify REPO --keyring
+// FILE|DIR": the required names, the optional ones, and whether the last
+// one repeats. Use lines name arguments before flags; from the first flag
+// on, nothing is an argument.
+func positionals(use string) (required, optional []string, repeated bool) {
+	for _, w := range strings.Fields(use)[1:] {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[-") {
+			break
+		}
+		name := strings.TrimSuffix(w, "...")
+		repeated = repeated || name != w
+		if strings.HasPrefix(name, "[") {
+			optional = append(optional, strings.Trim(name, "[]"))
+			continue
+		}
+		required = append(required, name)
+	}
+	return required, optional, repeated
 }
 
 // groupCommand makes c a command that only groups subcommands (the root,

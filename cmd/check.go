@@ -12,11 +12,15 @@ import (
 
 // checkJSON is the stable `check --json` shape of DESIGN.md.
 type checkJSON struct {
+	Format  int              `json:"format"`
 	Product string           `json:"product"`
 	Base    string           `json:"base"`
 	Serial  int64            `json:"serial"`
 	Pending []checkJSONEntry `json:"pending"`
-	Custom  *checkJSONCustom `json:"custom,omitempty"` // with customer set
+	// Published is how many fixes the channel holds: 0 for a base the
+	// vendor has published no fix for yet (not an error).
+	Published int              `json:"published"`
+	Custom    *checkJSONCustom `json:"custom,omitempty"` // with customer set
 }
 
 // checkJSONCustom is the customer's fixes in `check --json`.
@@ -90,11 +94,14 @@ func newCheckCmd(g *globalOptions) *cobra.Command {
 		Long: `Check reads the installed base from version_file, fetches the signed index of
 that base from the repository (a conditional request: unchanged costs no
 body), verifies it against the trusted keys only, and lists the pending
-chain.
+chain. A base the vendor has published no fix for yet (an empty channel)
+is not an error: "no fixes published yet", exit 0. A product or base the
+vendor's signed repo.json does not list at all is.
 
 Exit status: 0 nothing pending, 100 fixes pending, 1 error.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
 	}
 }
 
@@ -115,17 +122,20 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		return err
 	}
 	if g.JSON {
-		out := checkJSON{Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial, Pending: []checkJSONEntry{}, Custom: customJSON(res.Custom)}
+		out := checkJSON{Format: jsonFormat, Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial,
+			Pending: []checkJSONEntry{}, Published: len(res.Index.Fixes), Custom: customJSON(res.Custom)}
 		for _, f := range res.Pending {
 			out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
 		}
 		if err := printJSON(g.stdout, out); err != nil {
 			return err
 		}
+	} else if len(res.Index.Fixes) == 0 {
+		fmt.Fprintf(g.stdout, "no fixes published yet for %s %s\n", res.Product, res.Base)
 	} else if len(res.Pending) == 0 {
 		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
 	} else {
-		fmt.Fprintf(g.stdout, "%s %s: %d fixes pending (installed: %s)\n", res.Product, res.Base, len(res.Pending), res.Installed)
+		fmt.Fprintf(g.stdout, "%s %s: %s pending (installed: %s)\n", res.Product, res.Base, plural(len(res.Pending), "fix", "fixes"), res.Installed)
 		for _, f := range res.Pending {
 			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
 			for _, b := range f.Bugs {

@@ -32,14 +32,16 @@ it): no second random wait, the day filter stays.
 
 Without mail_to and webhook, the report is printed instead when mail_report
 would have mailed it, so that cron mails it to its MAILTO; otherwise cron
-prints only errors. --json prints the report as JSON in every case.
+prints only errors. A run that could not run now (exit 75) prints nothing.
+--json prints the report as JSON in every case.
 
 Exit status: 0 done (or not a day to run), 1 error, including a report that
 could not be sent, 75 could not run now: paused ("hotfix resume" lifts it),
 or another run or an install holds a lock. The packaged cron.daily script
 treats 75 as "try again tomorrow" and stays quiet.`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },
+		Args:        argsUsage(cobra.NoArgs),
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },
 	}
 	c.Flags().BoolVar(&opts.Now, "now", false, "run now: no day filter, no random wait")
 	c.Flags().BoolVar(&opts.Timer, "timer", false, "started by hotfix.timer, which already waited: no random wait (the day filter stays)")
@@ -91,6 +93,9 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
 			err = perr
 		}
+	case exitCode(err) == ExitTempFail:
+		// Paused or locked: "try again tomorrow" is no news for MAILTO;
+		// the exit status and the audit log say it.
 	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "":
 		for _, r := range reports {
 			if notify.ShouldMail(nc.MailReport, r) {

@@ -20,13 +20,40 @@ func newDownloadCmd(g *globalOptions) *cobra.Command {
 		Long: `Download fetches the pending archives into cache_dir, resuming partial files,
 never reading past the size the signed index declares, and verifying size
 and sha256 before anything else touches them. Install later, even offline.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		Annotations:       jsonCommand,
+		ValidArgsFunction: completeAvailable(g),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Version = args[0]
 			}
 			return runDownload(c.Context(), g, opts)
 		},
+	}
+}
+
+// downloadJSON is `download --json`.
+type downloadJSON struct {
+	Format     int                 `json:"format"`
+	Downloaded []downloadJSONEntry `json:"downloaded"`
+}
+
+type downloadJSONEntry struct {
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+}
+
+// downloadBars draws a progress bar per archive, on a terminal only: in a
+// log it is noise.
+func downloadBars(g *globalOptions) func(f repo.IndexFix) io.Writer {
+	return func(f repo.IndexFix) io.Writer {
+		if g.Quiet || !g.isTerminal(g.stderr) {
+			return nil
+		}
+		return progressbar.NewOptions64(f.Size, progressbar.OptionSetWriter(g.stderr),
+			progressbar.OptionSetDescription(f.File), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetVisibility(true), progressbar.OptionClearOnFinish())
 	}
 }
 
@@ -39,16 +66,17 @@ func runDownload(ctx context.Context, g *globalOptions, opts *downloadOptions) e
 	if err != nil {
 		return err
 	}
-	// A progress bar per archive, on a terminal only: in a log it is noise.
-	progress := func(f repo.IndexFix) io.Writer {
-		if g.Quiet || !g.isTerminal(g.stderr) {
-			return nil
+	got, err := cl.Download(ctx, target, downloadBars(g))
+	if g.JSON {
+		out := downloadJSON{Format: jsonFormat, Downloaded: []downloadJSONEntry{}}
+		for _, d := range got {
+			out.Downloaded = append(out.Downloaded, downloadJSONEntry{Version: d.Fix.Version.String(), Path: d.Path, Size: d.Fix.Size})
 		}
-		return progressbar.NewOptions64(f.Size, progressbar.OptionSetWriter(g.stderr),
-			progressbar.OptionSetDescription(f.File), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetVisibility(true), progressbar.OptionClearOnFinish())
+		if jerr := printJSON(g.stdout, out); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
 	}
-	got, err := cl.Download(ctx, target, progress)
 	for _, d := range got {
 		fmt.Fprintf(g.stdout, "downloaded %s → %s\n", d.Fix.Version, d.Path)
 	}

@@ -15,11 +15,19 @@ type historyOptions struct{}
 func newHistoryCmd(g *globalOptions) *cobra.Command {
 	opts := &historyOptions{}
 	return &cobra.Command{
-		Use:   "history",
-		Short: "Show the audit log: every install, rollback, pause and scheduled run",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runHistory(c.Context(), g, opts) },
+		Use:         "history",
+		Short:       "Show the audit log: every install, rollback, pause and scheduled run",
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runHistory(c.Context(), g, opts) },
 	}
+}
+
+// historyJSON is `history --json`: the audit log's records as they are
+// in log_dir/audit.log.
+type historyJSON struct {
+	Format  int                  `json:"format"`
+	Records []client.AuditRecord `json:"records"`
 }
 
 func runHistory(_ context.Context, g *globalOptions, _ *historyOptions) error {
@@ -35,7 +43,7 @@ func runHistory(_ context.Context, g *globalOptions, _ *historyOptions) error {
 		if recs == nil {
 			recs = []client.AuditRecord{}
 		}
-		return printJSON(g.stdout, recs)
+		return printJSON(g.stdout, historyJSON{Format: jsonFormat, Records: recs})
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tUSER\tACTION\tVERSIONS\tOUTCOME\tDETAIL")

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ type installOptions struct {
 	Version   string
 	DryRun    bool
 	Force     bool
-	Yes       bool
 	Reinstall string
 	Wait      time.Duration
 	From      string
@@ -25,6 +23,7 @@ type installOptions struct {
 	AllowExpired bool
 	With         []string
 	Without      []string
+	answerFlags
 }
 
 func newInstallCmd(g *globalOptions) *cobra.Command {
@@ -39,8 +38,12 @@ atomically; run the scripts for this server's role; record the fix. Then
 post_install and health_check (a failing health check rolls the run back).
 
 A failure or crash at any point leaves the root as it was before that fix.
---dry-run runs every test and changes nothing. On a terminal, install asks
-for confirmation unless --yes.
+--dry-run runs every test and changes nothing. On a terminal, install first
+downloads the fixes and shows a transaction summary (per fix: bugs, size,
+the files it changes, adds and deletes, its scripts; then the hooks) and
+asks, unless --yes; --assumeno shows the summary and stops (exit 0). On a
+terminal each fix is one line with a progress bar; in a log, one line per
+step.
 
 --from FILE|DIR installs one fix from a local .fix, .rpm, or unpacked fix
 directory (manifest.json, files/, scripts/: what an RPM fix package leaves in
@@ -60,7 +63,9 @@ sha256), without the network. An index past its expiry is refused unless
 --with PART and --without PART (repeatable) choose optional parts of the
 fixes over the configuration's parts = [...] and over the choice recorded
 when an earlier fix with that part was installed.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		Annotations:       jsonCommand,
+		ValidArgsFunction: completeAvailable(g),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Version = args[0]
@@ -71,14 +76,25 @@ when an earlier fix with that part was installed.`,
 	f := c.Flags()
 	f.BoolVar(&opts.DryRun, "dry-run", false, "run every test, change nothing")
 	f.BoolVar(&opts.Force, "force", false, "install over locally modified files (they are backed up)")
-	f.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	opts.answerFlags.register(c)
 	f.StringVar(&opts.Reinstall, "reinstall", "", "roll back and install again the newest installed fix")
 	f.DurationVar(&opts.Wait, "wait", 0, "wait this long for another install to finish (default: exit 75 at once)")
 	f.StringVar(&opts.From, "from", "", "install from a local .fix, .rpm, unpacked fix directory or export bundle")
 	f.BoolVar(&opts.AllowExpired, "allow-expired", false, "with --from BUNDLE: accept its index past its expiry (recorded in the audit log)")
 	f.StringArrayVar(&opts.With, "with", nil, "install the optional part `PART` of the fixes (repeatable)")
 	f.StringArrayVar(&opts.Without, "without", nil, "leave out the optional part `PART` of the fixes (repeatable)")
+	_ = c.RegisterFlagCompletionFunc("reinstall", completeInstalled(g))
 	return c
+}
+
+// installJSON is `install --json` (README "Machine-readable output").
+type installJSON struct {
+	Format    int              `json:"format"`
+	DryRun    bool             `json:"dry_run"`
+	Installed []checkJSONEntry `json:"installed"`
+	Kept      []keptJSON       `json:"kept"`
+	// Custom are the customer fixes installed after the vendor's.
+	Custom []checkJSONCustFix `json:"custom,omitempty"`
 }
 
 func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) error {
@@ -88,6 +104,9 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	}
 	reinstall, err := parseVersionArg(opts.Reinstall)
 	if err != nil {
+		return err
+	}
+	if err := opts.check("install"); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(g)
@@ -101,28 +120,36 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 	if err != nil {
 		return err
 	}
-	progress := func(v repo.Version, step string) {
-		if !g.Quiet {
-			fmt.Fprintf(g.stderr, "%s: %s\n", v, step)
-		}
-	}
+	steps := newStepReporter(g)
+	defer steps.end()
 	if opts.From != "" {
 		if target != nil || reinstall != nil {
 			return usagef("install --from takes no VERSION and no --reinstall: the fix is the one in %s", opts.From)
 		}
-		return runInstallFrom(ctx, g, cl, opts, progress)
+		return runInstallFrom(ctx, g, cl, opts, steps.step)
 	}
 	if opts.AllowExpired {
 		return usagef("install: --allow-expired applies only to --from with an export bundle")
 	}
-	if !opts.Yes && !opts.DryRun && g.isTerminal(g.stdin) {
-		if proceed, err := confirmInstall(ctx, g, cl, target, reinstall); err != nil || !proceed {
+	if !opts.DryRun && opts.mustAsk(g) {
+		proceed, err := confirmInstall(ctx, g, cl, opts, target, reinstall)
+		if err == nil && !proceed && g.JSON {
+			return printJSON(g.stdout, installOut(&client.InstallResult{}))
+		}
+		if err != nil || !proceed {
 			return err
 		}
 	}
 	res, err := cl.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force,
-		Reinstall: reinstall, LockWait: opts.Wait, Progress: progress, With: opts.With, Without: opts.Without})
+		Reinstall: reinstall, LockWait: opts.Wait, Progress: steps.step, With: opts.With, Without: opts.Without})
+	steps.end()
 	if res != nil {
+		if g.JSON {
+			if jerr := printJSON(g.stdout, installOut(res)); jerr != nil && err == nil {
+				err = jerr
+			}
+			return withInstallAdvice(err)
+		}
 		for _, k := range res.Kept {
 			fmt.Fprintf(g.stdout, "kept your changed %s as %s\n", k.Path, k.KeptAs)
 		}
@@ -141,6 +168,28 @@ func runInstall(ctx context.Context, g *globalOptions, opts *installOptions) err
 		}
 	}
 	return withInstallAdvice(err)
+}
+
+func installOut(res *client.InstallResult) installJSON {
+	out := installJSON{Format: jsonFormat, DryRun: res.DryRun, Installed: []checkJSONEntry{}, Kept: []keptJSON{}}
+	for _, f := range res.Installed {
+		out.Installed = append(out.Installed, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: orNoBugs(f.Bugs)})
+	}
+	for _, k := range res.Kept {
+		out.Kept = append(out.Kept, keptJSON{Path: k.Path, KeptAs: k.KeptAs})
+	}
+	for _, f := range res.Custom {
+		out.Custom = append(out.Custom, checkJSONCustFix{ID: f.ID, Version: f.Version.String(), Summary: f.Summary, Bugs: orNoBugs(f.Bugs)})
+	}
+	return out
+}
+
+// orNoBugs makes nil bugs an empty list, so that --json shows [].
+func orNoBugs(b []repo.BugRef) []repo.BugRef {
+	if b == nil {
+		return []repo.BugRef{}
+	}
+	return b
 }
 
 // withInstallAdvice adds the flag that answers a refusal of install.
@@ -170,6 +219,12 @@ func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, op
 		err = fmt.Errorf("%w (if the site has no newer bundle and you accept fixes signed for an earlier period, --allow-expired takes it; the audit log records that)", err)
 	}
 	if res != nil {
+		if g.JSON {
+			if jerr := printJSON(g.stdout, installOut(res)); jerr != nil && err == nil {
+				err = jerr
+			}
+			return err
+		}
 		for _, f := range res.Installed {
 			if res.DryRun {
 				fmt.Fprintf(g.stdout, "would install (dry run, tests passed) %s: %s\n", f.Version, f.Summary)
@@ -181,30 +236,26 @@ func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, op
 	return err
 }
 
-// confirmInstall shows an administrator at a terminal what install would
-// do and asks. It returns false, nil when there is nothing to do.
-func confirmInstall(ctx context.Context, g *globalOptions, cl *client.Client, target, reinstall *repo.Version) (bool, error) {
-	res, err := cl.Check(ctx)
+// confirmInstall shows an administrator what install would do, as a
+// transaction summary, and asks (or, with --assumeno, answers no). It
+// returns false, nil when there is nothing to do. With --json the summary
+// and the question go to stderr, leaving stdout to the JSON.
+func confirmInstall(ctx context.Context, g *globalOptions, cl *client.Client, opts *installOptions, target, reinstall *repo.Version) (bool, error) {
+	w := g.stdout
+	if g.JSON {
+		w = g.stderr
+	}
+	plan, custom, err := planInstall(ctx, g, w, cl, target)
 	if err != nil {
 		return false, err
 	}
-	if len(res.Pending) == 0 && reinstall == nil {
-		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
+	if len(plan) == 0 && len(custom) == 0 && reinstall == nil {
 		return false, nil
 	}
-	fmt.Fprintf(g.stdout, "About to install into %s:\n", cl.Cfg.Root)
-	for _, f := range res.Pending {
-		if target == nil || f.Version.Compare(*target) <= 0 {
-			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
-		}
-	}
-	fmt.Fprint(g.stdout, "Proceed? [y/N] ")
-	// No answer (end of input, a read error) is no.
-	answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return false, errors.New("install cancelled: nothing was changed")
-	}
-	return true, nil
+	printSummary(w, cl, plan, custom, reinstall)
+	ga := *g
+	ga.stdout = w
+	return opts.ask(&ga, "installed")
 }
 
 // runTreeInstall installs over the instances (instances.go): level by
@@ -220,15 +271,14 @@ func runTreeInstall(ctx context.Context, g *globalOptions, cfg *client.Config, o
 			fmt.Fprintf(g.stderr, "%s%s: %s\n", instanceLabel(name), v, step)
 		}
 	}
-	if !opts.Yes && !opts.DryRun && g.isTerminal(g.stdin) {
+	if !opts.DryRun && opts.mustAsk(g) {
 		names := g.Instances
 		if len(names) == 0 {
 			names = cfg.InstanceNames()
 		}
-		fmt.Fprintf(g.stdout, "About to install the pending fixes of %s, parents first. Proceed? [y/N] ", strings.Join(names, ", "))
-		answer, _ := bufio.NewReader(g.stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			return errors.New("install cancelled: nothing was changed")
+		fmt.Fprintf(g.stdout, "About to install the pending fixes of %s, parents first.\n", strings.Join(names, ", "))
+		if proceed, err := opts.ask(g, "installed"); err != nil || !proceed {
+			return err
 		}
 	}
 	res, err := t.Install(ctx, client.InstallOptions{Target: target, DryRun: opts.DryRun, Force: opts.Force, LockWait: opts.Wait})

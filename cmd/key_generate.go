@@ -36,8 +36,9 @@ Hand the public key to every client out of band: it goes into their
 trusted_keys directory. Keep the secret key offline and backed up.`,
 		Example: `  HOTFIX_KEY_PASSPHRASE=... hotfix key generate --uid 'Example Releases <releases@example.com>' \
       --secret ~/keys/hotfix.sec.asc --public ./repo/keys/hotfix.pub.asc`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runKeyGenerate(c.Context(), g, opts) },
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runKeyGenerate(c.Context(), g, opts) },
 	}
 	f := c.Flags()
 	f.StringVar(&opts.UID, "uid", "", `user id of the key, "Name <email>" (required)`)
@@ -81,6 +82,7 @@ func runKeyGenerate(_ context.Context, g *globalOptions, opts *keyGenerateOption
 	}
 	if g.JSON {
 		return printJSON(g.stdout, map[string]any{
+			"format":      jsonFormat,
 			"fingerprint": key.Fingerprint(),
 			"algorithm":   algo,
 			"uid":         opts.UID,

@@ -46,7 +46,8 @@ public key is imported (passphrase from $HOTFIX_KEY_PASSPHRASE).
 The same source and SOURCE_DATE_EPOCH give byte-identical archives.`,
 		Example: `  hotfix pack ./fixes/6.14.2.3 --out ./outgoing
   hotfix pack ./fixes/6.14.2.3 --out ./outgoing --format fix,rpm --key vendor.sec`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.SrcDir = args[0]
 			return runPack(c.Context(), g, opts)
@@ -57,6 +58,14 @@ The same source and SOURCE_DATE_EPOCH give byte-identical archives.`,
 	c.Flags().StringVar(&opts.KeyPath, "key", "", "armored OpenPGP secret key to sign RPMs with")
 	c.Flags().StringVar(&opts.Compress, "compress", "zstd", "compression of the .fix archive: zstd or xz")
 	return c
+}
+
+// packJSON is `pack --json`.
+type packJSON struct {
+	Format   int      `json:"format"`
+	Product  string   `json:"product"`
+	Version  string   `json:"version"`
+	Archives []string `json:"archives"`
 }
 
 func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
@@ -107,8 +116,12 @@ func runPack(ctx context.Context, g *globalOptions, opts *packOptions) error {
 		return usagef("--key signs RPMs: use it with --format rpm or fix,rpm")
 	}
 	if !g.Quiet {
-		fmt.Fprintf(g.stderr, "packed %s %s: %d files, %d scripts, %d deletions, %d bugs\n",
-			m.Product, m.Version, len(m.Files), len(m.Scripts), len(m.Delete), len(m.Bugs))
+		fmt.Fprintf(g.stderr, "packed %s %s: %s, %s, %s, %s\n", m.Product, m.Version,
+			plural(len(m.Files), "file", "files"), plural(len(m.Scripts), "script", "scripts"),
+			plural(len(m.Delete), "deletion", "deletions"), plural(len(m.Bugs), "bug", "bugs"))
+	}
+	if g.JSON {
+		return printJSON(g.stdout, packJSON{Format: jsonFormat, Product: m.Product, Version: m.Version.String(), Archives: paths})
 	}
 	for _, p := range paths {
 		fmt.Fprintln(g.stdout, p)

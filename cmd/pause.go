@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +29,8 @@ the pause by itself after DURATION.
 
 A full patch, wrapped safely:
   hotfix pause --wait --reason "patch 6.15.0" && ./install-patch; hotfix resume`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.ForSet = c.Flags().Changed("for")
 			return runPause(c.Context(), g, opts)
@@ -38,6 +40,12 @@ A full patch, wrapped safely:
 	c.Flags().DurationVar(&opts.For, "for", 0, "lift the pause by itself after this long (e.g. 30m)")
 	c.Flags().StringVar(&opts.Reason, "reason", "", "why, shown to anyone who tries to install meanwhile")
 	return c
+}
+
+// pauseJSON is `pause --json`: the pause as status --json shows it.
+type pauseJSON struct {
+	Format int           `json:"format"`
+	Paused *notify.Pause `json:"paused"`
 }
 
 func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
@@ -55,6 +63,13 @@ func runPause(ctx context.Context, g *globalOptions, opts *pauseOptions) error {
 	info, err := cl.Pause(ctx, wait, opts.For, opts.Reason)
 	if info == nil {
 		return fmt.Errorf("not paused: %w", err)
+	}
+	if g.JSON {
+		np := notify.Pause(*info)
+		if jerr := printJSON(g.stdout, pauseJSON{Format: jsonFormat, Paused: &np}); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
 	}
 	msg := "paused"
 	if info.Until != nil {

@@ -29,11 +29,18 @@ the fixes whose backups exist, which must form one chain from the base;
 when and by whom from the audit log; their files from their archives in the
 download cache, or else from the root as it is now. A damaged state.json is
 kept beside as state.json.damaged-TIME. It says why when it cannot.`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
 	}
 	c.Flags().DurationVar(&opts.Wait, "wait", 0, "wait this long for the transaction lock")
 	return c
+}
+
+// recoverJSON is `recover --json`: what recover did, "" for nothing.
+type recoverJSON struct {
+	Format    int    `json:"format"`
+	Recovered string `json:"recovered"`
 }
 
 func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) error {
@@ -42,6 +49,12 @@ func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) err
 		return err
 	}
 	did, err := cl.Recover(ctx, opts.Wait)
+	if g.JSON {
+		if jerr := printJSON(g.stdout, recoverJSON{Format: jsonFormat, Recovered: did}); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if did == "" && err == nil {
 		did = "nothing to recover"
 	}

@@ -48,7 +48,8 @@ is warned about.
 The key's passphrase, if any, comes from $HOTFIX_KEY_PASSPHRASE.`,
 		Example: `  hotfix repo build ./repo --key vendor.sec --expires 720h
   hotfix repo build ./repo --key vendor.sec --bug-url 'https://bugs.example.com/browse/{id}'`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			opts.bugURLSet = c.Flags().Changed("bug-url")
@@ -88,12 +89,15 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 	if err != nil {
 		return fmt.Errorf("repo build: %w", err)
 	}
+	if g.JSON {
+		return printJSON(g.stdout, repoBuildOut(res, signer.Fingerprint()))
+	}
 	for _, ch := range res.Channels {
 		latest := "no fixes"
 		if ch.Latest != nil {
 			latest = "latest " + ch.Latest.String()
 		}
-		fmt.Fprintf(g.stdout, "%s %s: serial %d, %d fixes, %s\n", ch.Product, ch.Base, ch.Serial, ch.Fixes, latest)
+		fmt.Fprintf(g.stdout, "%s %s: serial %d, %s, %s\n", ch.Product, ch.Base, ch.Serial, plural(ch.Fixes, "fix", "fixes"), latest)
 	}
 	for _, cc := range res.Customers {
 		fmt.Fprintf(g.stdout, "%s %s customer %s: serial %d, %d customer fixes\n", cc.Product, cc.Base, cc.Customer, cc.Serial, cc.Fixes)
@@ -103,7 +107,37 @@ func runRepoBuild(ctx context.Context, g *globalOptions, opts *repoBuildOptions)
 		if res.KeyList != nil {
 			under = fmt.Sprintf(" under key list version %d", res.KeyList.Version)
 		}
-		fmt.Fprintf(g.stderr, "built %d channels (%d archives read), signed with %s%s\n", len(res.Channels), res.Hashed, signer.Fingerprint(), under)
+		fmt.Fprintf(g.stderr, "built %s (%s read), signed with %s%s\n", plural(len(res.Channels), "channel", "channels"),
+			plural(res.Hashed, "archive", "archives"), signer.Fingerprint(), under)
 	}
 	return nil
+}
+
+// repoBuildJSON is `repo build --json`.
+type repoBuildJSON struct {
+	Format     int                    `json:"format"`
+	Channels   []repoBuildJSONChannel `json:"channels"`
+	Hashed     int                    `json:"hashed"` // archives read because the catalog did not know them
+	SignedWith string                 `json:"signed_with"`
+}
+
+type repoBuildJSONChannel struct {
+	Product string  `json:"product"`
+	Base    string  `json:"base"`
+	Serial  int64   `json:"serial"`
+	Fixes   int     `json:"fixes"`
+	Latest  *string `json:"latest"`
+}
+
+func repoBuildOut(res *publish.BuildResult, fingerprint string) repoBuildJSON {
+	out := repoBuildJSON{Format: jsonFormat, Channels: []repoBuildJSONChannel{}, Hashed: res.Hashed, SignedWith: fingerprint}
+	for _, ch := range res.Channels {
+		c := repoBuildJSONChannel{Product: ch.Product, Base: ch.Base.String(), Serial: ch.Serial, Fixes: ch.Fixes}
+		if ch.Latest != nil {
+			l := ch.Latest.String()
+			c.Latest = &l
+		}
+		out.Channels = append(out.Channels, c)
+	}
+	return out
 }

@@ -31,7 +31,8 @@ whole chain from version 1, anchored in the --keyring root keys, refuses an
 expired newest list and warns 30 days before it expires; every index must
 then be signed by a signing key of the newest list, under that version.
 It lists every problem and exits 1 if there is any.`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			return runRepoVerify(c.Context(), g, opts)
@@ -64,6 +65,18 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 	if err != nil {
 		return fmt.Errorf("repo verify: %w", err)
 	}
+	failed := fmt.Errorf("repo verify: %s found in %s: fix each one above, then run \"hotfix repo build\" and verify again",
+		plural(len(problems), "problem", "problems"), opts.Repo)
+	if g.JSON {
+		out := repoVerifyJSON{Format: jsonFormat, Repo: opts.Repo, OK: len(problems) == 0, Problems: []repoVerifyJSONProblem{}}
+		for _, p := range problems {
+			out.Problems = append(out.Problems, repoVerifyJSONProblem{Path: p.Path, Problem: p.Err.Error() + advice(p.Err)})
+		}
+		if err := printJSON(g.stdout, out); err != nil || out.OK {
+			return err
+		}
+		return &exitCodeError{code: ExitError} // the problems are in the JSON
+	}
 	if len(problems) == 0 {
 		fmt.Fprintf(g.stdout, "%s: OK\n", opts.Repo)
 		return nil
@@ -71,5 +84,18 @@ func runRepoVerify(ctx context.Context, g *globalOptions, opts *repoVerifyOption
 	for _, p := range problems {
 		fmt.Fprintf(g.stdout, "%s%s\n", p, advice(p.Err))
 	}
-	return fmt.Errorf("repo verify: %d problems found in %s: fix each one above, then run \"hotfix repo build\" and verify again", len(problems), opts.Repo)
+	return failed
+}
+
+// repoVerifyJSON is `repo verify --json`: exit 1 when ok is false.
+type repoVerifyJSON struct {
+	Format   int                     `json:"format"`
+	Repo     string                  `json:"repo"`
+	OK       bool                    `json:"ok"`
+	Problems []repoVerifyJSONProblem `json:"problems"`
+}
+
+type repoVerifyJSONProblem struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"`
 }

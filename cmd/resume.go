@@ -12,11 +12,18 @@ type resumeOptions struct{}
 func newResumeCmd(g *globalOptions) *cobra.Command {
 	opts := &resumeOptions{}
 	return &cobra.Command{
-		Use:   "resume",
-		Short: "Lift a pause",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runResume(c.Context(), g, opts) },
+		Use:         "resume",
+		Short:       "Lift a pause",
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runResume(c.Context(), g, opts) },
 	}
+}
+
+// resumeJSON is `resume --json`.
+type resumeJSON struct {
+	Format    int  `json:"format"`
+	WasPaused bool `json:"was_paused"`
 }
 
 func runResume(_ context.Context, g *globalOptions, _ *resumeOptions) error {
@@ -25,6 +32,12 @@ func runResume(_ context.Context, g *globalOptions, _ *resumeOptions) error {
 		return err
 	}
 	was, err := cl.Resume()
+	if g.JSON {
+		if jerr := printJSON(g.stdout, resumeJSON{Format: jsonFormat, WasPaused: was}); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	switch {
 	case was:
 		fmt.Fprintln(g.stdout, "resumed")

@@ -55,13 +55,17 @@ deliver packages, for version-chained hotfixes: fix 6.14.2.3 goes onto 6.14.2
 only after 6.14.2.1 and 6.14.2.2.
 
 Vendors:        hotfix key generate, pack, repo add, repo build, repo verify, serve
-Administrators: hotfix check, download, install, rollback, status, history, info,
-                verify, owns, pause, resume, daemon, cron
+Administrators: hotfix check, list, download, install, rollback, status, history,
+                info, verify, owns, pause, resume, daemon, cron
 
 Try it:         hotfix demo`,
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if err := checkJSONFlag(g, c); err != nil {
+				return err
+			}
 			level := slog.LevelWarn
 			if g.Verbose {
 				level = slog.LevelDebug
@@ -70,6 +74,8 @@ Try it:         hotfix demo`,
 			return nil
 		},
 	}
+	// --version prints what "hotfix version" prints.
+	root.SetVersionTemplate("hotfix {{.Version}}\n")
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
@@ -91,7 +97,7 @@ Try it:         hotfix demo`,
 		newMirrorCmd(g),
 		newDemoCmd(g),
 		// The administrator's commands.
-		newCheckCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g), newUninstallCmd(g),
+		newCheckCmd(g), newListCmd(g), newDownloadCmd(g), newInstallCmd(g), newRollbackCmd(g), newUninstallCmd(g),
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
 		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g), newClusterCmd(g),
 		newVerifyCmd(g), newOwnsCmd(g),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hotfix-project/hotfix/client"
+
 	"github.com/spf13/cobra"
 )
 
@@ -12,11 +14,19 @@ type statusOptions struct{}
 func newStatusCmd(g *globalOptions) *cobra.Command {
 	opts := &statusOptions{}
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Show the installed base and fixes, pending count, last check, pause and lock",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), g, opts) },
+		Use:         "status",
+		Short:       "Show the installed base and fixes, pending count, last check, pause and lock",
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runStatus(c.Context(), g, opts) },
 	}
+}
+
+// statusJSON is `status --json` (DESIGN.md): the format key, then the
+// status's own keys.
+type statusJSON struct {
+	Format int `json:"format"`
+	*client.Status
 }
 
 func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
@@ -39,7 +49,7 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 		g.logger.Warn("metrics file not written", "err", err)
 	}
 	if g.JSON {
-		return printJSON(g.stdout, st)
+		return printJSON(g.stdout, statusJSON{Format: jsonFormat, Status: st})
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "product:    %s\nbase:       %s\n", st.Product, st.Base)
@@ -64,7 +74,7 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 		fmt.Fprintln(w, "last check: never")
 	}
 	if st.Paused != nil {
-		fmt.Fprintf(w, "paused:     %s\n", st.Paused.Sentence())
+		fmt.Fprintf(w, "paused:     yes, %s\n", st.Paused.Detail())
 	} else {
 		fmt.Fprintln(w, "paused:     no")
 	}

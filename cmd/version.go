@@ -15,14 +15,24 @@ type versionOptions struct{}
 func newVersionCmd(g *globalOptions) *cobra.Command {
 	opts := &versionOptions{}
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the hotfix version",
-		Args:  cobra.NoArgs,
-		RunE:  func(c *cobra.Command, _ []string) error { return runVersion(c.Context(), g, opts) },
+		Use:         "version",
+		Short:       "Print the hotfix version",
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runVersion(c.Context(), g, opts) },
 	}
 }
 
+// versionJSON is `version --json`.
+type versionJSON struct {
+	Format  int    `json:"format"`
+	Version string `json:"version"`
+}
+
 func runVersion(_ context.Context, g *globalOptions, _ *versionOptions) error {
+	if g.JSON {
+		return printJSON(g.stdout, versionJSON{Format: jsonFormat, Version: version})
+	}
 	_, err := fmt.Fprintf(g.stdout, "hotfix %s\n", version)
 	return err
 }

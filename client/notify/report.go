@@ -73,10 +73,14 @@ type Pause struct {
 	Until  *time.Time `json:"until"`
 }
 
-// Sentence says who paused hotfix and how to lift it, for people: it is
-// the text of the client's paused error too.
-func (p *Pause) Sentence() string {
-	s := fmt.Sprintf("hotfix is paused by %s since %s", p.By, p.Since.Local().Format("2006-01-02 15:04"))
+// Sentence says who paused hotfix and how to lift it, for people.
+func (p *Pause) Sentence() string { return "hotfix is paused " + p.Detail() }
+
+// Detail is Sentence without its subject: "by root since ... (reason)
+// until ...: run ...". The client's paused error and status say it after
+// their own words, since the command line already names hotfix.
+func (p *Pause) Detail() string {
+	s := fmt.Sprintf("by %s since %s", p.By, p.Since.Local().Format("2006-01-02 15:04"))
 	if p.Reason != "" {
 		s += fmt.Sprintf(" (%s)", p.Reason)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/internal/words"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/publish"
@@ -155,7 +156,8 @@ func (t *tour) pack(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		fmt.Fprintf(t.out, "   %s: %s (%d files, %d scripts, %d bugs)\n", filepath.Base(path), m.Summary, len(m.Files), len(m.Scripts), len(m.Bugs))
+		fmt.Fprintf(t.out, "   %s: %s (%s, %s, %s)\n", filepath.Base(path), m.Summary,
+			words.Count(len(m.Files), "file", "files"), words.Count(len(m.Scripts), "script", "scripts"), words.Count(len(m.Bugs), "bug", "bugs"))
 		t.archives = append(t.archives, path)
 	}
 	return nil
@@ -184,7 +186,7 @@ func (t *tour) build(ctx context.Context) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	for _, ch := range built.Channels {
-		fmt.Fprintf(t.out, "   %s %s: serial %d, %d fixes, signed index.json.asc, index.html\n", ch.Product, ch.Base, ch.Serial, ch.Fixes)
+		fmt.Fprintf(t.out, "   %s %s: serial %d, %s, signed index.json.asc, index.html\n", ch.Product, ch.Base, ch.Serial, words.Count(ch.Fixes, "fix", "fixes"))
 	}
 	return nil
 }
@@ -192,7 +194,9 @@ func (t *tour) build(ctx context.Context) error {
 // serve starts serving the repository on a free loopback port; stop ends
 // it and returns the server's error, if any.
 func (t *tour) serve(ctx context.Context) (stop func() error, err error) {
-	t.begin("Vendor: serve the repository", "hotfix serve repo --addr 127.0.0.1:8080")
+	// The command is printed once the port is known: the demo listens on
+	// a free one, and the line must be one that serves what it shows.
+	t.begin("Vendor: serve the repository", "")
 	h, err := server.New(t.repoDir, server.Options{Logger: t.log})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -212,6 +216,7 @@ func (t *tour) serve(ctx context.Context) (stop func() error, err error) {
 	select {
 	case addr := <-addrCh:
 		t.url = "http://" + addr.String()
+		fmt.Fprintf(t.out, "   $ hotfix serve repo --addr %s\n", addr)
 	case err := <-srvErr:
 		cancel()
 		h.Close()
@@ -253,7 +258,7 @@ func (t *tour) check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(t.out, "   %s %s: %d fixes pending\n", res.Product, res.Base, len(res.Pending))
+	fmt.Fprintf(t.out, "   %s %s: %s pending\n", res.Product, res.Base, words.Count(len(res.Pending), "fix", "fixes"))
 	for _, f := range res.Pending {
 		fmt.Fprintf(t.out, "     %s  %s\n", f.Version, f.Summary)
 		for _, b := range f.Bugs {
