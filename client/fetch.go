@@ -51,7 +51,17 @@ func retryable(err error) bool {
 		return he.Status >= 500 || he.Status == http.StatusTooManyRequests || he.Status == http.StatusRequestTimeout
 	}
 	var te *TrustError
-	return !errors.As(err, &te) && !errors.Is(err, context.Canceled)
+	return !errors.As(err, &te) && !errors.Is(err, context.Canceled) && !unreachable(err)
+}
+
+// unreachable reports whether err is a failure to reach the server at all
+// (no such host, connection refused, no route, a connect timeout): a
+// retry seconds later meets the same wall, and an administrator at a
+// terminal would wait through every backoff for one message. The next
+// scheduled run tries again; transfers that started are still retried.
+func unreachable(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // Fetcher reads repository files over http(s) or from file:// URLs.
@@ -115,8 +125,9 @@ func (f *Fetcher) URL(rel string) string {
 }
 
 // retry runs op up to 1+retries times with jittered exponential backoff,
-// giving up at once when ctx ends or the error is not worth retrying.
-func (f *Fetcher) retry(ctx context.Context, what string, op func() error) error {
+// giving up at once when ctx ends or the error is not worth retrying. The
+// log line names no URL of its own: op's error names it.
+func (f *Fetcher) retry(ctx context.Context, op func() error) error {
 	delay := f.backoff
 	for attempt := 0; ; attempt++ {
 		err := op()
@@ -124,7 +135,7 @@ func (f *Fetcher) retry(ctx context.Context, what string, op func() error) error
 			return err
 		}
 		wait := delay + time.Duration(rand.Int64N(int64(delay)/2+1))
-		f.log.Warn("retrying", "what", what, "attempt", attempt+1, "in", wait, "err", err)
+		f.log.Warn("retrying", "attempt", attempt+1, "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -147,7 +158,7 @@ func (f *Fetcher) Small(ctx context.Context, rel string, limit int64, etag strin
 		return body, "", false, err
 	}
 	u := f.URL(rel)
-	err = f.retry(ctx, u, func() error {
+	err = f.retry(ctx, func() error {
 		var err error
 		body, newETag, notModified, err = f.smallOnce(ctx, u, limit, etag)
 		return err
@@ -278,9 +289,16 @@ func timeoutHint(ctx context.Context, err error) string {
 	return ""
 }
 
+// causeOr is the error to report for a failed request: the cause of a
+// deadline of ctx, else err without net/http's *url.Error wrapper, whose
+// text repeats the URL that the caller's "GET URL: " already names.
 func causeOr(ctx context.Context, err error) error {
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
 		return c
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
 	}
 	return err
 }

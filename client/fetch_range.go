@@ -41,7 +41,7 @@ func (f *Fetcher) Download(ctx context.Context, rel, dest string, size int64, su
 		}
 	} else {
 		u := f.URL(rel)
-		err := f.retry(ctx, u, func() error { return f.fetchRange(ctx, u, part, size, progress) })
+		err := f.retry(ctx, func() error { return f.fetchRange(ctx, u, part, size, progress) })
 		if err != nil {
 			return err
 		}
