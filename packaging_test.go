@@ -78,7 +78,12 @@ func TestTimerUnits(t *testing.T) {
 		}
 	}
 	gr, _ := os.ReadFile("goreleaser.yaml")
-	for _, want := range []string{"packaging/hotfix.timer", "packaging/hotfix-run.service", "packaging/hotfix-alerts.yml", "packaging/grafana-hotfix.json"} {
+	for _, want := range []string{"packaging/hotfix.timer", "packaging/hotfix-run.service", "packaging/hotfix-alerts.yml", "packaging/grafana-hotfix.json",
+		// issue 17: man pages and completions generated at build, the
+		// defaults file where RPM systems look for it.
+		"go run . generate-docs build/docs", "dst: /usr/share/man/man1/", "dst: /usr/share/bash-completion/completions/hotfix",
+		"dst: /usr/share/zsh/vendor-completions/_hotfix", "dst: /usr/share/zsh/site-functions/_hotfix",
+		"dst: /usr/share/fish/vendor_completions.d/hotfix.fish", "dst: /etc/sysconfig/hotfix"} {
 		if !strings.Contains(string(gr), want) {
 			t.Errorf("goreleaser.yaml does not pack %s", want)
 		}

@@ -55,17 +55,9 @@ func (c *Client) Rollback(ctx context.Context, opts RollbackOptions) (*RollbackR
 	if err != nil {
 		return nil, err
 	}
-	n, err := rollbackCount(st, opts.To)
+	// Every backup is checked first, so a refusal changes nothing.
+	n, err := c.planRollback(st, opts.To)
 	if err != nil {
-		return nil, err
-	}
-	// Check every backup first, so a refusal changes nothing.
-	for i := len(st.Installed) - n; i < len(st.Installed); i++ {
-		if err := c.store().CheckBackups(st.Installed[i].Version); err != nil {
-			return nil, err
-		}
-	}
-	if err := customBlocksRollback(st, len(st.Installed)-n); err != nil {
 		return nil, err
 	}
 	res := &RollbackResult{}
@@ -107,14 +99,9 @@ func (c *Client) rollbackDryRun(opts RollbackOptions) (*RollbackResult, error) {
 	if in != nil {
 		return nil, fmt.Errorf("a transaction was interrupted (step %s): \"hotfix recover\" must finish or undo it before a rollback can be planned", in.Step())
 	}
-	n, err := rollbackCount(st, opts.To)
+	n, err := c.planRollback(st, opts.To)
 	if err != nil {
 		return nil, err
-	}
-	for i := len(st.Installed) - n; i < len(st.Installed); i++ {
-		if err := c.store().CheckBackups(st.Installed[i].Version); err != nil {
-			return nil, err
-		}
 	}
 	res := &RollbackResult{DryRun: true}
 	if res.Kept, err = c.guardRollback(st, len(st.Installed)-n, opts.Force, true); err != nil {
@@ -124,6 +111,26 @@ func (c *Client) rollbackDryRun(opts RollbackOptions) (*RollbackResult, error) {
 		res.RolledBack = append(res.RolledBack, st.Installed[i].Version)
 	}
 	return res, nil
+}
+
+// planRollback is how many of the newest fixes rolling back to "to"
+// removes, once the backups of each of them are found complete and no
+// customer fix sits on them.
+func (c *Client) planRollback(st *State, to *repo.Version) (int, error) {
+	n, err := rollbackCount(st, to)
+	if err != nil {
+		return 0, err
+	}
+	for i := len(st.Installed) - n; i < len(st.Installed); i++ {
+		if err := c.store().CheckBackups(st.Installed[i].Version); err != nil {
+			return 0, err
+		}
+	}
+	// A vendor fix under a customer fix stays (the dry run says so too).
+	if err := customBlocksRollback(st, len(st.Installed)-n); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // rollbackCount is how many of the newest fixes rolling back to "to"

@@ -109,5 +109,10 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 		// was skipped (75) or went well.
 		return &exitCodeError{code: ExitError, err: err}
 	}
+	if exitCode(err) == ExitTempFail && !g.isTerminal(g.stderr) {
+		// The run's log line said why; under cron a second line would
+		// only be mailed.
+		return &exitCodeError{code: ExitTempFail}
+	}
 	return err
 }

@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/spf13/cobra"
 )
 
 func newOwnsCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "owns PATH",
-		Short: "Name the fix (and part) that put a file in place, like rpm -qf; exit 1 when none did",
-		Args:  cobra.ExactArgs(1),
-		RunE:  func(c *cobra.Command, args []string) error { return runOwns(c.Context(), g, args[0]) },
+		Use:         "owns PATH",
+		Short:       "Name the fix (and part) that put a file in place, like rpm -qf; exit 1 when none did",
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, args []string) error { return runOwns(c.Context(), g, args[0]) },
 	}
 }
 
@@ -31,7 +33,11 @@ func runOwns(_ context.Context, g *globalOptions, path string) error {
 		return usagef("%v: name a file under the install root (an absolute path, or one relative to the current directory)", err)
 	}
 	if g.JSON {
-		if err := printJSON(g.stdout, o); err != nil {
+		out := struct {
+			Format int `json:"format"`
+			*client.Ownership
+		}{jsonFormat, o}
+		if err := printJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else if o.Owner != nil {

@@ -101,8 +101,10 @@ Try it:         hotfix demo`,
 		newRecoverCmd(g), newStatusCmd(g), newHistoryCmd(g), newInfoCmd(g),
 		newPauseCmd(g), newResumeCmd(g), newDaemonCmd(g), newCronCmd(g), newClusterCmd(g),
 		newVerifyCmd(g), newOwnsCmd(g),
+		newGenDocsCmd(g),
 	)
 	typeUsageErrors(root)
+	useOwnBashCompletion(root)
 	return root
 }
 

@@ -17,8 +17,9 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 whose size, permission bits or sha256 differ from what its fix installed, is
 listed with the fix (and part) that owns it. Exit 0: all as installed; 1: a
 file differs (or an error).`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runVerify(c.Context(), g) },
+		Args:        cobra.NoArgs,
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runVerify(c.Context(), g) },
 	}
 }
 
@@ -32,7 +33,11 @@ func runVerify(ctx context.Context, g *globalOptions) error {
 		return err
 	}
 	if g.JSON {
-		if err := printJSON(g.stdout, rep); err != nil {
+		out := struct {
+			Format int `json:"format"`
+			*client.VerifyReport
+		}{jsonFormat, rep}
+		if err := printJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else {

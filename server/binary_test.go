@@ -116,7 +116,7 @@ func TestServeCommandErrors(t *testing.T) {
 	}{
 		{"missing", []string{"serve", filepath.Join(dir, "nope")}, 1, "repository " + filepath.Join(dir, "nope") + " does not exist"},
 		{"not a directory", []string{"serve", file}, 1, "repository " + file + " is not a directory"},
-		{"no argument", []string{"serve"}, 2, "accepts 1 arg(s)"},
+		{"no argument", []string{"serve"}, 2, "serve: missing REPO"},
 		{"bad address", []string{"serve", dir, "--addr", "127.0.0.1:notaport"}, 1, "listen on 127.0.0.1:notaport"},
 	}
 	for _, tt := range tests {
