@@ -27,8 +27,9 @@ instances is below the primary's recorded level, and "stale" when it has not
 reported for longer than [cluster] stale_after.
 
 Exit status: 0 every node current, 1 a node is behind or stale (or an error).`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(c *cobra.Command, _ []string) error { return runClusterStatus(c.Context(), g) },
+		Args:        argsUsage(cobra.NoArgs),
+		Annotations: jsonCommand,
+		RunE:        func(c *cobra.Command, _ []string) error { return runClusterStatus(c.Context(), g) },
 	})
 	return c
 }
@@ -49,7 +50,10 @@ func runClusterStatus(_ context.Context, g *globalOptions) error {
 		}
 	}
 	if g.JSON {
-		if err := printJSON(g.stdout, st); err != nil {
+		if err := printJSON(g.stdout, struct {
+			Format int `json:"format"`
+			*client.ClusterStatus
+		}{jsonFormat, st}); err != nil {
 			return err
 		}
 	} else {

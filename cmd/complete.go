@@ -35,6 +35,21 @@ func completeFixes(g *globalOptions, keep func(client.ListedFix) bool) cobra.Com
 	}
 }
 
+// completeInstances offers the names of the [[instance]] tables.
+func completeInstances(g *globalOptions) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		cfg, err := client.LoadConfig(client.ConfigPath(g.ConfigPath))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []cobra.Completion
+		for _, name := range cfg.InstanceNames() {
+			out = append(out, cobra.Completion(name))
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
 // completeAvailable offers the fixes an install would take.
 func completeAvailable(g *globalOptions) cobra.CompletionFunc {
 	return completeFixes(g, func(f client.ListedFix) bool { return f.Available })

@@ -86,7 +86,7 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	switch {
 	case g.JSON && len(cfg.Instances) > 0:
 		// One report per instance, parents first.
-		if perr := printJSON(g.stdout, map[string]any{"instances": reports}); perr != nil && err == nil {
+		if perr := printJSON(g.stdout, map[string]any{"format": jsonFormat, "instances": reports}); perr != nil && err == nil {
 			err = perr
 		}
 	case g.JSON:

@@ -109,7 +109,10 @@ func runTreeStatus(g *globalOptions, cfg *client.Config) error {
 		g.logger.Warn("metrics file not written", "err", err)
 	}
 	if g.JSON {
-		return printJSON(g.stdout, st)
+		return printJSON(g.stdout, struct {
+			Format int `json:"format"`
+			*client.TreeStatus
+		}{jsonFormat, st})
 	}
 	w := g.stdout
 	fmt.Fprintf(w, "product:    %s\n", st.Product)

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -115,5 +117,18 @@ func TestCompletion(t *testing.T) {
 				t.Errorf("complete %v offers %q:\n%s", tc.args, w, out)
 			}
 		}
+	}
+}
+
+// TestCompleteInstances: --instance completes the [[instance]] names.
+func TestCompleteInstances(t *testing.T) {
+	e := newUAEnv(t, "")
+	ref, live := filepath.Join(e.Dir, "ref"), filepath.Join(e.Dir, "live")
+	testkit.CopyTree(t, e.Root, ref)
+	testkit.CopyTree(t, e.Root, live)
+	e.write(t, fmt.Sprintf("[[instance]]\nname = \"ref\"\nroot = %q\n\n[[instance]]\nname = \"live\"\nroot = %q\nparent = \"ref\"\n", ref, live))
+	out, _ := e.hotfix(t, ExitOK, "__complete", "--instance", "")
+	if !strings.HasPrefix(out, "ref\nlive\n") || strings.Contains(out, "hotfix.toml") {
+		t.Errorf("--instance completes:\n%s", out)
 	}
 }

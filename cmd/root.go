@@ -87,6 +87,7 @@ Try it:         hotfix demo`,
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "log debug details to stderr")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "print results and errors only: no progress, hints or info logs")
 	pf.StringArrayVar(&g.Instances, "instance", nil, "with [[instance]] tables: only this instance (repeatable)")
+	_ = root.RegisterFlagCompletionFunc("instance", completeInstances(g))
 
 	root.AddCommand(
 		newVersionCmd(g),
