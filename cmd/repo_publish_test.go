@@ -33,7 +33,7 @@ func TestRepoPublishCLI(t *testing.T) {
 		{[]string{"repo", "publish", uaRepo, "s3:///x"}, "names no bucket"},
 		{[]string{"repo", "publish", uaRepo, dest, "--endpoint", "http://127.0.0.1:1"}, "s3://"},
 		{[]string{"repo", "publish", uaRepo, dest, "--timeout", "0s"}, "--timeout"},
-		{[]string{"repo", "publish", uaRepo}, "2 arg"},
+		{[]string{"repo", "publish", uaRepo}, "missing DEST"},
 	} {
 		code, _, stderr := runHotfix(t, c.args...)
 		if code != ExitUsage || !strings.Contains(stderr, c.want) {
