@@ -106,7 +106,13 @@ type uaEnv struct {
 func newUAEnv(t *testing.T, extra string) *uaEnv {
 	t.Helper()
 	uaSetup(t)
-	h, err := server.New(uaRepo, server.Options{})
+	return newUAEnvRepo(t, uaRepo, extra)
+}
+
+// newUAEnvRepo is newUAEnv serving the repository repoDir.
+func newUAEnvRepo(t *testing.T, repoDir, extra string) *uaEnv {
+	t.Helper()
+	h, err := server.New(repoDir, server.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

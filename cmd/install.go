@@ -245,14 +245,14 @@ func confirmInstall(ctx context.Context, g *globalOptions, cl *client.Client, op
 	if g.JSON {
 		w = g.stderr
 	}
-	plan, custom, err := planInstall(ctx, g, w, cl, target)
+	plan, err := planInstall(ctx, g, w, cl, target)
 	if err != nil {
 		return false, err
 	}
-	if len(plan) == 0 && len(custom) == 0 && reinstall == nil {
+	if len(plan) == 0 && reinstall == nil {
 		return false, nil
 	}
-	printSummary(w, cl, plan, custom, reinstall)
+	printSummary(w, cl, plan, reinstall)
 	ga := *g
 	ga.stdout = w
 	return opts.ask(&ga, "installed")

@@ -21,35 +21,29 @@ import (
 // summaryFix is one fix of the summary.
 type summaryFix struct {
 	Fix      repo.IndexFix
-	Manifest *repo.Manifest // nil when the archive could not be read
+	Custom   *repo.CustomIndexFix // a customer fix (Fix is then zero)
+	Manifest *repo.Manifest       // nil when the archive could not be read
 }
 
-// planInstall downloads what install would take and reads each manifest;
-// it also returns the customer's fixes pending after the vendor chain.
-// It returns nothing when nothing is pending, after saying so.
-func planInstall(ctx context.Context, g *globalOptions, out io.Writer, cl *client.Client, target *repo.Version) ([]summaryFix, []repo.CustomIndexFix, error) {
+// planInstall downloads what install would take and reads each manifest.
+// The customer's pending fixes come last, as install takes them. It
+// returns nil, nil when nothing is pending, after saying so.
+func planInstall(ctx context.Context, g *globalOptions, out io.Writer, cl *client.Client, target *repo.Version) ([]summaryFix, error) {
 	res, err := cl.Check(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var custom []repo.CustomIndexFix
-	if res.Custom != nil {
-		custom = res.Custom.Pending
-	}
-	if len(res.Pending) == 0 && len(custom) == 0 {
+	if res.PendingCount() == 0 {
 		if len(res.Index.Fixes) == 0 {
 			fmt.Fprintf(out, "no fixes published yet for %s %s\n", res.Product, res.Base)
 		} else {
 			fmt.Fprintf(out, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
 		}
-		return nil, nil, nil
-	}
-	if len(res.Pending) == 0 {
-		return nil, custom, nil
+		return nil, nil
 	}
 	got, err := cl.Download(ctx, target, downloadBars(g))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var plan []summaryFix
 	for _, d := range got {
@@ -58,15 +52,15 @@ func planInstall(ctx context.Context, g *globalOptions, out io.Writer, cl *clien
 			g.logger.Warn("fix archive not readable for the summary", "version", d.Fix.Version, "err", err)
 			m = nil
 		}
-		plan = append(plan, summaryFix{Fix: d.Fix, Manifest: m})
+		plan = append(plan, summaryFix{Fix: d.Fix, Custom: d.Custom, Manifest: m})
 	}
-	return plan, custom, nil
+	return plan, nil
 }
 
 // printSummary writes the transaction summary of plan (and of a
 // reinstall) into root.
-func printSummary(w io.Writer, cl *client.Client, plan []summaryFix, custom []repo.CustomIndexFix, reinstall *repo.Version) {
-	n := len(plan) + len(custom)
+func printSummary(w io.Writer, cl *client.Client, plan []summaryFix, reinstall *repo.Version) {
+	n := len(plan)
 	if reinstall != nil {
 		n++
 	}
@@ -80,9 +74,13 @@ func printSummary(w io.Writer, cl *client.Client, plan []summaryFix, custom []re
 	}
 	var total int64
 	for _, p := range plan {
-		total += p.Fix.Size
-		fmt.Fprintf(w, "\n  %-12s %s (%s)\n", p.Fix.Version, p.Fix.Summary, humanBytes(p.Fix.Size))
-		for _, b := range p.Fix.Bugs {
+		name, summary, size, bugs := p.Fix.Version.String(), p.Fix.Summary, p.Fix.Size, p.Fix.Bugs
+		if c := p.Custom; c != nil {
+			name, summary, size, bugs = c.ID, fmt.Sprintf("customer fix %s: %s, after the vendor fixes", c.Version, c.Summary), c.Size, c.Bugs
+		}
+		total += size
+		fmt.Fprintf(w, "\n  %-12s %s (%s)\n", name, summary, humanBytes(size))
+		for _, b := range bugs {
 			fmt.Fprintf(w, "    bug     %s: %s\n", b.ID, b.Summary)
 		}
 		m := p.Manifest
@@ -105,9 +103,6 @@ func printSummary(w io.Writer, cl *client.Client, plan []summaryFix, custom []re
 		for _, s := range client.ScriptsForRole(m.Scripts, cl.Cfg.Role) {
 			fmt.Fprintf(w, "    script  %s\n", strings.TrimPrefix(s.Path, "scripts/"))
 		}
-	}
-	for _, f := range custom {
-		fmt.Fprintf(w, "\n  %-12s customer fix %s %s (after the vendor fixes)\n", f.ID, f.Version, f.Summary)
 	}
 	h := cl.Cfg.Hooks
 	var hooks []string
