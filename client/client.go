@@ -131,8 +131,9 @@ type CheckResult struct {
 	Base      repo.Version
 	Installed repo.Version // newest installed version (the base when none)
 	Index     *repo.Index
-	Pending   []repo.IndexFix
-	Custom    *CustomCheck // with customer set: the customer's fixes
+	Pending   []repo.IndexFix // what this server takes now, in chain order
+	Held      []HeldFix       // after Pending: what the rollout holds back (not pending)
+	Custom    *CustomCheck    // with customer set: the customer's fixes
 }
 
 // channelCache is the cache directory of a channel: its last verified
@@ -224,8 +225,12 @@ func (c *Client) check(ctx context.Context) (*CheckResult, error) {
 	if st.Base.Equal(base) && st.Product == c.Cfg.Product {
 		latest = st.Latest()
 	}
-	res := &CheckResult{Product: c.Cfg.Product, Base: base, Installed: latest, Index: ix, Pending: Pending(ix, latest)}
+	pending, held := c.split(ix, latest)
+	res := &CheckResult{Product: c.Cfg.Product, Base: base, Installed: latest, Index: ix, Pending: pending, Held: held}
 	if c.Cfg.Customer != "" {
+		// chainEnd is the end of Pending: a customer fix whose min_fix is
+		// held back by the rollout waits, as it would for any fix not yet
+		// installed.
 		if res.Custom, err = c.checkCustom(ctx, st, base, res.chainEnd()); err != nil {
 			return nil, err
 		}

@@ -66,6 +66,8 @@ type Config struct {
 	LockDir       string        `toml:"lock_dir"`       // run lock; keep it on local disk
 	ScriptTimeout Duration      `toml:"script_timeout"` // limit of each install script
 	Parts         []string      `toml:"parts"`          // optional parts of fixes to install (repo.Part)
+	Ring          string        `toml:"ring"`           // rollout ring: repo.RingStable or repo.RingTesting
+	MachineID     string        `toml:"machine_id"`     // this server's id for rollout buckets; "" reads MachineIDFile
 	Schedule      Schedule      `toml:"schedule"`
 	Pause         PauseConfig   `toml:"pause"`
 	Notify        notify.Config `toml:"notify"`
@@ -210,6 +212,8 @@ type fileConfig struct {
 	LockDir       string         `toml:"lock_dir"`
 	ScriptTimeout string         `toml:"script_timeout"`
 	Parts         []string       `toml:"parts"`
+	Ring          string         `toml:"ring"`
+	MachineID     string         `toml:"machine_id"`
 	Schedule      fileSchedule   `toml:"schedule"`
 	Pause         filePause      `toml:"pause"`
 	Notify        fileNotify     `toml:"notify"`
@@ -274,6 +278,7 @@ func defaults() fileConfig {
 		LogDir:        DefaultLogDir,
 		LockDir:       DefaultLockDir,
 		ScriptTimeout: "10m",
+		Ring:          repo.RingStable,
 		Schedule:      fileSchedule{Cron: DefaultCron, DaysOfWeek: DefaultDaysOfWeek, RandomWait: "1h"},
 		Pause:         filePause{ServiceWaitTime: "30m"},
 		Notify:        fileNotify{MailReport: notify.MailOnChange},
@@ -306,6 +311,8 @@ var knownKeys = map[string]string{
 	"lock_dir":                `an absolute path, such as "` + DefaultLockDir + `"`,
 	"script_timeout":          `a duration string, such as "10m"`,
 	"parts":                   `a list of optional part names, such as ["samples", "preset-data"]`,
+	"ring":                    `"stable" or "testing"`,
+	"machine_id":              `this server's id for staged rollouts, such as the 32 hex digits of /etc/machine-id`,
 	"schedule":                `a table: [schedule]`,
 	"schedule.cron":           `a cron spec string, such as "` + DefaultCron + `"`,
 	"schedule.days_of_week":   `a string of digits 0-6, such as "12345" (Sunday = 0)`,

@@ -55,6 +55,8 @@ func (v *validator) convert(fc *fileConfig) *Config {
 		LogDir:        v.dataDir("log_dir", fc.LogDir, DefaultLogDir),
 		LockDir:       v.dataDir("lock_dir", fc.LockDir, DefaultLockDir),
 		ScriptTimeout: v.duration("script_timeout", fc.ScriptTimeout, true),
+		Ring:          v.oneOf("ring", fc.Ring, repo.RingStable, repo.RingTesting),
+		MachineID:     v.machineID("machine_id", fc.MachineID),
 	}
 	c.Parts = v.partNames("parts", fc.Parts)
 	switch {

@@ -16,7 +16,8 @@ type Downloaded struct {
 	Path   string
 }
 
-// Download fetches the pending archives (up to target, when given) into
+// Download fetches the pending archives (up to target, when given, held
+// ones included) into
 // the cache, verified. progress, when set, returns a writer that hears
 // the bytes of one file.
 func (c *Client) Download(ctx context.Context, target *repo.Version, progress func(f repo.IndexFix) io.Writer) ([]Downloaded, error) {
@@ -31,11 +32,13 @@ func (c *Client) Download(ctx context.Context, target *repo.Version, progress fu
 			return nil, fmt.Errorf("fix %s is not in the index of %s %s", target, res.Product, res.Base)
 		}
 	}
+	// Named by version, held fixes come too (as for install VERSION).
+	todo := res.Pending
+	if target != nil {
+		todo = res.Through(*target)
+	}
 	var out []Downloaded
-	for _, f := range res.Pending {
-		if target != nil && f.Version.Compare(*target) > 0 {
-			break
-		}
+	for _, f := range todo {
 		dest := filepath.Join(c.channelCache(res.Base), f.File)
 		var w io.Writer
 		if progress != nil {

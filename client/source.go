@@ -151,13 +151,10 @@ func (s *repoSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, erro
 	if opts.Target.Compare(st.Latest()) <= 0 && opts.Reinstall == nil {
 		return nil, &AlreadyInstalledError{Version: *opts.Target, Installed: st.Latest()}
 	}
-	var cut []repo.IndexFix
-	for _, f := range res.Pending {
-		if f.Version.Compare(*opts.Target) <= 0 {
-			cut = append(cut, f)
-		}
-	}
-	return s.gatedWithCustoms(st, cut)
+	// Named by version, a fix the rollout holds back is taken anyway,
+	// with those before it; fetch notes it for the audit log. The
+	// instance gate and the customer fixes apply as to any plan.
+	return s.gatedWithCustoms(st, res.Through(*opts.Target))
 }
 
 // gatedWithCustoms is gated, and the customer fixes to install after
@@ -173,6 +170,9 @@ func (s *repoSource) gatedWithCustoms(st *State, fs []repo.IndexFix) ([]repo.Ind
 func (s *repoSource) fetch(ctx context.Context, f repo.IndexFix) (archive, error) {
 	res := s.res
 	a := archive{path: filepath.Join(s.c.channelCache(res.Base), f.File)}
+	if reason := res.heldReason(f.Version); reason != "" {
+		a.origin = "held back by the rollout (" + reason + "), installed by hand; "
+	}
 	if strings.HasSuffix(f.File, ".rpm") {
 		a.kind = rpmPackage // an RPM-only fix of the index names its .rpm
 	}

@@ -78,7 +78,8 @@ func (c *Client) Status() (*Status, error) {
 	}
 	// Pending as of the last check, less what was installed since.
 	if ix := c.cachedIndex(base); ix != nil {
-		out.Pending = len(Pending(ix, latest))
+		pending, held := c.split(ix, latest)
+		out.Pending, out.Held = len(pending), len(held)
 		exp := ix.Expires
 		out.IndexExpires = &exp
 		if lc := seen.LastCheck; lc != nil && !lc.Failed && lc.Pending != out.Pending {

@@ -20,7 +20,14 @@ type checkJSON struct {
 	// Published is how many fixes the channel holds: 0 for a base the
 	// vendor has published no fix for yet (not an error).
 	Published int              `json:"published"`
+	Held      []checkJSONHeld  `json:"held"`
 	Custom    *checkJSONCustom `json:"custom,omitempty"` // with customer set
+}
+
+// checkJSONHeld is a fix the rollout holds back from this server.
+type checkJSONHeld struct {
+	Version string `json:"version"`
+	Reason  string `json:"reason"`
 }
 
 // checkJSONCustom is the customer's fixes in `check --json`.
@@ -98,7 +105,12 @@ chain. A base the vendor has published no fix for yet (an empty channel)
 is not an error: "no fixes published yet", exit 0. A product or base the
 vendor's signed repo.json does not list at all is.
 
-Exit status: 0 nothing pending, 100 fixes pending, 1 error.`,
+A fix the vendor's staged rollout holds back from this server (testing
+ring, a percentage this server's bucket is not below yet, halted) is listed
+as held, with the reason, and is not pending; neither are the fixes after
+it. Scheduled runs never take it; "hotfix install VERSION" does.
+
+Exit status: 0 nothing pending (held fixes aside), 100 fixes pending, 1 error.`,
 		Args:        cobra.NoArgs,
 		Annotations: jsonCommand,
 		RunE:        func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
@@ -123,7 +135,7 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 	}
 	if g.JSON {
 		out := checkJSON{Format: jsonFormat, Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial,
-			Pending: []checkJSONEntry{}, Published: len(res.Index.Fixes), Custom: customJSON(res.Custom)}
+			Pending: []checkJSONEntry{}, Published: len(res.Index.Fixes), Held: heldJSON(res.Held), Custom: customJSON(res.Custom)}
 		for _, f := range res.Pending {
 			out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
 		}
@@ -134,6 +146,7 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		fmt.Fprintf(g.stdout, "no fixes published yet for %s %s\n", res.Product, res.Base)
 	} else if len(res.Pending) == 0 {
 		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
+		printHeld(g.stdout, res.Held)
 	} else {
 		fmt.Fprintf(g.stdout, "%s %s: %s pending (installed: %s)\n", res.Product, res.Base, plural(len(res.Pending), "fix", "fixes"), res.Installed)
 		for _, f := range res.Pending {
@@ -142,6 +155,7 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 				fmt.Fprintf(g.stdout, "  %-12s   %s: %s\n", "", b.ID, b.Summary)
 			}
 		}
+		printHeld(g.stdout, res.Held)
 	}
 	if !g.JSON {
 		printCustomCheck(g.stdout, res.Custom)
@@ -150,4 +164,21 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		return &exitCodeError{code: ExitPending}
 	}
 	return nil
+}
+
+// heldJSON is held as check --json lists it: never null.
+func heldJSON(held []client.HeldFix) []checkJSONHeld {
+	out := []checkJSONHeld{}
+	for _, h := range held {
+		out = append(out, checkJSONHeld{Version: h.Fix.Version.String(), Reason: h.Reason})
+	}
+	return out
+}
+
+// printHeld lists the fixes the rollout holds back, each with its reason
+// and the command that takes it anyway.
+func printHeld(w io.Writer, held []client.HeldFix) {
+	for _, h := range held {
+		fmt.Fprintf(w, "%s held back: %s; install it by hand with hotfix install %s\n", h.Fix.Version, h.Reason, h.Fix.Version)
+	}
 }

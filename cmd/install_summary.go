@@ -23,6 +23,7 @@ type summaryFix struct {
 	Fix      repo.IndexFix
 	Custom   *repo.CustomIndexFix // a customer fix (Fix is then zero)
 	Manifest *repo.Manifest       // nil when the archive could not be read
+	Held     string               // why the rollout holds it back ("" when it does not): taken by hand
 }
 
 // planInstall downloads what install would take and reads each manifest.
@@ -33,11 +34,14 @@ func planInstall(ctx context.Context, g *globalOptions, out io.Writer, cl *clien
 	if err != nil {
 		return nil, err
 	}
-	if res.PendingCount() == 0 {
+	// Named by version, a held fix is taken by hand (Download and
+	// Install take it too).
+	if res.PendingCount() == 0 && (target == nil || len(res.Held) == 0) {
 		if len(res.Index.Fixes) == 0 {
 			fmt.Fprintf(out, "no fixes published yet for %s %s\n", res.Product, res.Base)
 		} else {
 			fmt.Fprintf(out, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
+			printHeld(out, res.Held)
 		}
 		return nil, nil
 	}
@@ -52,7 +56,13 @@ func planInstall(ctx context.Context, g *globalOptions, out io.Writer, cl *clien
 			g.logger.Warn("fix archive not readable for the summary", "version", d.Fix.Version, "err", err)
 			m = nil
 		}
-		plan = append(plan, summaryFix{Fix: d.Fix, Custom: d.Custom, Manifest: m})
+		sf := summaryFix{Fix: d.Fix, Custom: d.Custom, Manifest: m}
+		for _, h := range res.Held {
+			if d.Custom == nil && h.Fix.Version.Equal(d.Fix.Version) {
+				sf.Held = h.Reason
+			}
+		}
+		plan = append(plan, sf)
 	}
 	return plan, nil
 }
@@ -80,6 +90,9 @@ func printSummary(w io.Writer, cl *client.Client, plan []summaryFix, reinstall *
 		}
 		total += size
 		fmt.Fprintf(w, "\n  %-12s %s (%s)\n", name, summary, humanBytes(size))
+		if p.Held != "" {
+			fmt.Fprintf(w, "    held back by the rollout (%s): installed by hand\n", p.Held)
+		}
 		for _, b := range bugs {
 			fmt.Fprintf(w, "    bug     %s: %s\n", b.ID, b.Summary)
 		}

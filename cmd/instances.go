@@ -216,7 +216,7 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 	pending := false
 	var errs []*client.InstanceError
 	for _, name := range order {
-		ic := instanceCheckJSON{Name: name, checkJSON: checkJSON{Pending: []checkJSONEntry{}}}
+		ic := instanceCheckJSON{Name: name, checkJSON: checkJSON{Pending: []checkJSONEntry{}, Held: []checkJSONHeld{}}}
 		icfg, err := cfg.ForInstance(name)
 		var res *client.CheckResult
 		if err == nil {
@@ -235,6 +235,7 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 		for _, f := range res.Pending {
 			ic.Pending = append(ic.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
 		}
+		ic.Held = heldJSON(res.Held)
 		pending = pending || res.PendingCount() > 0
 		out.Instances = append(out.Instances, ic)
 		if g.JSON {
@@ -242,11 +243,14 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 		}
 		if len(res.Pending) == 0 {
 			fmt.Fprintf(g.stdout, "%s: %s %s is up to date (installed: %s)\n", name, res.Product, res.Base, res.Installed)
-			continue
+		} else {
+			fmt.Fprintf(g.stdout, "%s: %s %s: %d fixes pending (installed: %s)\n", name, res.Product, res.Base, len(res.Pending), res.Installed)
 		}
-		fmt.Fprintf(g.stdout, "%s: %s %s: %d fixes pending (installed: %s)\n", name, res.Product, res.Base, len(res.Pending), res.Installed)
 		for _, f := range res.Pending {
 			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
+		}
+		for _, h := range res.Held {
+			fmt.Fprintf(g.stdout, "  %-12s held back: %s\n", h.Fix.Version, h.Reason)
 		}
 	}
 	if g.JSON {

@@ -68,6 +68,9 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 		}
 	}
 	fmt.Fprintf(w, "pending:    %d\n", st.Pending)
+	if st.Held > 0 {
+		fmt.Fprintf(w, "held:       %d (a staged rollout holds them back; hotfix check says why)\n", st.Held)
+	}
 	if st.LastCheck != nil {
 		fmt.Fprintf(w, "last check: %s, %s\n", st.LastCheck.At.Local().Format("2006-01-02 15:04"), st.LastCheck.Outcome)
 	} else {
