@@ -24,6 +24,9 @@ func FuzzParseConfig(f *testing.F) {
 		header + "schedule = { cron = \"@every 1s\", days_of_week = \"0128\" }\n",
 		header + "[notify]\nmail_to = [\"a@b.c\", 5, []]\n",
 		header + "[[hooks]]\n",
+		header + "ring = \"testing\"\nmachine_id = \"0123456789abcdef0123456789abcdef\"\n",
+		header + "ring = \"Testing\"\nmachine_id = \"uninitialized\"\n",
+		header + "machine_id = \"a\\u0000b\"\n",
 		"repo = \"file://x\"\nroot = \"\"\n[sched]\n",
 		instHeader + "parallel = 2\n[[instance]]\nname = \"a\"\nroot = \"/a\"\n[[instance]]\nname = \"b\"\nroot = \"/b\"\nparent = \"a\"\n",
 		instHeader + "[[instance]]\nname = \"a\"\nroot = \"/a\"\nparent = \"b\"\n[[instance]]\nname = \"b\"\nroot = \"/a/b\"\nparent = \"a\"\n",
@@ -62,6 +65,9 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if _, err := levelsOf(c.Instances); err != nil {
 			t.Fatalf("accepted a tree without levels: %v", err)
+		}
+		if c.Ring != "stable" && c.Ring != "testing" || c.MachineID != "" && checkMachineID(c.MachineID) != nil {
+			t.Fatalf("accepted ring %q, machine_id %q", c.Ring, c.MachineID)
 		}
 		s, err := c.Schedule.Parse()
 		if err != nil {
