@@ -213,7 +213,7 @@ func TestCheckCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil {
 		t.Fatalf("check --json: %v\n%s", err, r.Stdout)
 	}
-	assertKeys(t, "check", got, "base", "format", "pending", "product", "published", "serial")
+	assertKeys(t, "check", got, "base", "format", "held", "pending", "product", "published", "serial")
 	if got["product"] != "acme" || got["base"] != "2.4.1" || got["serial"] != float64(1) {
 		t.Errorf("check --json header: %v", got)
 	}

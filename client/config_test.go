@@ -94,6 +94,7 @@ func TestParseConfigFull(t *testing.T) {
 		LogDir:        "/srv/log",
 		LockDir:       "/run/hf",
 		ScriptTimeout: dur("1h30m"),
+		Ring:          "stable",
 		Schedule: Schedule{
 			Cron:         "CRON_TZ=Europe/Berlin 30 3 * * 1-5",
 			DaysOfWeek:   "12345",
@@ -151,6 +152,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		LogDir:        "/var/log/hotfix",
 		LockDir:       "/run/hotfix",
 		ScriptTimeout: dur("10m"),
+		Ring:          "stable",
 		Schedule:      Schedule{Cron: "2 4 * * *", DaysOfWeek: "0123456", RandomWait: dur("1h")},
 		Pause:         PauseConfig{ServiceWaitTime: dur("30m")},
 		Notify: notify.Config{
