@@ -8,6 +8,11 @@
 // each fix's transaction on the root is client/txn's, and the report of a
 // scheduled run and its transports are client/notify's.
 //
+// Check splits the chain after the installed level into pending fixes
+// and those a staged rollout holds back from this server (rollout.go:
+// ring, machine id, bucket); only a version named by the administrator
+// takes a held fix.
+//
 // Nothing here trusts the repository: indexes and archives are verified
 // against the keys in the configured trusted key directory before any byte
 // of them is used outside the download cache. Where the repository
