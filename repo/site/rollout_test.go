@@ -15,7 +15,7 @@ import (
 func TestChannelPageRollout(t *testing.T) {
 	ix, details := sampleChannel()
 	sections := map[string][]byte{}
-	plain, err := ChannelPage(t.Context(), ix, details, sections)
+	plain, err := ChannelPage(t.Context(), ix, details, sections, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +33,11 @@ func TestChannelPageRollout(t *testing.T) {
 		{&repo.Rollout{Ring: repo.RingStable, Percent: &twenty, Start: &start, Halted: true}, "<td>halted (was 20 % since 2026-11-27 04:00 UTC)</td>"},
 	} {
 		ix.Fixes[1].Rollout = tt.r
-		page, err := ChannelPage(t.Context(), ix, details, sections)
+		page, err := ChannelPage(t.Context(), ix, details, sections, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(page, []byte(tt.want)) || strings.Count(string(page), "<tr><td>") != 1 || !bytes.Contains(page, []byte(`<a href="#2.4.1.2">2.4.1.2</a>`)) {
+		if strings.Count(string(page), tt.want) != 1 || strings.Count(string(page), `class="rollout"`) != 1 || !bytes.Contains(page, []byte(`<a href="#2.4.1.2">2.4.1.2</a>`)) {
 			t.Fatalf("page does not show %s once:\n%s", tt.want, page)
 		}
 	}
