@@ -288,7 +288,7 @@ func publishedTime(e *catalogEntry, prev *publishedIndex, generated time.Time) t
 	}
 	if t.IsZero() {
 		t = generated
-		if _, listed := prev.fileListed(e.File); listed {
+		if prev.lists(e.File) {
 			if m := time.Unix(0, e.MTimeNS).UTC().Truncate(time.Second); m.Before(generated) {
 				t = m
 			}
@@ -300,13 +300,13 @@ func publishedTime(e *catalogEntry, prev *publishedIndex, generated time.Time) t
 	return t
 }
 
-// fileListed says whether the previous index listed the file.
-func (p *publishedIndex) fileListed(name string) (string, bool) {
+// lists says whether the previous index listed the file.
+func (p *publishedIndex) lists(name string) bool {
 	if p == nil {
-		return "", false
+		return false
 	}
-	sum, ok := p.Files[name]
-	return sum, ok
+	_, ok := p.Files[name]
+	return ok
 }
 
 // stagedChannel is a channel's files, written beside their targets and
@@ -340,7 +340,17 @@ func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*ca
 	wg.Go(func() {
 		st.afterRepodata, rerr = stageRepodata(ctx, ch.Dir, entries, generated, signer, &st.batch, log, caches)
 	})
-	wg.Go(func() { page, perr = channelPage(ctx, ix, entries, cat, siteOpts) })
+	// The page and the feed share the archives' details, made once.
+	details := make(map[string]*repo.Archive, len(entries))
+	for _, e := range entries {
+		details[e.Version.String()] = &e.Archive
+	}
+	var feed []byte
+	wg.Go(func() {
+		if page, perr = channelPage(ctx, ix, entries, details, cat, siteOpts); perr == nil {
+			feed, perr = site.ChannelFeed(ix, details)
+		}
+	})
 	indexPath := filepath.Join(ch.Dir, repo.IndexName)
 	data, sig, err := marshalSigned(ix, indexPath, signer)
 	wg.Wait()
@@ -363,31 +373,21 @@ func stageChannel(ctx context.Context, ch channel, ix *repo.Index, entries []*ca
 	if err := st.batch.add(filepath.Join(ch.Dir, "index.html"), page); err != nil {
 		return st, err
 	}
-	details := make(map[string]*repo.Archive, len(entries))
-	for _, e := range entries {
-		details[e.Version.String()] = &e.Archive
-	}
-	feed, err := site.ChannelFeed(ix, details)
-	if err != nil {
-		return st, err
-	}
 	return st, st.batch.add(filepath.Join(ch.Dir, site.FeedName), feed)
 }
 
 // channelPage renders the channel's page with the fix sections the
 // catalog keeps, and keeps those rendered now.
-func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, cat *catalog, opts site.Options) ([]byte, error) {
+func channelPage(ctx context.Context, ix *repo.Index, entries []*catalogEntry, details map[string]*repo.Archive, cat *catalog, opts site.Options) ([]byte, error) {
 	if id := site.SectionID(opts); cat.PageTemplate != id {
 		for _, e := range cat.Archives {
 			e.Page = nil
 		}
 		cat.PageTemplate = id
 	}
-	details := make(map[string]*repo.Archive, len(entries))
 	sections := make(map[string][]byte, len(entries))
 	bySum := make(map[string]*catalogEntry, len(entries))
 	for _, e := range entries {
-		details[e.Version.String()] = &e.Archive
 		bySum[e.SHA256] = e
 		if e.Page != nil {
 			sections[e.SHA256] = e.Page

@@ -146,12 +146,6 @@ type pageBug struct {
 	Link string
 }
 
-// row is one line of the overview table: from the index alone, so that
-// it is right for every fix whether its section was kept or rendered.
-type row struct {
-	repo.IndexFix
-}
-
 // ChannelPage renders a channel's index.html. details gives, by version,
 // what the index leaves out of a fix (its description, bug details and
 // paths); sections holds rendered fix sections by the sha256 of the fix's
@@ -161,7 +155,7 @@ type row struct {
 func ChannelPage(ctx context.Context, ix *repo.Index, details map[string]*repo.Archive, sections map[string][]byte, opts Options) ([]byte, error) {
 	data := struct {
 		Index       *repo.Index
-		Rows        []row
+		Rows        []repo.IndexFix // the overview, from the index alone: right whether a section was kept or rendered
 		Sections    []template.HTML
 		Latest      string
 		Fingerprint string
@@ -175,7 +169,7 @@ func ChannelPage(ctx context.Context, ix *repo.Index, details map[string]*repo.A
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for k := range ix.Fixes {
 		f := &ix.Fixes[len(ix.Fixes)-1-k]
-		data.Rows = append(data.Rows, row{*f})
+		data.Rows = append(data.Rows, *f)
 		if page, ok := sections[f.SHA256]; ok {
 			data.Sections[k] = template.HTML(page)
 			continue
