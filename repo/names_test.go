@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -76,5 +77,29 @@ func TestParseManifestRefusesUnsafeModes(t *testing.T) {
 			}
 			testkit.WantErr(t, err, `"lib/a.php"`, "mode "+tt.mode, tt.want, "0644")
 		})
+	}
+}
+
+// A severity outside security, critical and normal is refused wherever a
+// fix can carry one: the manifest of an archive and a channel index (a
+// hand-edited index, or one from a newer vendor tool), naming the choices.
+func TestSeverityRefused(t *testing.T) {
+	sum := strings.Repeat("0", 64)
+	manifest := `{"format":1,"product":"acme","version":"1.0.1","base":"1.0","requires":"1.0","summary":"s","severity":"%s","bugs":[],"files":[],"scripts":[]}`
+	index := `{"format":1,"product":"acme","base":"1.0","serial":1,"generated":"2026-01-01T00:00:00Z","expires":"2026-02-01T00:00:00Z",` +
+		`"fixes":[{"version":"1.0.1","requires":"1.0","file":"acme-1.0.1.fix","size":1,"sha256":"` + sum + `","summary":"s","bugs":[],"severity":"%s"}]}`
+	for _, sev := range []string{"security", "critical", "normal"} {
+		if _, err := ParseManifest(fmt.Appendf(nil, manifest, sev)); err != nil {
+			t.Errorf("manifest severity %q refused: %v", sev, err)
+		}
+		if _, err := ParseIndex(fmt.Appendf(nil, index, sev)); err != nil {
+			t.Errorf("index severity %q refused: %v", sev, err)
+		}
+	}
+	for _, sev := range []string{"urgent", "SECURITY", "security ", "<b>"} {
+		_, err := ParseManifest(fmt.Appendf(nil, manifest, sev))
+		testkit.WantErr(t, err, "severity", "security, critical, normal")
+		_, err = ParseIndex(fmt.Appendf(nil, index, sev))
+		testkit.WantErr(t, err, "fix 1.0.1: severity", "security, critical, normal")
 	}
 }

@@ -129,3 +129,27 @@ func TestBuildBugURL(t *testing.T) {
 		t.Errorf("no feed: %v", err)
 	}
 }
+
+// A damaged .site.json stops the build before anything is written, naming
+// the file and what to do, rather than silently dropping the bug links.
+func TestBuildRefusesDamagedSiteConfig(t *testing.T) {
+	root, _ := builtRepo(t, BuildOptions{})
+	before := treeOf(t, root)
+	if err := os.WriteFile(filepath.Join(root, siteConfigName), []byte(`{"bug_url": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
+	if err == nil || !strings.Contains(err.Error(), siteConfigName) || !strings.Contains(err.Error(), "fix it or remove it") {
+		t.Fatalf("build with a damaged %s: %v", siteConfigName, err)
+	}
+	after := treeOf(t, root)
+	delete(after, siteConfigName)
+	if len(after) != len(before) {
+		t.Fatalf("files changed: %d before, %d after", len(before), len(after))
+	}
+	for name, v := range before {
+		if after[name] != v {
+			t.Errorf("%s changed", name)
+		}
+	}
+}
