@@ -99,7 +99,13 @@ func runRepoRollout(c *cobra.Command, g *globalOptions, opts *repoRolloutOptions
 	if err != nil {
 		return fmt.Errorf("repo rollout: %w", err)
 	}
-	fmt.Fprintf(g.stdout, "%s %s: %s (was: %s); run hotfix repo build %s to sign it\n",
-		res.Product, res.Version, res.After.Stage(), res.Before.Stage(), opts.Repo)
+	// A halted stage already names the stage it stopped ("halted (was 10
+	// %)"); saying "(was: 10 %)" again after it only repeats it.
+	was := " (was: " + res.Before.Stage() + ")"
+	if res.After != nil && res.After.Halted {
+		was = ""
+	}
+	fmt.Fprintf(g.stdout, "%s %s: %s%s; run hotfix repo build %s to sign it\n",
+		res.Product, res.Version, res.After.Stage(), was, opts.Repo)
 	return nil
 }

@@ -45,13 +45,17 @@ func TestRepoRolloutCLI(t *testing.T) {
 		index string
 	}{
 		{[]string{"--percent", "10", "--ramp", "10%/6h"}, "acme 2.4.1.3: 10 %, +10 % every 6h from", `"ramp": "10%/6h"`},
-		{[]string{"--halt"}, "acme 2.4.1.3: halted (was 10 %", `"halted": true`},
+		{[]string{"--halt"}, "acme 2.4.1.3: halted (was 10 %, +10 % every 6h from", `"halted": true`},
 		{[]string{"--testing", "--product", "acme"}, "acme 2.4.1.3: testing ring (was: halted", `"ring": "testing"`},
 		{[]string{"--percent", "100"}, "acme 2.4.1.3: everyone (was: testing ring)", ``},
 	} {
 		out := hotfix(ExitOK, append([]string{"repo", "rollout", root, "2.4.1.3"}, step.args...)...)
 		if !strings.Contains(out, step.print) || !strings.Contains(out, "run hotfix repo build "+root) {
 			t.Fatalf("repo rollout %v printed:\n%s", step.args, out)
+		}
+		// The halted stage names what it stopped; a second "(was: ...)" only repeats it.
+		if step.args[0] == "--halt" && strings.Contains(out, "(was: ") {
+			t.Fatalf("repo rollout --halt repeats the previous stage:\n%s", out)
 		}
 		build(step.index)
 	}
