@@ -313,6 +313,7 @@ var knownKeys = map[string]string{
 	"parts":                   `a list of optional part names, such as ["samples", "preset-data"]`,
 	"ring":                    `"stable" or "testing"`,
 	"machine_id":              `this server's id for staged rollouts, such as the 32 hex digits of /etc/machine-id`,
+	"customer":                `the customer name the vendor uses for this server's customer fixes, such as "shop-a"`,
 	"schedule":                `a table: [schedule]`,
 	"schedule.cron":           `a cron spec string, such as "` + DefaultCron + `"`,
 	"schedule.days_of_week":   `a string of digits 0-6, such as "12345" (Sunday = 0)`,

@@ -254,6 +254,8 @@ func TestParseConfigErrors(t *testing.T) {
 			[]string{"x.toml:5: root: key root is already defined"}},
 		{"wrong type string", header + "role = 1\n",
 			[]string{`x.toml:5: role: wrong type: got a TOML integer, want "single", "primary" or "secondary"`}},
+		{"wrong type customer", header + "customer = 3\n",
+			[]string{`x.toml:5: customer: wrong type: got a TOML integer, want the customer name`}},
 		{"wrong type bool", header + "[schedule]\ncheck_only = \"yes\"\n",
 			[]string{"x.toml:6: schedule.check_only: wrong type: got a TOML string, want true or false"}},
 		{"wrong type duration", header + "[schedule]\nrandom_wait = 5\n",
@@ -596,4 +598,33 @@ func TestReadBase(t *testing.T) {
 	if _, err := (&Config{VersionFile: missing}).ReadBase(); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: want ErrNotExist in chain, got %v", err)
 	}
+}
+
+// TestKnownKeysCoverDecodedKeys keeps knownKeys, which type errors, the
+// unknown-key hints and the shipped file's documentation test read, in
+// step with what the loader decodes: a key missing there (as customer
+// once was) got a raw decoder message naming a Go struct instead of
+// "want ...".
+func TestKnownKeysCoverDecodedKeys(t *testing.T) {
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			tag := typ.Field(i).Tag.Get("toml")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			key := prefix + tag
+			if _, ok := knownKeys[key]; !ok {
+				t.Errorf("config key %s is decoded but not in knownKeys", key)
+			}
+			ft := typ.Field(i).Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				walk(key+".", ft)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(fileConfig{}))
 }
