@@ -12,7 +12,9 @@ import (
 
 // checkJSON is the stable `check --json` shape of DESIGN.md.
 type checkJSON struct {
-	Format  int              `json:"format"`
+	// Format is left out of each instance's entry: the format is the
+	// top level's (as in `status --json`).
+	Format  int              `json:"format,omitempty"`
 	Product string           `json:"product"`
 	Base    string           `json:"base"`
 	Serial  int64            `json:"serial"`
@@ -22,6 +24,17 @@ type checkJSON struct {
 	Published int              `json:"published"`
 	Held      []checkJSONHeld  `json:"held"`
 	Custom    *checkJSONCustom `json:"custom,omitempty"` // with customer set
+}
+
+// checkResultJSON is one installation's check in `check --json`, alone or
+// as one of the instances: one builder, so both carry the same keys.
+func checkResultJSON(res *client.CheckResult) checkJSON {
+	out := checkJSON{Format: jsonFormat, Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial,
+		Pending: []checkJSONEntry{}, Published: len(res.Index.Fixes), Held: heldJSON(res.Held), Custom: customJSON(res.Custom)}
+	for _, f := range res.Pending {
+		out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
+	}
+	return out
 }
 
 // checkJSONHeld is a fix the rollout holds back from this server.
@@ -134,12 +147,7 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		return err
 	}
 	if g.JSON {
-		out := checkJSON{Format: jsonFormat, Product: res.Product, Base: res.Base.String(), Serial: res.Index.Serial,
-			Pending: []checkJSONEntry{}, Published: len(res.Index.Fixes), Held: heldJSON(res.Held), Custom: customJSON(res.Custom)}
-		for _, f := range res.Pending {
-			out.Pending = append(out.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
-		}
-		if err := printJSON(g.stdout, out); err != nil {
+		if err := printJSON(g.stdout, checkResultJSON(res)); err != nil {
 			return err
 		}
 	} else if len(res.Index.Fixes) == 0 {

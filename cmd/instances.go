@@ -192,6 +192,7 @@ func scheduledRun(g *globalOptions, reports *[]*notify.Report) func(context.Cont
 
 // treeCheckJSON is `check --json` over instances: one check each.
 type treeCheckJSON struct {
+	Format    int                 `json:"format"`
 	Instances []instanceCheckJSON `json:"instances"`
 }
 
@@ -212,7 +213,7 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 	if err != nil {
 		return err
 	}
-	out := treeCheckJSON{Instances: []instanceCheckJSON{}}
+	out := treeCheckJSON{Format: jsonFormat, Instances: []instanceCheckJSON{}}
 	pending := false
 	var errs []*client.InstanceError
 	for _, name := range order {
@@ -231,11 +232,8 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 			out.Instances = append(out.Instances, ic)
 			continue
 		}
-		ic.Product, ic.Base, ic.Serial = res.Product, res.Base.String(), res.Index.Serial
-		for _, f := range res.Pending {
-			ic.Pending = append(ic.Pending, checkJSONEntry{Version: f.Version.String(), Summary: f.Summary, Bugs: f.Bugs})
-		}
-		ic.Held = heldJSON(res.Held)
+		ic.checkJSON = checkResultJSON(res)
+		ic.Format = 0
 		pending = pending || res.PendingCount() > 0
 		out.Instances = append(out.Instances, ic)
 		if g.JSON {
