@@ -54,9 +54,11 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 deliver packages, for version-chained hotfixes: fix 6.14.2.3 goes onto 6.14.2
 only after 6.14.2.1 and 6.14.2.2.
 
-Vendors:        hotfix key generate, pack, repo add, repo build, repo verify, serve
-Administrators: hotfix check, list, download, install, rollback, status, history,
-                info, verify, owns, pause, resume, daemon, cron
+Vendors:        hotfix key generate, pack, repo add, repo build, repo verify,
+                repo rollout, repo trust, repo publish, repo export, serve
+Administrators: hotfix check, list, download, install, rollback, uninstall,
+                status, history, info, verify, owns, pause, resume, recover,
+                daemon, cron, cluster status, mirror
 
 Try it:         hotfix demo`,
 		Version:       version,
