@@ -58,7 +58,9 @@ with --customer. The HTML pages and feeds are not mirrored (unsigned).`,
 	f.StringVar(&o.Product, "product", "", "mirror only this product's channels")
 	f.StringVar(&o.Base, "base", "", "mirror only the channels of this base")
 	f.StringSliceVar(&o.Customers, "customer", nil, "also mirror this customer's channels (repeat or comma-separate; needed over HTTP)")
-	f.Int64Var(&o.MinRate, "min-rate", 0, "abort a transfer slower than this many bytes/s over --stall-time")
+	// The client's default: a mirror has the deadlines a server's check has
+	// (with 0, only a transfer that sends nothing at all was cut off).
+	f.Int64Var(&o.MinRate, "min-rate", client.DefaultMinRate, "abort a transfer slower than this many bytes/s over --stall-time")
 	f.DurationVar(&o.StallTime, "stall-time", 30*time.Second, "the window --min-rate is measured over")
 	f.IntVar(&o.Retries, "retries", 2, "further attempts after a failed transfer")
 	return c
