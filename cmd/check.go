@@ -150,23 +150,8 @@ func runCheck(ctx context.Context, g *globalOptions, _ *checkOptions) error {
 		if err := printJSON(g.stdout, checkResultJSON(res)); err != nil {
 			return err
 		}
-	} else if len(res.Index.Fixes) == 0 {
-		fmt.Fprintf(g.stdout, "no fixes published yet for %s %s\n", res.Product, res.Base)
-	} else if len(res.Pending) == 0 {
-		fmt.Fprintf(g.stdout, "%s %s is up to date (installed: %s)\n", res.Product, res.Base, res.Installed)
-		printHeld(g.stdout, res.Held)
 	} else {
-		fmt.Fprintf(g.stdout, "%s %s: %s pending (installed: %s)\n", res.Product, res.Base, plural(len(res.Pending), "fix", "fixes"), res.Installed)
-		for _, f := range res.Pending {
-			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
-			for _, b := range f.Bugs {
-				fmt.Fprintf(g.stdout, "  %-12s   %s: %s\n", "", b.ID, b.Summary)
-			}
-		}
-		printHeld(g.stdout, res.Held)
-	}
-	if !g.JSON {
-		printCustomCheck(g.stdout, res.Custom)
+		printCheck(g.stdout, "", res)
 	}
 	if res.PendingCount() > 0 {
 		return &exitCodeError{code: ExitPending}
@@ -185,6 +170,28 @@ func heldJSON(held []client.HeldFix) []checkJSONHeld {
 
 // printHeld lists the fixes the rollout holds back, each with its reason
 // and the command that takes it anyway.
+// printCheck is the text of one installation's check; prefix ("NAME: "
+// over instances) leads its first line. One printer, so an instance's
+// check says what a single installation's says.
+func printCheck(w io.Writer, prefix string, res *client.CheckResult) {
+	switch {
+	case len(res.Index.Fixes) == 0:
+		fmt.Fprintf(w, "%sno fixes published yet for %s %s\n", prefix, res.Product, res.Base)
+	case len(res.Pending) == 0:
+		fmt.Fprintf(w, "%s%s %s is up to date (installed: %s)\n", prefix, res.Product, res.Base, res.Installed)
+	default:
+		fmt.Fprintf(w, "%s%s %s: %s pending (installed: %s)\n", prefix, res.Product, res.Base, plural(len(res.Pending), "fix", "fixes"), res.Installed)
+		for _, f := range res.Pending {
+			fmt.Fprintf(w, "  %-12s %s\n", f.Version, f.Summary)
+			for _, b := range f.Bugs {
+				fmt.Fprintf(w, "  %-12s   %s: %s\n", "", b.ID, b.Summary)
+			}
+		}
+	}
+	printHeld(w, res.Held)
+	printCustomCheck(w, res.Custom)
+}
+
 func printHeld(w io.Writer, held []client.HeldFix) {
 	for _, h := range held {
 		fmt.Fprintf(w, "%s held back: %s; install it by hand with hotfix install %s\n", h.Fix.Version, h.Reason, h.Fix.Version)

@@ -239,17 +239,7 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 		if g.JSON {
 			continue
 		}
-		if len(res.Pending) == 0 {
-			fmt.Fprintf(g.stdout, "%s: %s %s is up to date (installed: %s)\n", name, res.Product, res.Base, res.Installed)
-		} else {
-			fmt.Fprintf(g.stdout, "%s: %s %s: %d fixes pending (installed: %s)\n", name, res.Product, res.Base, len(res.Pending), res.Installed)
-		}
-		for _, f := range res.Pending {
-			fmt.Fprintf(g.stdout, "  %-12s %s\n", f.Version, f.Summary)
-		}
-		for _, h := range res.Held {
-			fmt.Fprintf(g.stdout, "  %-12s held back: %s\n", h.Fix.Version, h.Reason)
-		}
+		printCheck(g.stdout, name+": ", res)
 	}
 	if g.JSON {
 		if err := printJSON(g.stdout, out); err != nil {
