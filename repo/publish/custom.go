@@ -335,31 +335,16 @@ func (v *verifier) verifyCustom(cc customChannel) {
 		v.add(indexPath, err)
 		return
 	}
-	v.indexKeyList(indexPath, ix.KeyList)
 	if ix.Product != cc.Product || !ix.Base.Equal(cc.Base) || ix.Customer != cc.Customer {
 		v.add(indexPath, fmt.Errorf("describes customer %s of %s %s but lies in %s", ix.Customer, ix.Product, ix.Base, cc))
 	}
-	if err := checkIndexSize(ix.Product, ix.Base, int64(len(data)), v.maxIndex); err != nil {
-		v.add(indexPath, err)
-	}
-	if v.now.After(ix.Expires) {
-		v.add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
-	}
+	v.indexHeader(indexPath, len(data), ix.KeyList, ix.Product, ix.Base, ix.Expires)
 	indexed := map[string]bool{}
 	for _, f := range ix.Fixes {
 		indexed[f.File] = true
 		v.files = append(v.files, listedFile{filepath.Join(cc.Dir, f.File), f.Size, f.SHA256})
 	}
-	dirents, _ := os.ReadDir(cc.Dir)
-	for _, d := range dirents {
-		n := d.Name()
-		if strings.HasPrefix(n, ".") || indexed[n] || !(strings.HasSuffix(n, ".fix") || isRPMName(n)) {
-			continue
-		}
-		if !olderOfListed(n, ix) {
-			v.add(filepath.Join(cc.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
-		}
-	}
+	v.strays(cc.Dir, indexed, func(n string) bool { return olderOfListed(n, ix) })
 }
 
 // olderOfListed reports whether name is the archive of an older version

@@ -153,16 +153,10 @@ func (v *verifier) channel(ch channel) {
 		v.add(indexPath, err)
 		return
 	}
-	v.indexKeyList(indexPath, ix.KeyList)
 	if ix.Product != ch.Product || !ix.Base.Equal(ch.Base) {
 		v.add(indexPath, fmt.Errorf("describes %s %s but lies in %s/%s", ix.Product, ix.Base, ch.Product, ch.Base))
 	}
-	if err := checkIndexSize(ix.Product, ix.Base, int64(len(data)), v.maxIndex); err != nil {
-		v.add(indexPath, err)
-	}
-	if v.now.After(ix.Expires) {
-		v.add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", ix.Expires.Format(time.RFC3339)))
-	}
+	v.indexHeader(indexPath, len(data), ix.KeyList, ix.Product, ix.Base, ix.Expires)
 	indexed := map[string]bool{}
 	rpms := map[string]string{}
 	for _, f := range ix.Fixes {
@@ -183,12 +177,37 @@ func (v *verifier) channel(ch channel) {
 			v.files = append(v.files, listedFile{filepath.Join(ch.Dir, f.RPM.File), f.RPM.Size, f.RPM.SHA256})
 		}
 	}
-	dirents, _ := os.ReadDir(ch.Dir)
+	v.strays(ch.Dir, indexed, nil)
+}
+
+// indexHeader checks what a channel's and a customer's index both say of
+// themselves, so that the two checks cannot drift apart: the key list
+// they were signed under, their size and their expiry. Where the index
+// lies is the caller's check (a customer index names its customer too).
+func (v *verifier) indexHeader(indexPath string, size int, keyList int64, product string, base repo.Version, expires time.Time) {
+	v.indexKeyList(indexPath, keyList)
+	if err := checkIndexSize(product, base, int64(size), v.maxIndex); err != nil {
+		v.add(indexPath, err)
+	}
+	if v.now.After(expires) {
+		v.add(indexPath, fmt.Errorf("expired on %s: run \"hotfix repo build\"", expires.Format(time.RFC3339)))
+	}
+}
+
+// strays reports the archives (.fix, .rpm; dot files are work in
+// progress) in dir that the index does not list, except those keep
+// accepts (a customer channel keeps older versions of a listed id).
+func (v *verifier) strays(dir string, indexed map[string]bool, keep func(name string) bool) {
+	dirents, _ := os.ReadDir(dir) // the index beside them was just read: a failure here is a race the next verify sees
 	for _, d := range dirents {
 		n := d.Name()
-		if (strings.HasSuffix(n, ".fix") || strings.HasSuffix(n, ".rpm")) && !strings.HasPrefix(n, ".") && !indexed[n] {
-			v.add(filepath.Join(ch.Dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
+		if strings.HasPrefix(n, ".") || indexed[n] || !(strings.HasSuffix(n, ".fix") || isRPMName(n)) {
+			continue
 		}
+		if keep != nil && keep(n) {
+			continue
+		}
+		v.add(filepath.Join(dir, n), fmt.Errorf("not in the index: run \"hotfix repo build\""))
 	}
 }
 
