@@ -28,24 +28,8 @@ EXTRA=$((N + 1))
 for tool in moto_server aws python3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is required (scripts/install-deps.sh)" >&2; exit 1; }
 done
-mkdir -p "$OUT/src" "$OUT/archives"
-go build -o "$OUT/hotfix" .
-HOTFIX=$PWD/$OUT/hotfix
-
-make_source() {
-	local i=$1 dir="$OUT/src/$1"
-	[ -f "$dir/fix.toml" ] && return 0
-	mkdir -p "$dir/files/lib"
-	head -c "$((SIZE_KB * 1024))" /dev/urandom >"$dir/files/lib/payload-$i.bin"
-	printf 'product = "bench"\nversion = "1.0.%d"\nsummary = "benchmark fix %d"\n\n[[bug]]\nid = "BENCH-%d"\nsummary = "bug %d"\nfiles = ["lib/payload-%d.bin"]\n' \
-		"$i" "$i" "$i" "$i" "$i" >"$dir/fix.toml"
-}
-for i in $(seq 1 "$EXTRA"); do make_source "$i"; done
-missing=$(for i in $(seq 1 "$EXTRA"); do [ -f "$OUT/archives/bench-1.0.$i.fix" ] || echo "$i"; done)
-if [ -n "$missing" ]; then
-	echo "packing $(echo "$missing" | wc -l) archives (once)..." >&2
-	echo "$missing" | xargs -P "$(nproc)" -I{} "$HOTFIX" -q pack "$OUT/src/{}" --out "$OUT/archives" >/dev/null
-fi
+. bench/lib.sh
+bench_archives "$OUT" "$EXTRA"
 
 REPO=$OUT/repo
 CH=$REPO/bench/1.0

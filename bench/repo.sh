@@ -28,29 +28,8 @@ if ! command -v hyperfine >/dev/null; then
 fi
 command -v openssl >/dev/null || { echo "bench: openssl is required" >&2; exit 1; }
 
-mkdir -p "$OUT/src" "$OUT/archives"
-go build -o "$OUT/hotfix" .
-HOTFIX=$PWD/$OUT/hotfix
-
-# Fix sources: bench 1.0.I, one payload of SIZE_KB random KiB each.
-make_source() {
-	local i=$1 dir="$OUT/src/$1"
-	[ -f "$dir/fix.toml" ] && return 0
-	mkdir -p "$dir/files/lib"
-	head -c "$((SIZE_KB * 1024))" /dev/urandom >"$dir/files/lib/payload-$i.bin"
-	printf 'product = "bench"\nversion = "1.0.%d"\nsummary = "benchmark fix %d"\n\n[[bug]]\nid = "BENCH-%d"\nsummary = "bug %d"\nfiles = ["lib/payload-%d.bin"]\n' \
-		"$i" "$i" "$i" "$i" "$i" >"$dir/fix.toml"
-}
-for i in $(seq 1 "$EXTRA"); do make_source "$i"; done
-
-# Pack what is missing, on every core.
-missing=$(for i in $(seq 1 "$EXTRA"); do [ -f "$OUT/archives/bench-1.0.$i.fix" ] || echo "$i"; done)
-if [ -n "$missing" ]; then
-	echo "packing $(echo "$missing" | wc -l) archives (once; reused from $OUT/archives afterwards)..." >&2
-	start=$(date +%s)
-	echo "$missing" | xargs -P "$(nproc)" -I{} "$HOTFIX" -q pack "$OUT/src/{}" --out "$OUT/archives" >/dev/null
-	echo "packed in $(($(date +%s) - start)) s" >&2
-fi
+. bench/lib.sh
+bench_archives "$OUT" "$EXTRA"
 
 # The repository: archives 1..N, added once.
 REPO=$OUT/repo
