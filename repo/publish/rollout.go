@@ -1,12 +1,9 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
-	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/rpm"
 )
@@ -43,27 +39,46 @@ type rolloutRecord struct {
 	Fixes  map[string]*repo.Rollout `json:"fixes"`
 }
 
+// rolloutFile is a channel's rollout record as a state file: decoded
+// strictly, written synced, changed under its lock.
+func rolloutFile(dir string) statefile.File[rolloutRecord] {
+	return statefile.File[rolloutRecord]{
+		Path:    filepath.Join(dir, rolloutName),
+		Lock:    filepath.Join(dir, rolloutLockName),
+		Wait:    rolloutLockWait,
+		Command: "hotfix repo rollout",
+	}
+}
+
 // loadRollouts reads a channel's rollout record; none means no rollouts.
 func loadRollouts(dir string, base repo.Version) (map[string]*repo.Rollout, error) {
-	path := filepath.Join(dir, rolloutName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	rec, found, err := rolloutFile(dir).Load()
+	if err != nil {
+		return nil, rolloutErr(dir, err)
+	}
+	if !found {
 		return map[string]*repo.Rollout{}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read rollouts: %w", err)
+	if err := checkRollouts(dir, base, rec); err != nil {
+		return nil, err
 	}
-	var rec rolloutRecord
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rec); err != nil || dec.More() {
-		if err == nil {
-			err = errors.New("trailing data")
-		}
-		return nil, fmt.Errorf("%s: %w: restore it from a backup, or set each fix's stage again with hotfix repo rollout after removing it", path, err)
+	return rec.Fixes, nil
+}
+
+// rolloutErr says what to do about a rollout record that cannot be read.
+func rolloutErr(dir string, err error) error {
+	if errors.Is(err, statefile.ErrDamaged) {
+		return fmt.Errorf("%s: %w: restore it from a backup, or set each fix's stage again with hotfix repo rollout after removing it", filepath.Join(dir, rolloutName), err)
 	}
+	return fmt.Errorf("read rollouts: %w", err)
+}
+
+// checkRollouts checks what strict decoding cannot: the format, and that
+// every entry is a valid rollout of a fix of this channel.
+func checkRollouts(dir string, base repo.Version, rec *rolloutRecord) error {
+	path := filepath.Join(dir, rolloutName)
 	if rec.Format != rolloutFormat {
-		return nil, fmt.Errorf("%s: format %d is not supported (this hotfix writes %d): upgrade hotfix", path, rec.Format, rolloutFormat)
+		return fmt.Errorf("%s: format %d is not supported (this hotfix writes %d): upgrade hotfix", path, rec.Format, rolloutFormat)
 	}
 	if rec.Fixes == nil {
 		rec.Fixes = map[string]*repo.Rollout{}
@@ -71,50 +86,44 @@ func loadRollouts(dir string, base repo.Version) (map[string]*repo.Rollout, erro
 	for v, r := range rec.Fixes {
 		ver, err := repo.ParseVersion(v)
 		if err != nil || !ver.Base().Equal(base) || ver.Seq() < 1 {
-			return nil, fmt.Errorf("%s: %q is not a fix of %s", path, v, base)
+			return fmt.Errorf("%s: %q is not a fix of %s", path, v, base)
 		}
 		if r == nil {
-			return nil, fmt.Errorf("%s: fix %s: empty rollout", path, v)
+			return fmt.Errorf("%s: fix %s: empty rollout", path, v)
 		}
 		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: fix %s: %w", path, v, err)
+			return fmt.Errorf("%s: fix %s: %w", path, v, err)
 		}
-	}
-	return rec.Fixes, nil
-}
-
-// saveRollouts writes a channel's rollout record, synced: it is the
-// vendor's decision, not a cache.
-func saveRollouts(dir string, fixes map[string]*repo.Rollout) error {
-	data, err := json.MarshalIndent(rolloutRecord{Format: rolloutFormat, Fixes: fixes}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, rolloutName), append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("record rollout: %w", err)
 	}
 	return nil
 }
 
 // updateRollouts runs change on a channel's rollout record under its
-// lock and saves the result.
+// lock and saves the result, synced: it is the vendor's decision, not a
+// cache.
 func updateRollouts(ctx context.Context, dir string, base repo.Version, change func(map[string]*repo.Rollout) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("record rollout: %w", err)
 	}
-	lk, err := lockfile.Acquire(ctx, filepath.Join(dir, rolloutLockName), "hotfix repo rollout", rolloutLockWait)
-	if err != nil {
-		return fmt.Errorf("record rollout: %w", err)
-	}
-	defer lk.Release()
-	fixes, err := loadRollouts(dir, base)
-	if err != nil {
+	refused := false // the record's or the change's own error, already worded for the user
+	err := rolloutFile(dir).Update(ctx, func(rec *rolloutRecord) error {
+		if rec.Format == 0 && rec.Fixes == nil {
+			rec.Format = rolloutFormat // no record yet
+		}
+		err := checkRollouts(dir, base, rec)
+		if err == nil {
+			err = change(rec.Fixes)
+		}
+		refused = err != nil
 		return err
-	}
-	if err := change(fixes); err != nil {
+	})
+	switch {
+	case err == nil || refused:
 		return err
+	case errors.Is(err, statefile.ErrDamaged):
+		return rolloutErr(dir, err)
 	}
-	return saveRollouts(dir, fixes)
+	return fmt.Errorf("record rollout: %w", err)
 }
 
 // applyRollouts gives each fix of the channel's next index its recorded

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 )
 
@@ -186,7 +187,7 @@ func TestRolloutRefusals(t *testing.T) {
 func TestRolloutRecordDamaged(t *testing.T) {
 	for _, tt := range []struct{ name, content, want string }{
 		{"not json", "{", "unexpected EOF"},
-		{"trailing", `{"format":1,"fixes":{}} {}`, "trailing data"},
+		{"trailing", `{"format":1,"fixes":{}} {}`, "after top-level value"},
 		{"format", `{"format":2,"fixes":{}}`, "format 2 is not supported"},
 		{"unknown key", `{"format":1,"fixes":{},"x":1}`, "unknown field"},
 		{"other base", `{"format":1,"fixes":{"2.4.2.1":{"ring":"testing"}}}`, "is not a fix of 2.4.1"},
@@ -210,9 +211,8 @@ func TestRolloutRecordDamaged(t *testing.T) {
 				t.Fatal("the index changed")
 			}
 			// rollout refuses to build on it too.
-			if _, err := SetRollout(context.Background(), root, RolloutChange{Version: repo.MustParseVersion("2.4.1.1"), Full: true}, RolloutOptions{}); err == nil {
-				t.Fatal("SetRollout over a damaged record succeeded")
-			}
+			_, err = SetRollout(context.Background(), root, RolloutChange{Version: repo.MustParseVersion("2.4.1.1"), Full: true}, RolloutOptions{})
+			testkit.WantErr(t, err, tt.want, rolloutName)
 		})
 	}
 }
