@@ -105,7 +105,7 @@ func TestRolloutHeldByHandStillGated(t *testing.T) {
 	}
 	// check over the tree lists the held fix of each instance, apart.
 	out := e.hotfix(t, "check", "--instance", "a", "--instance", "b")
-	if out.Code != 100 || strings.Count(out.Stdout, "1.0.2        held back: in the testing ring") != 2 {
+	if out.Code != 100 || strings.Count(out.Stdout, "1.0.2 held back: in the testing ring") != 2 {
 		t.Fatalf("check over the tree: exit %d\n%s%s", out.Code, out.Stdout, out.Stderr)
 	}
 	out = e.hotfix(t, "--json", "check", "--instance", "b")
