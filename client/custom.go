@@ -158,39 +158,37 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 	if err != nil {
 		return nil, fmt.Errorf("fetch the signature of the %s: %w", what, err)
 	}
+	// The customer index counts by the same key list as the vendor's:
+	// a revoked signing key signs neither.
+	keys, err := c.indexKeys(ctx, claimedKeyList(data))
+	if err != nil {
+		return nil, err
+	}
 	return VerifyCustomIndex(data, sig, c.Cfg.Customer, IndexCheck{
-		Keyring: kr, Product: c.Cfg.Product, Base: base, Now: c.Now(),
+		Keyring: kr, Keys: keys, Product: c.Cfg.Product, Base: base, Now: c.Now(),
 		LastSerial: seen.Serials[customKey(c.Cfg.Product, base, c.Cfg.Customer)], MaxSize: limit, ConfigPath: c.Cfg.Path,
 	})
 }
 
-// VerifyCustomIndex is VerifyIndex for a customer's index: size,
-// signature against the trusted keys, structure (no conflicts), the
-// product, base and customer asked for, expiry and serial. It is pure.
+// VerifyCustomIndex is VerifyIndex for a customer's index: the same
+// trust sequence (verifySigned: size, signature under the key list,
+// key-list version, expiry, serial), and the product, base and customer
+// asked for. It is pure.
 func VerifyCustomIndex(data, sig []byte, customer string, c IndexCheck) (*repo.CustomIndex, error) {
 	what := fmt.Sprintf("customer index of %s for %s %s", customer, c.Product, c.Base)
-	if c.MaxSize > 0 && int64(len(data)) > c.MaxSize {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
-			Hint: indexSizeHint(c.MaxSize, c.ConfigPath)}
-	}
-	if _, err := c.Keyring.Verify(data, sig, c.Now); err != nil {
-		return nil, &TrustError{What: what, Err: err}
-	}
-	ix, err := repo.ParseCustomIndex(data)
+	var ix *repo.CustomIndex
+	err := verifySigned(what, data, sig, c, "customer index", func() (signedHead, error) {
+		var err error
+		if ix, err = repo.ParseCustomIndex(data); err != nil {
+			return signedHead{}, err
+		}
+		if ix.Product != c.Product || !ix.Base.Equal(c.Base) || ix.Customer != customer {
+			return signedHead{}, fmt.Errorf("%w: the signed index is customer %s's of %s %s", ErrMismatch, ix.Customer, ix.Product, ix.Base)
+		}
+		return signedHead{ix.KeyList, ix.Expires, ix.Serial}, nil
+	})
 	if err != nil {
-		return nil, &TrustError{What: what, Err: err, Hint: "the vendor signed a malformed customer index; ask them to rebuild it"}
-	}
-	if ix.Product != c.Product || !ix.Base.Equal(c.Base) || ix.Customer != customer {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: the signed index is customer %s's of %s %s", ErrMismatch, ix.Customer, ix.Product, ix.Base),
-			Hint: "the repository serves the wrong file at this path; tell the vendor"}
-	}
-	if c.Now.After(ix.Expires) {
-		return nil, &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
-			Hint: `the vendor must re-run "hotfix repo build" (or a mirror is serving stale files)`}
-	}
-	if ix.Serial < c.LastSerial {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: serial %d is lower than serial %d seen before", ErrReplayed, ix.Serial, c.LastSerial),
-			Hint: "an old signed index is being replayed, or a mirror is out of date; refusing it"}
+		return nil, err
 	}
 	return ix, nil
 }

@@ -245,21 +245,21 @@ func verifyIndexSignature(what string, data, sig []byte, c IndexCheck) error {
 // checkIndexKeyList refuses an index signed under another key-list
 // version than the newest trusted: an older one is a rollback, a newer
 // one was not reached.
-func checkIndexKeyList(what string, ix *repo.Index, keys *IndexKeys) error {
+func checkIndexKeyList(what string, named int64, keys *IndexKeys) error {
 	if keys == nil {
-		if ix.KeyList > 0 {
-			return &TrustError{What: what, Err: fmt.Errorf("%w: the index was signed under key list version %d, but the repository serves no key list (%s)", repo.ErrKeyListVersion, ix.KeyList, repo.KeyListPath(1)),
+		if named > 0 {
+			return &TrustError{What: what, Err: fmt.Errorf("%w: the index was signed under key list version %d, but the repository serves no key list (%s)", repo.ErrKeyListVersion, named, repo.KeyListPath(1)),
 				Hint: "the repository or mirror is missing its keys/ folder; tell whoever publishes it"}
 		}
 		return nil
 	}
 	v := keys.List.Version
 	switch {
-	case ix.KeyList < v:
-		return &TrustError{What: what, Err: fmt.Errorf("%w: the index names key list version %d, older than version %d already seen", repo.ErrKeyListRollback, ix.KeyList, v),
+	case named < v:
+		return &TrustError{What: what, Err: fmt.Errorf("%w: the index names key list version %d, older than version %d already seen", repo.ErrKeyListRollback, named, v),
 			Hint: `an old index is being replayed or a mirror is stale; the vendor must rebuild with "hotfix repo build" under the newest key list`}
-	case ix.KeyList > v:
-		return &TrustError{What: what, Err: fmt.Errorf("%w: the index names key list version %d, but the newest version reached is %d", repo.ErrKeyListVersion, ix.KeyList, v),
+	case named > v:
+		return &TrustError{What: what, Err: fmt.Errorf("%w: the index names key list version %d, but the newest version reached is %d", repo.ErrKeyListVersion, named, v),
 			Hint: fmt.Sprintf("%s is missing from the repository, or this run stopped its walk early; try again, and tell the vendor if it persists", repo.KeyListPath(v+1))}
 	}
 	return nil

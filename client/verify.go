@@ -72,33 +72,66 @@ type IndexCheck struct {
 // it returns may be acted upon.
 func VerifyIndex(data, sig []byte, c IndexCheck) (*repo.Index, error) {
 	what := fmt.Sprintf("index for %s %s", c.Product, c.Base)
+	var ix *repo.Index
+	err := verifySigned(what, data, sig, c, "index", func() (signedHead, error) {
+		var err error
+		if ix, err = repo.ParseIndex(data); err != nil {
+			return signedHead{}, err
+		}
+		if ix.Product != c.Product || !ix.Base.Equal(c.Base) {
+			return signedHead{}, fmt.Errorf("%w: the signed index is for %s %s", ErrMismatch, ix.Product, ix.Base)
+		}
+		return signedHead{ix.KeyList, ix.Expires, ix.Serial}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// signedHead is what verifySigned checks of a parsed index, vendor or
+// customer alike.
+type signedHead struct {
+	keyList int64
+	expires time.Time
+	serial  int64
+}
+
+// verifySigned is the trust sequence every signed channel index goes
+// through, in this order: size, signature (by a signing key of the newest
+// key list, or a trusted key under the plain rule), parse, key-list
+// version, expiry, serial. One sequence for every kind of index, so that
+// no kind can miss a step (the customer index once skipped the key list,
+// letting a revoked key sign it). parse parses data and returns
+// ErrMismatch (wrapped) when it belongs to another channel; kind names
+// the index in the remedy for a malformed one.
+func verifySigned(what string, data, sig []byte, c IndexCheck, kind string, parse func() (signedHead, error)) error {
 	if c.MaxSize > 0 && int64(len(data)) > c.MaxSize {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
+		return &TrustError{What: what, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), c.MaxSize),
 			Hint: indexSizeHint(c.MaxSize, c.ConfigPath)}
 	}
 	if err := verifyIndexSignature(what, data, sig, c); err != nil {
-		return nil, err
+		return err
 	}
-	ix, err := repo.ParseIndex(data)
-	if err != nil {
-		return nil, &TrustError{What: what, Err: err, Hint: "the vendor signed a malformed index; ask them to rebuild it"}
+	h, err := parse()
+	switch {
+	case errors.Is(err, ErrMismatch):
+		return &TrustError{What: what, Err: err, Hint: "the repository serves the wrong file at this path; tell the vendor"}
+	case err != nil:
+		return &TrustError{What: what, Err: err, Hint: "the vendor signed a malformed " + kind + "; ask them to rebuild it"}
 	}
-	if ix.Product != c.Product || !ix.Base.Equal(c.Base) {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: the signed index is for %s %s", ErrMismatch, ix.Product, ix.Base),
-			Hint: "the repository serves the wrong file at this path; tell the vendor"}
+	if err := checkIndexKeyList(what, h.keyList, c.Keys); err != nil {
+		return err
 	}
-	if err := checkIndexKeyList(what, ix, c.Keys); err != nil {
-		return nil, err
-	}
-	if c.Now.After(ix.Expires) && !c.AllowExpired {
-		return nil, &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, ix.Expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
+	if c.Now.After(h.expires) && !c.AllowExpired {
+		return &TrustError{What: what, Err: &subjectError{msg: fmt.Sprintf("%s expired on %s", what, h.expires.UTC().Format("2006-01-02 15:04 UTC")), err: ErrExpired},
 			Hint: `the vendor must re-run "hotfix repo build" (or a mirror is serving stale files)`}
 	}
-	if ix.Serial < c.LastSerial {
-		return nil, &TrustError{What: what, Err: fmt.Errorf("%w: serial %d is lower than serial %d seen before", ErrReplayed, ix.Serial, c.LastSerial),
+	if h.serial < c.LastSerial {
+		return &TrustError{What: what, Err: fmt.Errorf("%w: serial %d is lower than serial %d seen before", ErrReplayed, h.serial, c.LastSerial),
 			Hint: "an old signed index is being replayed, or a mirror is out of date; refusing it"}
 	}
-	return ix, nil
+	return nil
 }
 
 // Pending lists the fixes of ix that come after latest, in chain order.
