@@ -2,8 +2,11 @@ package publish
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -72,13 +75,7 @@ func Export(ctx context.Context, root string, opts ExportOptions) (*ExportResult
 			refs = append(refs, repo.Archive{File: f.RPM.File, Size: f.RPM.Size, SHA256: f.RPM.SHA256})
 		}
 		for _, a := range refs {
-			p := filepath.Join(dir, a.File)
-			// Checked first: a bundle whose archive the index does not
-			// describe would be refused on the site, after travelling.
-			if err := repo.CheckFile(p, a.Size, a.SHA256); err != nil {
-				return nil, fmt.Errorf("export: %s: %w: run \"hotfix repo verify\"", p, err)
-			}
-			b.Archives = append(b.Archives, openFile(a.File, p, a.Size))
+			b.Archives = append(b.Archives, openChecked(a, filepath.Join(dir, a.File)))
 			res.Archives++
 		}
 	}
@@ -109,6 +106,56 @@ func writeBundle(ctx context.Context, out string, b *bundle.Bundle) error {
 
 func openFile(name, path string, size int64) bundle.File {
 	return bundle.File{Name: name, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+// openChecked opens a listed archive for the bundle, checked against the
+// index while it is copied: one read of each archive, not a hashing pass
+// and then a copy pass, and no window between the check and the copy in
+// which the file could change. A file that is not the one the index
+// describes fails the export, which then leaves no bundle: it would be
+// refused on the site, after travelling.
+func openChecked(a repo.Archive, path string) bundle.File {
+	return bundle.File{Name: a.File, Size: a.Size, Open: func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: listed in the index but unreadable: %w: run \"hotfix repo verify\"", path, err)
+		}
+		fi, err := f.Stat()
+		switch {
+		case err != nil:
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("%s: not the archive the index describes (not a regular file): run \"hotfix repo verify\"", path)
+		case fi.Size() != a.Size:
+			err = fmt.Errorf("%s: not the archive the index describes (size %d, the index says %d): run \"hotfix repo verify\"", path, fi.Size(), a.Size)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &checkedReader{File: f, want: a, h: sha256.New()}, nil
+	}}
+}
+
+// checkedReader hashes what is read and, once the index's size is
+// reached, fails the read that reached it unless the digest is the
+// index's.
+type checkedReader struct {
+	*os.File
+	want repo.Archive
+	h    hash.Hash
+	n    int64
+}
+
+func (r *checkedReader) Read(p []byte) (int, error) {
+	n, err := r.File.Read(p)
+	r.h.Write(p[:n])
+	r.n += int64(n)
+	if n > 0 && r.n == r.want.Size {
+		if got := hex.EncodeToString(r.h.Sum(nil)); got != r.want.SHA256 {
+			return n, fmt.Errorf("%s: sha256 %s, the index says %s: run \"hotfix repo verify\"", r.Name(), got, r.want.SHA256)
+		}
+	}
+	return n, err
 }
 
 // keyFiles lists the regular files of keys/ (public keys, key lists and

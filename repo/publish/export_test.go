@@ -98,26 +98,59 @@ func TestExportRefuses(t *testing.T) {
 	root := exportRepo(t, 2)
 	base := repo.MustParseVersion("1.0")
 	nine := repo.MustParseVersion("1.0.9")
+	ch := filepath.Join(root, "p", "1.0")
+	rpms, _ := filepath.Glob(filepath.Join(ch, "*.rpm"))
+	// change alters a listed archive for one case and puts it back after.
+	change := func(name string, how func(path string, orig []byte)) func(t *testing.T) {
+		return func(t *testing.T) {
+			path := filepath.Join(ch, name)
+			orig, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			how(path, orig)
+			t.Cleanup(func() {
+				os.RemoveAll(path)
+				os.WriteFile(path, orig, 0o644)
+			})
+		}
+	}
+	flip := func(path string, orig []byte) {
+		b := append([]byte(nil), orig...)
+		b[len(b)/2] ^= 1
+		os.WriteFile(path, b, 0o644)
+	}
 	cases := []struct {
 		name  string
 		opts  ExportOptions
-		setup func()
-		want  string
+		setup func(t *testing.T)
+		want  []string
 	}{
-		{"no such channel", ExportOptions{Product: "p", Base: repo.MustParseVersion("2.0")}, nil, "has no index"},
-		{"fix not in the index", ExportOptions{Product: "p", Base: base, From: &nine}, nil, "not in the index"},
-		{"archive changed after build", ExportOptions{Product: "p", Base: base}, func() {
-			os.WriteFile(filepath.Join(root, "p", "1.0", "p-1.0.2.fix"), []byte("changed"), 0o644)
-		}, "repo verify"},
+		{"no such channel", ExportOptions{Product: "p", Base: repo.MustParseVersion("2.0")}, nil, []string{"has no index"}},
+		{"fix not in the index", ExportOptions{Product: "p", Base: base, From: &nine}, nil, []string{"not in the index"}},
+		{"archive changed after build", ExportOptions{Product: "p", Base: base}, change("p-1.0.2.fix", func(path string, _ []byte) {
+			os.WriteFile(path, []byte("changed"), 0o644)
+		}), []string{"p-1.0.2.fix", "the index describes", "repo verify"}},
+		{"archive of the same size, other bytes", ExportOptions{Product: "p", Base: base}, change("p-1.0.1.fix", flip),
+			[]string{"p-1.0.1.fix: sha256", "the index says", "repo verify"}},
+		{"rpm of the same size, other bytes", ExportOptions{Product: "p", Base: base}, change(filepath.Base(rpms[len(rpms)-1]), flip),
+			[]string{filepath.Base(rpms[len(rpms)-1]) + ": sha256", "repo verify"}},
+		{"archive missing", ExportOptions{Product: "p", Base: base}, change("p-1.0.2.fix", func(path string, _ []byte) {
+			os.Remove(path)
+		}), []string{"p-1.0.2.fix", "unreadable", "repo verify"}},
+		{"archive is a directory", ExportOptions{Product: "p", Base: base}, change("p-1.0.1.fix", func(path string, _ []byte) {
+			os.Remove(path)
+			os.Mkdir(path, 0o755)
+		}), []string{"p-1.0.1.fix", "the index describes", "repo verify"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.setup != nil {
-				tc.setup()
+				tc.setup(t)
 			}
 			tc.opts.Out = filepath.Join(t.TempDir(), "out.tar")
 			_, err := Export(context.Background(), root, tc.opts)
-			testkit.WantErr(t, err, tc.want)
+			testkit.WantErr(t, err, tc.want...)
 			if _, serr := os.Stat(tc.opts.Out); serr == nil {
 				t.Error("a bundle was written")
 			}
