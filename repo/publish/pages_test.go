@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/site"
 )
@@ -133,23 +134,31 @@ func TestBuildBugURL(t *testing.T) {
 // A damaged .site.json stops the build before anything is written, naming
 // the file and what to do, rather than silently dropping the bug links.
 func TestBuildRefusesDamagedSiteConfig(t *testing.T) {
-	root, _ := builtRepo(t, BuildOptions{})
-	before := treeOf(t, root)
-	if err := os.WriteFile(filepath.Join(root, siteConfigName), []byte(`{"bug_url": `), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-	if err == nil || !strings.Contains(err.Error(), siteConfigName) || !strings.Contains(err.Error(), "fix it or remove it") {
-		t.Fatalf("build with a damaged %s: %v", siteConfigName, err)
-	}
-	after := treeOf(t, root)
-	delete(after, siteConfigName)
-	if len(after) != len(before) {
-		t.Fatalf("files changed: %d before, %d after", len(before), len(after))
-	}
-	for name, v := range before {
-		if after[name] != v {
-			t.Errorf("%s changed", name)
-		}
+	for _, tt := range []struct{ name, content, want string }{
+		{"cut off", `{"bug_url": `, "unexpected EOF"},
+		{"trailing data", `{"bug_url": ""} {}`, "after top-level value"},
+		{"unknown key", `{"bug_url": "", "bugurl": "https://x/{id}"}`, "unknown field"},
+		{"not a link", `{"bug_url": "javascript:alert(1)//{id}"}`, "want an http or https URL"},
+		{"no id", `{"bug_url": "https://bugs.example.com/"}`, "has no {id}"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root, _ := builtRepo(t, BuildOptions{})
+			before := treeOf(t, root)
+			if err := os.WriteFile(filepath.Join(root, siteConfigName), []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
+			testkit.WantErr(t, err, siteConfigName, tt.want, "fix it or remove it")
+			after := treeOf(t, root)
+			delete(after, siteConfigName)
+			if len(after) != len(before) {
+				t.Fatalf("files changed: %d before, %d after", len(before), len(after))
+			}
+			for name, v := range before {
+				if after[name] != v {
+					t.Errorf("%s changed", name)
+				}
+			}
+		})
 	}
 }

@@ -1,16 +1,13 @@
 package publish
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/statefile"
 	"github.com/hotfix-project/hotfix/repo/site"
 )
 
@@ -23,31 +20,29 @@ type siteConfig struct {
 }
 
 // siteOptions resolves the pages' options: bugURL, when given, replaces
-// the kept template (and is kept); otherwise the kept one is used.
+// the kept template (and is kept); otherwise the kept one is used, after
+// the same check as the flag's (the file may have been edited by hand).
 func siteOptions(root string, bugURL *string, fingerprint string) (site.Options, error) {
-	path := filepath.Join(root, siteConfigName)
-	var conf siteConfig
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return site.Options{}, err
-	default:
-		if err := json.Unmarshal(data, &conf); err != nil {
-			return site.Options{}, fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", path, err)
+	// No lock: only build writes it, whole and atomically (statefile).
+	f := statefile.File[siteConfig]{Path: filepath.Join(root, siteConfigName)}
+	conf, _, err := f.Load()
+	if err != nil {
+		if errors.Is(err, statefile.ErrDamaged) {
+			err = fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", f.Path, err)
 		}
+		return site.Options{}, err
 	}
-	if bugURL != nil {
+	if bugURL == nil {
+		if err := checkBugURL(conf.BugURL); err != nil {
+			return site.Options{}, fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", f.Path, err)
+		}
+	} else {
 		if err := checkBugURL(*bugURL); err != nil {
 			return site.Options{}, err
 		}
 		if *bugURL != conf.BugURL {
 			conf.BugURL = *bugURL
-			out, err := json.MarshalIndent(conf, "", "  ")
-			if err != nil {
-				return site.Options{}, err
-			}
-			if err := atomicfile.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+			if err := f.Save(conf); err != nil {
 				return site.Options{}, err
 			}
 		}
