@@ -92,9 +92,11 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 		return nil, err
 	}
 	generated := now().UTC().Truncate(time.Second)
-	if opts.site, err = siteOptions(root, opts.BugURL, opts.Signer.Fingerprint()); err != nil {
+	siteOpts, keepSite, err := siteOptions(root, opts.BugURL, opts.Signer.Fingerprint())
+	if err != nil {
 		return nil, err
 	}
+	opts.site = siteOpts
 	res := &BuildResult{KeyList: kl}
 	ri := &repo.RootIndex{Format: repo.IndexFormat, Generated: generated, Expires: generated.Add(expires)}
 	if kl != nil {
@@ -155,6 +157,9 @@ func Build(ctx context.Context, root string, opts BuildOptions) (*BuildResult, e
 	}
 	if err := batch.Commit(ctx); err != nil {
 		return nil, err
+	}
+	if err := keepSite(); err != nil {
+		return nil, fmt.Errorf("the repository is built; keeping the bug link template for later builds: %w", err)
 	}
 	return res, nil
 }

@@ -131,6 +131,39 @@ func TestBuildBugURL(t *testing.T) {
 	}
 }
 
+// A build that fails keeps the bug link template it was given out of
+// .site.json too: the repository, that file included, stays as it was.
+func TestBuildBugURLKeptOnlyWhenBuilt(t *testing.T) {
+	root, _ := builtRepo(t, BuildOptions{})
+	signer := vendorSigner(t)
+	old := "https://old.example.com/{id}"
+	if _, err := Build(t.Context(), root, BuildOptions{Signer: signer, BugURL: &old}); err != nil {
+		t.Fatal(err)
+	}
+	before := treeOf(t, root)
+	tmpl := "https://bugs.example.com/browse/{id}"
+	// An index limit no index fits fails the build after the template
+	// was read and checked.
+	_, err := Build(t.Context(), root, BuildOptions{Signer: signer, BugURL: &tmpl, MaxIndexSize: 10})
+	testkit.WantErr(t, err, "index")
+	after := treeOf(t, root)
+	for name, v := range before {
+		if after[name] != v {
+			t.Errorf("%s changed by a failed build", name)
+		}
+	}
+	if _, err := Build(t.Context(), root, BuildOptions{Signer: signer}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(channelDir(root), "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "old.example.com/ACME-101") || strings.Contains(string(data), "bugs.example.com") {
+		t.Error("the failed build's template was kept")
+	}
+}
+
 // A damaged .site.json stops the build before anything is written, naming
 // the file and what to do, rather than silently dropping the bug links.
 func TestBuildRefusesDamagedSiteConfig(t *testing.T) {

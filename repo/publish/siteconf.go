@@ -20,9 +20,12 @@ type siteConfig struct {
 }
 
 // siteOptions resolves the pages' options: bugURL, when given, replaces
-// the kept template (and is kept); otherwise the kept one is used, after
-// the same check as the flag's (the file may have been edited by hand).
-func siteOptions(root string, bugURL *string, fingerprint string) (site.Options, error) {
+// the kept template; otherwise the kept one is used, after the same check
+// as the flag's (the file may have been edited by hand). keep saves a new
+// template: Build calls it only once everything is published, so that a
+// build that fails leaves the repository, .site.json included, as it was.
+func siteOptions(root string, bugURL *string, fingerprint string) (opts site.Options, keep func() error, err error) {
+	keep = func() error { return nil }
 	// No lock: only build writes it, whole and atomically (statefile).
 	f := statefile.File[siteConfig]{Path: filepath.Join(root, siteConfigName)}
 	conf, _, err := f.Load()
@@ -30,24 +33,22 @@ func siteOptions(root string, bugURL *string, fingerprint string) (site.Options,
 		if errors.Is(err, statefile.ErrDamaged) {
 			err = fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", f.Path, err)
 		}
-		return site.Options{}, err
+		return site.Options{}, nil, err
 	}
 	if bugURL == nil {
 		if err := checkBugURL(conf.BugURL); err != nil {
-			return site.Options{}, fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", f.Path, err)
+			return site.Options{}, nil, fmt.Errorf("%s: %w: fix it or remove it (it only keeps the bug link template)", f.Path, err)
 		}
 	} else {
 		if err := checkBugURL(*bugURL); err != nil {
-			return site.Options{}, err
+			return site.Options{}, nil, err
 		}
 		if *bugURL != conf.BugURL {
 			conf.BugURL = *bugURL
-			if err := f.Save(conf); err != nil {
-				return site.Options{}, err
-			}
+			keep = func() error { return f.Save(conf) }
 		}
 	}
-	return site.Options{BugURL: conf.BugURL, Fingerprint: fingerprint}, nil
+	return site.Options{BugURL: conf.BugURL, Fingerprint: fingerprint}, keep, nil
 }
 
 // ErrBugURL is a bug link template that cannot make links.
