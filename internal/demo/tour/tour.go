@@ -95,7 +95,10 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}()
 	res.Config = filepath.Join(t.dir, "server", "hotfix.toml")
 	t.cfgPath = res.Config
-	return res, t.server(ctx)
+	if err := t.server(ctx); err != nil {
+		return res, err
+	}
+	return res, t.fleet(ctx)
 }
 
 // vendor plays the vendor's side up to a signed repository.

@@ -36,6 +36,13 @@ func TestRun(t *testing.T) {
 		"== 8. Server", "$ hotfix install --yes", "2.4.1.3 installed",
 		"== 9. Server", "$ hotfix status", "pending: 0",
 		"== 10. Server", "$ hotfix rollback", "rolled back 2.4.1.3; app/legacy.php is back",
+		"== 11. Server", "$ hotfix verify; hotfix owns " + filepath.Join(dir, "server", "root", "lib", "tax.php"), "lib/tax.php edited by hand: size, digest changed (put there by fix 2.4.1.1)",
+		"lib/tax.php is owned by fix 2.4.1.1", "put back: all 3 files as installed",
+		"== 12. Vendor", "$ hotfix repo rollout repo 2.4.1.3 --testing", "2.4.1.3 held back: in the testing ring",
+		"== 13. Vendor", "$ hotfix repo rollout repo 2.4.1.3 --full", "2.4.1.3 installed",
+		"== 14. Vendor", "$ hotfix repo publish repo " + filepath.Join(dir, "www"), "first publish: ", "again, nothing changed: 0 objects written",
+		"== 15. Vendor", "$ hotfix key generate", "hotfix repo trust repo --root-key vendor.sec", "keys/1.root.json: root key ",
+		"server check: index signed by the new key accepted, 0 pending",
 	} {
 		i := strings.Index(story[last:], want)
 		if i < 0 {
@@ -48,12 +55,23 @@ func TestRun(t *testing.T) {
 	}
 
 	root := filepath.Join(dir, "server", "root")
-	// After rolling back 2.4.1.3, 2.4.1.2's coupon module is there and the
-	// legacy file that 2.4.1.3 deleted is back.
-	for _, p := range []string{"lib/coupon.php", "app/legacy.php"} {
-		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
-			t.Errorf("after the tour: %v", err)
+	// After rolling back 2.4.1.3 and installing it again once released,
+	// 2.4.1.2's coupon module is there and the legacy file that 2.4.1.3
+	// deletes is gone again.
+	if _, err := os.Stat(filepath.Join(root, "lib", "coupon.php")); err != nil {
+		t.Errorf("after the tour: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "app", "legacy.php")); err == nil {
+		t.Error("after the tour: app/legacy.php is there, but 2.4.1.3 deletes it")
+	}
+	// The web root holds what the repository holds, the key list included.
+	for _, p := range []string{"repo.json", "repo.json.asc", "acme/2.4.1/index.json.asc", "acme/2.4.1/acme-2.4.1.3.fix"} {
+		if _, err := os.Stat(filepath.Join(dir, "www", filepath.FromSlash(p))); err != nil {
+			t.Errorf("published web root: %v", err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "repo", "keys", "1.root.json.asc")); err != nil {
+		t.Errorf("key list: %v", err)
 	}
 	tax, err := os.ReadFile(filepath.Join(root, "lib", "tax.php"))
 	if err != nil || !strings.Contains(string(tax), "round(") {
