@@ -117,6 +117,8 @@ func verifySigned(what string, data, sig []byte, c IndexCheck, kind string, pars
 	switch {
 	case errors.Is(err, ErrMismatch):
 		return &TrustError{What: what, Err: err, Hint: "the repository serves the wrong file at this path; tell the vendor"}
+	case errors.Is(err, repo.ErrCriticalField):
+		return &TrustError{What: what, Err: err, Hint: "upgrade hotfix on this server: the vendor's index uses a feature this version must understand and does not"}
 	case err != nil:
 		return &TrustError{What: what, Err: err, Hint: "the vendor signed a malformed " + kind + "; ask them to rebuild it"}
 	}

@@ -47,6 +47,13 @@ func TestVerifyIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What a newer hotfix may write: a field this one does not know,
+	// ignored; and the same field named critical, refused.
+	newer := bytes.Replace(data, []byte(`"fixes": [`), []byte(`"mirrors": ["https://m.example"], "fixes": [`), 1)
+	critical := bytes.Replace(newer, []byte(`"fixes": [`), []byte(`"critical": ["mirrors"], "fixes": [`), 1)
+	if bytes.Equal(newer, data) || bytes.Equal(critical, newer) {
+		t.Fatal("test index has no fixes to put a field before")
+	}
 	tests := []struct {
 		name     string
 		data     []byte
@@ -81,6 +88,9 @@ func TestVerifyIndex(t *testing.T) {
 		{name: "no signature", data: data, sig: nil, msg: []string{"index for acme 2.4.1"}},
 		{name: "signature of other data", data: data, sig: mustSign(t, []byte("{}")), sentinel: sign.ErrBadSignature,
 			msg: []string{"index for acme 2.4.1", "bad signature"}},
+		{name: "a field a newer hotfix added", data: newer, sig: mustSign(t, newer)},
+		{name: "a field a newer hotfix added, named critical", data: critical, sig: mustSign(t, critical), sentinel: repo.ErrCriticalField,
+			msg: []string{"index for acme 2.4.1", `"mirrors"`, "upgrade hotfix on this server"}},
 		{name: "signed garbage", data: []byte("not json"), sig: mustSign(t, []byte("not json")),
 			msg: []string{"index for acme 2.4.1", "malformed index"}},
 	}

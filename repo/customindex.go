@@ -3,6 +3,7 @@ package repo
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type CustomIndex struct {
 	// KeyList is the key-list version the index was signed under, as in
 	// Index.
 	KeyList int64 `json:"key_list,omitempty"`
+
+	// Critical is as in Index.
+	Critical []string `json:"critical,omitempty"`
 }
 
 // CustomIndexPath is the repository-relative directory of a customer's
@@ -62,8 +66,11 @@ func (ix *CustomIndex) Marshal() ([]byte, error) {
 // ParseIndex it checks structure only.
 func ParseCustomIndex(data []byte) (*CustomIndex, error) {
 	var ix CustomIndex
-	if err := strictJSON(data, &ix); err != nil {
+	if err := readIndexJSON(data, &ix); err != nil {
 		return nil, fmt.Errorf("parse customer index: %w", err)
+	}
+	if err := checkCritical(ix.Critical, reflect.TypeFor[CustomIndex](), map[string]reflect.Type{"fixes": reflect.TypeFor[CustomIndexFix]()}); err != nil {
+		return nil, fmt.Errorf("customer index: %w", err)
 	}
 	if err := ix.Validate(); err != nil {
 		return nil, err

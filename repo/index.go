@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"time"
 )
@@ -67,6 +68,10 @@ type Index struct {
 	// signing keys signed this index; 0 (absent) in a repository without
 	// one. Clients refuse an index naming an older version than one seen.
 	KeyList int64 `json:"key_list,omitempty"`
+
+	// Critical names the fields a client must understand to use this
+	// index (compat.go); unknown fields not named here are ignored.
+	Critical []string `json:"critical,omitempty"`
 }
 
 // Marshal encodes the index deterministically.
@@ -83,8 +88,11 @@ func (ix *Index) Marshal() ([]byte, error) {
 // decisions.
 func ParseIndex(data []byte) (*Index, error) {
 	var ix Index
-	if err := strictJSON(data, &ix); err != nil {
+	if err := readIndexJSON(data, &ix); err != nil {
 		return nil, fmt.Errorf("parse index: %w", err)
+	}
+	if err := checkCritical(ix.Critical, reflect.TypeFor[Index](), map[string]reflect.Type{"fixes": reflect.TypeFor[IndexFix]()}); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
 	}
 	if err := ix.Validate(); err != nil {
 		return nil, err
@@ -174,6 +182,9 @@ type RootIndex struct {
 	// KeyList is the key-list version repo.json was signed under, as in
 	// Index.
 	KeyList int64 `json:"key_list,omitempty"`
+
+	// Critical is as in Index.
+	Critical []string `json:"critical,omitempty"`
 }
 
 // Product lists one product's channels in repo.json.
@@ -193,8 +204,11 @@ type ChannelSummary struct {
 // ParseRootIndex decodes repo.json.
 func ParseRootIndex(data []byte) (*RootIndex, error) {
 	var ri RootIndex
-	if err := strictJSON(data, &ri); err != nil {
+	if err := readIndexJSON(data, &ri); err != nil {
 		return nil, fmt.Errorf("parse repo.json: %w", err)
+	}
+	if err := checkCritical(ri.Critical, reflect.TypeFor[RootIndex](), map[string]reflect.Type{"products": reflect.TypeFor[Product]()}); err != nil {
+		return nil, fmt.Errorf("repo.json: %w", err)
 	}
 	if ri.Format != IndexFormat {
 		return nil, fmt.Errorf("repo.json format %d is not supported", ri.Format)

@@ -256,3 +256,17 @@ func (r *Ramp) UnmarshalText(b []byte) error {
 	*r = v
 	return nil
 }
+
+// UnmarshalJSON reads a rollout strictly, unlike the index around it
+// (compat.go): a rollout only ever holds fixes back, so a key this hotfix
+// does not know could be a restriction it would otherwise ignore, and
+// the fix would reach servers the vendor held it from.
+func (r *Rollout) UnmarshalJSON(data []byte) error {
+	type plain Rollout // without this method
+	var p plain
+	if err := strictJSON(data, &p); err != nil {
+		return fmt.Errorf("rollout: %w", err)
+	}
+	*r = Rollout(p)
+	return nil
+}
