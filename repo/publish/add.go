@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -41,18 +42,25 @@ type AddResult struct {
 // Add verifies archives and puts them into the repository under
 // PRODUCT/BASE/. It refuses gaps (the archives added together may close
 // one) and changed content for a version already present; an identical
-// archive is left alone. Nothing is written unless every archive passes,
-// and archives are placed in chain order, each atomically, so even an
-// interrupted add leaves a gap-free repository.
+// archive is left alone. Nothing is placed unless every archive passes
+// (each is copied, while it is verified, into a hidden staging directory
+// of the repository that goes away at the end), and archives are placed
+// in chain order, each atomically, so even an interrupted add leaves a
+// gap-free repository.
 func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
 	log := logger(opts.Logger)
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
 	}
+	stage, err := atomicfile.NewStage(root, stagePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("add: %w", err)
+	}
+	defer stage.Remove()
 	in := make([]incoming, len(archives))
 	errs, err := forEach(ctx, len(archives), func(i int) error {
-		e, m, err := describeArchive(ctx, archives[i])
-		in[i] = incoming{archives[i], e, m}
+		var err error
+		in[i], err = stageArchive(ctx, stage, i, archives[i])
 		return err
 	})
 	if err != nil {
@@ -106,9 +114,35 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 
 // incoming is an archive given to Add, described and verified.
 type incoming struct {
-	path  string
-	entry *catalogEntry
-	m     *repo.Manifest
+	path   string
+	entry  *catalogEntry
+	m      *repo.Manifest
+	staged string // its copy in Add's stage, written while it was verified
+}
+
+// stagePrefix names Add's staging directories in the repository root;
+// the leading dot keeps them out of builds, verification and publishing.
+const stagePrefix = ".add-staging-"
+
+// stageArchive describes and verifies archive number i and copies it into
+// the stage in the same read of its bytes, starting the copy's writeback
+// at once: the disk writes while the other archives are verified, and the
+// fsync at the end finds most of the work done. Copies of archives that
+// are refused or already present go away with the stage.
+func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path string) (incoming, error) {
+	name := strconv.Itoa(i)
+	f, err := stage.Create(name)
+	if err != nil {
+		return incoming{}, fmt.Errorf("add %s: %w", path, err)
+	}
+	e, m, err := describeArchive(ctx, path, f)
+	if err == nil {
+		atomicfile.StartWriteback(f)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("add %s: %w", path, cerr)
+	}
+	return incoming{path: path, entry: e, m: m, staged: stage.Path(name)}, err
 }
 
 // addPlan is what Add puts into one channel, in chain order.
@@ -171,8 +205,8 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 }
 
 // place copies the plan's archives into the channel and records them in
-// its catalog. The copies go through one atomicfile.Batch: all written,
-// then fsynced together, then renamed in chain order, so an interrupted
+// its catalog. The staged copies go through one atomicfile.Batch: all
+// fsynced together, then renamed in chain order, so an interrupted
 // add leaves a prefix of the chain (gap-free) and a thousand archives
 // cost one round of parallel fsyncs instead of two fsyncs each.
 func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
@@ -188,7 +222,7 @@ func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := copyInto(&b, a.path, filepath.Join(p.dir, fixFileName(a.path, a.entry))); err != nil {
+		if err := placeStaged(&b, a.path, a.staged, filepath.Join(p.dir, fixFileName(a.path, a.entry))); err != nil {
 			return err
 		}
 	}
@@ -219,13 +253,13 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 	return nil, false
 }
 
-// copyInto adds a copy of src to the batch as dst: a reflink where the
-// file system has them, else a copy in the kernel; never a hard link, so
-// that nothing done to the vendor's file later reaches the repository (cp
-// over an existing file writes into it).
-func copyInto(b *atomicfile.Batch, src, dst string) error {
-	if err := b.Clone(src, dst, 0o644); err != nil {
-		return fmt.Errorf("add %s: %w", src, err)
+// placeStaged adds the staged copy of the archive at path to the batch as
+// dst: a file of its own, never a hard link to the vendor's file, so that
+// nothing done to that file later (cp over an existing file writes into
+// it) reaches the repository.
+func placeStaged(b *atomicfile.Batch, path, staged, dst string) error {
+	if err := b.Adopt(staged, dst, 0o644, -1, -1); err != nil {
+		return fmt.Errorf("add %s: %w", path, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -522,5 +523,64 @@ func TestAddCopiesNotLinks(t *testing.T) {
 	after, _ := os.ReadFile(published)
 	if !bytes.Equal(before, after) {
 		t.Fatal("writing into the source changed the published archive")
+	}
+}
+
+// TestAddStaging: add copies each archive into a staging directory of the
+// repository while verifying it; nothing of it stays, whether the add
+// succeeds, refuses a broken or truncated archive or a gap, or finds a
+// staging directory left by a killed add (which it removes).
+func TestAddStaging(t *testing.T) {
+	paths := packSample(t)
+	data, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "acme-2.4.1.1.fix")
+	garbage := filepath.Join(dir, "garbage.fix")
+	if err := os.WriteFile(truncated, data[:len(data)-9], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(garbage, []byte("not an archive at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	stale := filepath.Join(root, stagePrefix+"killed")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "0"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noStage := func(when string) {
+		t.Helper()
+		if left, _ := filepath.Glob(filepath.Join(root, stagePrefix+"*")); len(left) != 0 {
+			t.Fatalf("%s: staging left behind: %v", when, left)
+		}
+	}
+	for _, bad := range [][]string{{truncated}, {garbage}, {paths[0], truncated, paths[2]}, {paths[1]}} {
+		if _, err := Add(t.Context(), root, bad, AddOptions{}); err == nil {
+			t.Fatalf("add of %v succeeded", bad)
+		}
+		noStage(fmt.Sprintf("refused %v", bad))
+	}
+	if _, err := os.Stat(filepath.Join(root, "acme")); !os.IsNotExist(err) {
+		t.Fatalf("a refused add created the channel: %v", err)
+	}
+	res, err := Add(t.Context(), root, append(paths, paths[0]), AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noStage("add")
+	if len(res.Added) != 3 {
+		t.Fatalf("added %v", res.Added)
+	}
+	if _, err := Add(t.Context(), root, paths, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	noStage("add of archives already there")
+	if left, _ := filepath.Glob(filepath.Join(channelDir(root), ".*tmp*")); len(left) != 0 {
+		t.Fatalf("temporaries in the channel: %v", left)
 	}
 }

@@ -41,7 +41,8 @@ type customFix struct {
 	path     string
 	entry    *catalogEntry
 	m        *repo.Manifest
-	incoming bool // given to this add, not yet in the channel
+	incoming bool   // given to this add, not yet in the channel
+	staged   string // an incoming fix's copy in Add's stage
 }
 
 // CustomChannelResult summarises one built customer channel.
@@ -107,7 +108,7 @@ func scanCustom(ctx context.Context, cc customChannel) ([]customFix, error) {
 	}
 	out := make([]customFix, len(paths))
 	errs, err := forEach(ctx, len(paths), func(i int) error {
-		e, m, err := describeArchive(ctx, paths[i])
+		e, m, err := describeArchive(ctx, paths[i], nil)
 		if err != nil {
 			return err
 		}
@@ -202,7 +203,7 @@ func addCustoms(ctx context.Context, root string, list []incoming, res *AddResul
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("add: %w", err)
 		}
-		if err := copyInto(&b, f.path, f.entry.File); err != nil {
+		if err := placeStaged(&b, f.path, f.staged, f.entry.File); err != nil {
 			return err
 		}
 	}
@@ -251,7 +252,7 @@ func planCustom(ctx context.Context, cc customChannel, list []incoming, res *Add
 			}
 			continue
 		}
-		f := customFix{path: a.path, entry: &catalogEntry{}, m: a.m, incoming: true}
+		f := customFix{path: a.path, entry: &catalogEntry{}, m: a.m, incoming: true, staged: a.staged}
 		*f.entry = *a.entry
 		f.entry.File = dest
 		all = append(all, customFix{path: dest, entry: a.entry, m: a.m, incoming: true})

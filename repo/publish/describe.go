@@ -198,10 +198,13 @@ func describeRPM(ctx context.Context, path string) (*catalogEntry, *repo.Manifes
 
 // describeArchive hashes an archive file and reads its manifest in one
 // pass over the bytes, verifying every entry (repo add; a build describes
-// many archives at once with describeAll).
-func describeArchive(ctx context.Context, path string) (*catalogEntry, *repo.Manifest, error) {
+// many archives at once with describeAll). With copyTo set, the same pass
+// writes the archive's bytes there too (an RPM, verified in passes of its
+// own, is copied after them), and the entry describes what was copied:
+// the vendor's file may change meanwhile, the copy is what was verified.
+func describeArchive(ctx context.Context, path string, copyTo *os.File) (*catalogEntry, *repo.Manifest, error) {
 	if isRPMName(path) {
-		return describeRPM(ctx, path)
+		return describeRPMCopy(ctx, path, copyTo)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -213,16 +216,68 @@ func describeArchive(ctx context.Context, path string) (*catalogEntry, *repo.Man
 		return nil, nil, err
 	}
 	h := sha256.New()
-	m, err := fixarchive.VerifyArchive(ctx, io.TeeReader(f, h))
+	var w io.Writer = h
+	if copyTo != nil {
+		w = io.MultiWriter(h, copyTo)
+	}
+	n := &countingWriter{w: w}
+	m, err := fixarchive.VerifyArchive(ctx, io.TeeReader(f, n))
+	if n.err != nil { // a full disk, not a broken archive
+		return nil, nil, fmt.Errorf("copy %s into the repository: %w", path, n.err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	// Hash whatever the reader did not need.
-	if _, err := io.Copy(h, f); err != nil {
+	// Hash (and copy) whatever the reader did not need.
+	if _, err := io.Copy(n, f); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	e := &catalogEntry{Archive: repo.Archive{Size: info.Size(), SHA256: hex.EncodeToString(h.Sum(nil))},
+	e := &catalogEntry{Archive: repo.Archive{Size: n.n, SHA256: hex.EncodeToString(h.Sum(nil))},
 		MTimeNS: info.ModTime().UnixNano(), Verified: true}
 	e.DescribeManifest(m)
 	return e, m, nil
+}
+
+// describeRPMCopy is describeRPM, then a copy of the RPM into copyTo (in
+// the kernel, copy_file_range) checked against the sha256 described: a
+// package changed between the two reads is refused, not published.
+func describeRPMCopy(ctx context.Context, path string, copyTo *os.File) (*catalogEntry, *repo.Manifest, error) {
+	e, m, err := describeRPM(ctx, path)
+	if err != nil || copyTo == nil {
+		return e, m, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	if _, err := io.Copy(copyTo, f); err != nil {
+		return nil, nil, fmt.Errorf("copy %s: %w", path, err)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(copyTo, 0, 1<<62)); err != nil {
+		return nil, nil, fmt.Errorf("read back the copy of %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
+		return nil, nil, fmt.Errorf("%s changed while it was added (sha256 %s, then %s): add it again once nothing writes to it", path, e.SHA256, got)
+	}
+	return e, m, nil
+}
+
+// countingWriter counts the bytes written through it and keeps the
+// first write error, which the tee would otherwise hand to the archive
+// reader as if the archive were at fault.
+type countingWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

@@ -1,12 +1,16 @@
 package publish
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
 // manyArchives packs n chained fixes of product "many" 1.0, with payloads
@@ -25,7 +29,7 @@ func TestDescribeAllAgreesWithDescribeArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, p := range paths {
-		want, _, err := describeArchive(context.Background(), p)
+		want, _, err := describeArchive(context.Background(), p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,5 +103,39 @@ func TestDescribeAllArchiveShrinks(t *testing.T) {
 	_, err := describeMapped(context.Background(), paths, truncating)
 	if err == nil || !strings.Contains(err.Error(), "shrank while it was read") {
 		t.Fatalf("describeAll with a truncated archive = %v, want an error saying it shrank", err)
+	}
+}
+
+// describeArchive with a copy: the copy is byte for byte the archive
+// (.fix copied in the verifying read, RPM after it), and a copy that
+// cannot be written is reported as such, not as a broken archive.
+func TestDescribeArchiveCopies(t *testing.T) {
+	paths := manyArchives(t, 3)
+	dir := t.TempDir()
+	for i, p := range paths {
+		dst := filepath.Join(dir, fmt.Sprint(i))
+		f, err := os.Create(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := describeArchive(t.Context(), p, f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := os.ReadFile(p)
+		got, _ := os.ReadFile(dst)
+		if !bytes.Equal(got, want) || e.Size != int64(len(want)) {
+			t.Errorf("%s: copy of %d bytes, entry size %d, archive %d bytes", filepath.Base(p), len(got), e.Size, len(want))
+		}
+		ro, err := os.Open(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = describeArchive(t.Context(), p, ro)
+		ro.Close()
+		if err == nil || !strings.Contains(err.Error(), "into the repository") && !strings.Contains(err.Error(), "copy "+p) || errors.Is(err, fixarchive.ErrArchive) {
+			t.Errorf("%s: copy into a read-only file: %v, want a copy error", filepath.Base(p), err)
+		}
 	}
 }

@@ -1,0 +1,123 @@
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stage is a hidden directory where files are written before it is known
+// where they go, or whether they go anywhere: repo add copies each archive
+// while it verifies it, before the chain check decides which are placed.
+// Its files join a Batch with Adopt, which fsyncs and renames them into
+// place; whatever is left is removed with the stage. A Stage holds a flock
+// on its directory for its lifetime, so the directory of a process that
+// died (kill -9, a power cut) can be told from one in use: NewStage
+// removes such leftovers, and a crash never leaves more than one stage's
+// files behind for long.
+type Stage struct {
+	dir  string
+	lock *os.File
+}
+
+// NewStage creates a stage in parent, named prefix + a random suffix
+// (prefix should start with a dot so that listings skip it), after
+// removing the stages of the same prefix that no live process holds.
+func NewStage(parent, prefix string) (*Stage, error) {
+	if err := removeStaleStages(parent, prefix); err != nil {
+		return nil, err
+	}
+	for range 3 {
+		dir, err := os.MkdirTemp(parent, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("create staging directory: %w", err)
+		}
+		lock, err := lockDir(dir, 0)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		// Another process's cleanup may have taken the new directory for
+		// a stale one between MkdirTemp and the lock: then make another.
+		if fi, err := os.Stat(dir); err == nil {
+			if li, lerr := lock.Stat(); lerr == nil && os.SameFile(fi, li) {
+				return &Stage{dir: dir, lock: lock}, nil
+			}
+		}
+		lock.Close()
+	}
+	return nil, fmt.Errorf("create staging directory in %s: removed by a concurrent cleanup three times", parent)
+}
+
+// lockDir opens dir and takes an exclusive flock on it (flags may add
+// LOCK_NB). The kernel releases it when the process dies.
+func lockDir(dir string, flags int) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|flags); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+// removeStaleStages removes parent's stages of prefix whose lock nobody
+// holds: those of processes that died before removing their stage.
+func removeStaleStages(parent, prefix string) error {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		dir := filepath.Join(parent, e.Name())
+		lock, err := lockDir(dir, unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, fs.ErrNotExist) {
+			continue // in use, or removed by another cleanup
+		}
+		if err != nil {
+			return fmt.Errorf("remove stale staging directory: %w", err)
+		}
+		err = os.RemoveAll(dir)
+		lock.Close()
+		if err != nil {
+			return fmt.Errorf("remove stale staging directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// Dir is the stage's directory.
+func (s *Stage) Dir() string { return s.dir }
+
+// Create creates the stage's file name for writing.
+func (s *Stage) Create(name string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+// Path is the path of the stage's file name.
+func (s *Stage) Path(name string) string { return filepath.Join(s.dir, name) }
+
+// Remove removes the stage and what is left in it, and releases its lock.
+func (s *Stage) Remove() error {
+	err := os.RemoveAll(s.dir)
+	s.lock.Close()
+	return err
+}
+
+// StartWriteback asks the kernel to start writing f's dirty pages to disk
+// now, without waiting: the fsync that makes f durable later then finds
+// most of the work done, and the disk works while the CPU does the rest.
+// It is a hint only: where the call is not supported nothing changes.
+func StartWriteback(f *os.File) {
+	unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+}

@@ -1,0 +1,179 @@
+package atomicfile
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const stageHelperEnv = "ATOMICFILE_STAGE_HELPER"
+
+// TestStageHelperProcess is the second process of TestStageOfKilledProcess:
+// it makes a stage in the directory named by the environment, writes a
+// file into it, says so and waits to be killed.
+func TestStageHelperProcess(t *testing.T) {
+	parent := os.Getenv(stageHelperEnv)
+	if parent == "" {
+		return
+	}
+	s, err := NewStage(parent, ".stage-")
+	if err == nil {
+		err = writeStaged(s, "half", "written before the kill")
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("staged", s.Dir())
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	os.Exit(0)
+}
+
+func writeStaged(s *Stage, name, content string) error {
+	f, err := s.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(content)
+	StartWriteback(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// TestStageOfKilledProcess: a stage is kept while the process that made it
+// lives (its flock), and the next NewStage removes it, files and all, once
+// that process was killed with SIGKILL.
+func TestStageOfKilledProcess(t *testing.T) {
+	parent := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStageHelperProcess$")
+	cmd.Env = append(os.Environ(), stageHelperEnv+"="+parent)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	dir, ok := strings.CutPrefix(strings.TrimSpace(line), "staged ")
+	if err != nil || !ok {
+		t.Fatalf("helper said %q, %v; want \"staged DIR\"", line, err)
+	}
+
+	live, err := NewStage(parent, ".stage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "half")); err != nil {
+		t.Fatalf("the stage of a live process was removed: %v", err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	next, err := NewStage(parent, ".stage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("the killed process's stage is still there: %v", err)
+	}
+	for _, s := range []*Stage{live, next} {
+		if _, err := os.Stat(s.Dir()); err != nil {
+			t.Fatalf("a stage in use was removed: %v", err)
+		}
+	}
+	live.Remove()
+	next.Remove()
+	if left, _ := filepath.Glob(filepath.Join(parent, "*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}
+
+// TestStageCleanup: NewStage removes unlocked leftovers of its own prefix
+// only; other directories and plain files with the prefix stay.
+func TestStageCleanup(t *testing.T) {
+	parent := t.TempDir()
+	for _, d := range []string{".stage-old/sub", ".other-x", "product"} {
+		if err := os.MkdirAll(filepath.Join(parent, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(parent, ".stage-file"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewStage(parent, ".stage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove()
+	var names []string
+	ents, _ := os.ReadDir(parent)
+	for _, e := range ents {
+		if filepath.Join(parent, e.Name()) != s.Dir() {
+			names = append(names, e.Name())
+		}
+	}
+	if got := strings.Join(names, " "); got != ".other-x .stage-file product" {
+		t.Fatalf("after NewStage: %s", got)
+	}
+	if _, err := NewStage(filepath.Join(parent, "absent"), ".stage-"); err == nil {
+		t.Fatal("NewStage in a missing directory succeeded")
+	}
+}
+
+// TestStageAdoptCommit: a staged file joins a Batch with Adopt and lands
+// under its target, durable and with the batch's mode; a file left in the
+// stage goes with it.
+func TestStageAdoptCommit(t *testing.T) {
+	parent := t.TempDir()
+	s, err := NewStage(parent, ".stage-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"0", "1"} {
+		if err := writeStaged(s, name, "content "+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeStaged(s, "0", "again"); err == nil {
+		t.Fatal("Create replaced a staged file")
+	}
+	target := filepath.Join(parent, "sub", "target")
+	if err := os.Mkdir(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	if err := b.Adopt(s.Path("0"), target, 0o644, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(target)
+	if err != nil || string(data) != "content 0" {
+		t.Fatalf("target: %q, %v", data, err)
+	}
+	if fi, _ := os.Stat(target); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	if err := s.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(parent, ".stage-*")); len(left) != 0 {
+		t.Fatalf("left behind: %v", left)
+	}
+}
