@@ -39,6 +39,11 @@ type BlockedError struct {
 	ParentLevel repo.Version // zero when the parent failed or could not be read
 	Next        repo.Version // the fix the instance would have installed next; zero when unknown
 	Failed      bool         // the parent failed in this run
+	// Cause is what held the parent back in this run, when something
+	// did: a child behind a parent that waits for its cluster primary
+	// (or is paused, or found a lock) waits for the same thing, so
+	// errors.Is sees the parent's reason through the child's.
+	Cause error
 }
 
 func (e *BlockedError) Error() string {
@@ -49,11 +54,18 @@ func (e *BlockedError) Error() string {
 	if !e.Next.IsZero() {
 		s += fmt.Sprintf(", and %s would take %s past it: install %s on %s first", e.Instance, e.Next, e.Next, e.Parent)
 	}
+	if errors.Is(e.Cause, ErrWaitingForPrimary) {
+		s += fmt.Sprintf(" (%s waits for the cluster's primary; the next run goes on)", e.Parent)
+	}
 	return s
 }
 
 // Is makes errors.Is(err, ErrBlocked) hold.
 func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
+
+// Unwrap is the parent's reason, so that a child held back by a waiting
+// parent counts as waiting too.
+func (e *BlockedError) Unwrap() error { return e.Cause }
 
 // InstanceError is what went wrong in one instance of a tree run.
 type InstanceError struct {
@@ -88,18 +100,6 @@ func (e *TreeError) Unwrap() []error {
 		out[i] = ie
 	}
 	return out
-}
-
-// OnlyTemporary reports whether every instance that did not finish was
-// held off by something the next run may not meet: a lock, a pause, or
-// a primary that has not committed the fix yet (exit 75).
-func (e *TreeError) OnlyTemporary() bool {
-	for _, ie := range e.Errs {
-		if !errors.Is(ie, lockfile.ErrLocked) && !errors.Is(ie, ErrPaused) && !errors.Is(ie, ErrWaitingForPrimary) {
-			return false
-		}
-	}
-	return true
 }
 
 // InstanceResult is one instance's part of a tree run.

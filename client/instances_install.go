@@ -65,6 +65,7 @@ func (t *Tree) installOne(ctx context.Context, in InstanceConfig, parentOf func(
 	for {
 		r, again := t.installCapped(ctx, cl, in, parentCap, opts)
 		if !again {
+			blockedBy(r.Err, in, parentOf)
 			return r
 		}
 		// A secondary waiting for its primary, with time left to wait.
@@ -82,7 +83,7 @@ func (t *Tree) parentCap(in InstanceConfig, parentOf func(string) *InstanceResul
 	}
 	if pr := parentOf(in.Parent); pr != nil {
 		if pr.Outcome == OutcomeFailed || pr.Outcome == OutcomeStopped || pr.Level.IsZero() {
-			return nil, &BlockedError{Instance: in.Name, Parent: in.Parent, Failed: true}
+			return nil, &BlockedError{Instance: in.Name, Parent: in.Parent, Failed: true, Cause: pr.Err}
 		}
 		lv := pr.Level
 		return &lv, nil
@@ -96,6 +97,19 @@ func (t *Tree) parentCap(in InstanceConfig, parentOf func(string) *InstanceResul
 		return nil, fmt.Errorf("read the level of parent %s: %w", in.Parent, err)
 	}
 	return &lv, nil
+}
+
+// blockedBy gives a child's BlockedError the reason its parent stopped
+// in this run, if it stopped for one: a child behind a parent that waits
+// for its primary waits too (exit 75), not fails.
+func blockedBy(err error, in InstanceConfig, parentOf func(string) *InstanceResult) {
+	var be *BlockedError
+	if in.Parent == "" || !errors.As(err, &be) || be.Cause != nil {
+		return
+	}
+	if pr := parentOf(in.Parent); pr != nil {
+		be.Cause = pr.Err
+	}
 }
 
 // installCapped is one attempt at an instance; again says a secondary

@@ -1,5 +1,7 @@
 package client
 
+import "github.com/hotfix-project/hotfix/repo"
+
 // InstanceStatus is one instance in TreeStatus: its name, parent and
 // root, a one-word state, and its Status as `status --json` gives it for
 // a single installation.
@@ -7,11 +9,13 @@ type InstanceStatus struct {
 	Name   string `json:"name"`
 	Parent string `json:"parent"`
 	Root   string `json:"root"`
-	// State is "up to date", "pending", "paused", "interrupted" (a
-	// transaction awaits "hotfix recover"), "locked" (an install runs)
-	// or "error" (Error says what could not be read).
-	State string `json:"state"`
-	Error string `json:"error,omitempty"`
+	// State is "up to date", "pending", "blocked" (fixes are pending
+	// but its parent is not past its level; Blocked says so), "paused",
+	// "interrupted" (a transaction awaits "hotfix recover"), "locked" (an
+	// install runs) or "error" (Error says what could not be read).
+	State   string `json:"state"`
+	Error   string `json:"error,omitempty"`
+	Blocked string `json:"blocked,omitempty"` // "blocked: parent X is at 2.4.1.2"
 	*Status
 }
 
@@ -47,6 +51,10 @@ func (t *Tree) Status() (*TreeStatus, error) {
 			if err == nil {
 				is.Status, err = cl.Status()
 			}
+			var blocked *BlockedError
+			if err == nil && is.Pending > 0 {
+				blocked = t.blockedNow(in, is.Status)
+			}
 			switch {
 			case err != nil:
 				is.State, is.Error = "error", err.Error()
@@ -56,6 +64,8 @@ func (t *Tree) Status() (*TreeStatus, error) {
 				is.State = "paused"
 			case is.Lock != nil:
 				is.State = "locked"
+			case blocked != nil:
+				is.State, is.Blocked = OutcomeBlocked, blocked.Error()
 			case is.Pending > 0:
 				is.State = "pending"
 			default:
@@ -65,6 +75,33 @@ func (t *Tree) Status() (*TreeStatus, error) {
 		}
 	}
 	return out, nil
+}
+
+// blockedNow says why an instance with pending fixes cannot take the
+// next one now: its parent is not past its level (the parent is behind,
+// or its run failed), which no install of the child alone changes. A
+// parent that cannot be read blocks too, for the install would refuse.
+func (t *Tree) blockedNow(in InstanceConfig, st *Status) *BlockedError {
+	if in.Parent == "" {
+		return nil
+	}
+	be := &BlockedError{Instance: in.Name, Parent: in.Parent}
+	pcl, err := t.client(in.Parent)
+	if err != nil {
+		be.Failed = true
+		return be
+	}
+	plv, err := recordedLevel(pcl)
+	if err != nil {
+		be.Failed = true
+		return be
+	}
+	lv, err := repo.ParseVersion(st.Level)
+	if err != nil || plv.Compare(lv) > 0 {
+		return nil // the parent is ahead: the child may follow
+	}
+	be.ParentLevel = plv
+	return be
 }
 
 // WriteMetrics rewrites each instance's metrics file (metrics_file with

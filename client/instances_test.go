@@ -285,7 +285,7 @@ func TestTreeLeafFailureStopsOnlyItself(t *testing.T) {
 			terr := res.Err()
 			var te *TreeError
 			var se *StepError
-			if !errors.As(terr, &te) || !errors.As(terr, &se) || se.Version.String() != tc.fix || se.Step != "script 10-stamp.sh" || te.OnlyTemporary() {
+			if !errors.As(terr, &te) || !errors.As(terr, &se) || se.Version.String() != tc.fix || se.Step != "script 10-stamp.sh" || errors.Is(terr, ErrWaitingForPrimary) {
 				t.Fatalf("error %v: want the instance, fix %s and step named", terr, tc.fix)
 			}
 			if msg := terr.Error(); !strings.Contains(msg, "instance "+tc.failing+": fix "+tc.fix+": script 10-stamp.sh") {

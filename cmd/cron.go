@@ -74,8 +74,7 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	if opts.Timer {
 		trigger, noWait = "timer", true
 	}
-	var reports []*notify.Report
-	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: noWait, Log: g.logger, Run: scheduledRun(g, &reports)})
+	rep, err := cron.Scheduled(ctx, cl, cron.ScheduledOptions{Trigger: trigger, Now: opts.Now, NoWait: noWait, Log: g.logger, Run: scheduledRun(g)})
 	if errors.Is(err, cron.ErrNotRunDay) {
 		return nil
 	}
@@ -84,11 +83,6 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	}
 	nc := cl.Cfg.Notify
 	switch {
-	case g.JSON && len(cfg.Instances) > 0:
-		// One report per instance, parents first.
-		if perr := printJSON(g.stdout, map[string]any{"format": jsonFormat, "instances": reports}); perr != nil && err == nil {
-			err = perr
-		}
 	case g.JSON:
 		if perr := printJSON(g.stdout, rep); perr != nil && err == nil {
 			err = perr
@@ -97,10 +91,8 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 		// Paused or locked: "try again tomorrow" is no news for MAILTO;
 		// the exit status and the audit log say it.
 	case !g.Quiet && len(nc.MailTo) == 0 && nc.Webhook == "":
-		for _, r := range reports {
-			if notify.ShouldMail(nc.MailReport, r) {
-				fmt.Fprint(g.stdout, r.Text())
-			}
+		if notify.ShouldMail(nc.MailReport, rep) {
+			fmt.Fprint(g.stdout, rep.Text())
 		}
 	}
 	var ne *notify.SendError

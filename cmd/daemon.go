@@ -65,7 +65,7 @@ func runDaemon(ctx context.Context, g *globalOptions, _ *daemonOptions) error {
 	}
 	reload := forwardSignal(ctx, syscall.SIGHUP)
 	runNow := forwardSignal(ctx, syscall.SIGUSR1)
-	return cron.Daemon(ctx, cron.DaemonOptions{Load: load, Reload: reload, RunNow: runNow, Log: log, Run: scheduledRun(g, nil)})
+	return cron.Daemon(ctx, cron.DaemonOptions{Load: load, Reload: reload, RunNow: runNow, Log: log, Run: scheduledRun(g)})
 }
 
 // forwardSignal turns a signal into events on a channel until ctx ends.

@@ -84,14 +84,24 @@ func exitCode(err error) int {
 	var te *client.TreeError
 	if errors.As(err, &te) {
 		// Several instances: 75 only when every one that did not
-		// finish was merely held off.
-		if te.OnlyTemporary() {
-			return ExitTempFail
+		// finish was merely held off (a child blocked behind a waiting
+		// parent unwraps to the parent's wait).
+		for _, ie := range te.Errs {
+			if !temporary(ie) {
+				return ExitError
+			}
 		}
-		return ExitError
+		return ExitTempFail
 	}
-	if errors.Is(err, lockfile.ErrLocked) || errors.Is(err, client.ErrPaused) || errors.Is(err, client.ErrWaitingForPrimary) {
+	if temporary(err) {
 		return ExitTempFail
 	}
 	return ExitError
+}
+
+// temporary says whether err only held a run off for now, so that the
+// next one may go through (exit 75): a lock, a pause, a cluster primary
+// that has not committed the fix yet.
+func temporary(err error) bool {
+	return errors.Is(err, lockfile.ErrLocked) || errors.Is(err, client.ErrPaused) || errors.Is(err, client.ErrWaitingForPrimary)
 }

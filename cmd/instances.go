@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hotfix-project/hotfix/client"
-	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/cron"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -130,6 +129,9 @@ func runTreeStatus(g *globalOptions, cfg *client.Config) error {
 			continue
 		}
 		fmt.Fprintf(w, "  base:     %s\n  level:    %s\n  pending:  %d\n", is.Base, is.Level, is.Pending)
+		if is.Blocked != "" {
+			fmt.Fprintf(w, "  %s\n", is.Blocked)
+		}
 		if in := is.Interrupted; in != nil {
 			fmt.Fprintf(w, "  WARNING:  a transaction was interrupted at step %s: run \"hotfix --instance %s recover\" (it will say: %s)\n", in.Step, is.Name, in.Recover)
 		}
@@ -137,56 +139,13 @@ func runTreeStatus(g *globalOptions, cfg *client.Config) error {
 	return nil
 }
 
-// scheduledRun is the run of cron and daemon: cron.Run on the one root,
-// or, with [[instance]] tables, on each selected instance parents first,
-// one after the other, so that each child's install (held to its
-// parent's recorded level) sees its parent after its run. Each instance
-// has its own run lock, report, audit log and metrics; reports, when
-// set, collects them.
-func scheduledRun(g *globalOptions, reports *[]*notify.Report) func(context.Context, *client.Client, cron.RunOptions) (*cron.Report, error) {
+// scheduledRun is the run of cron and daemon: cron.Run, over the
+// instances --instance names (all when none) where there are
+// [[instance]] tables.
+func scheduledRun(g *globalOptions) func(context.Context, *client.Client, cron.RunOptions) (*cron.Report, error) {
 	return func(ctx context.Context, cl *client.Client, ro cron.RunOptions) (*cron.Report, error) {
-		if len(cl.Cfg.Instances) == 0 {
-			rep, err := cron.Run(ctx, cl, ro)
-			if reports != nil && rep != nil {
-				*reports = append(*reports, rep)
-			}
-			return rep, err
-		}
-		t, err := client.NewTree(cl.Cfg, ro.Log, g.Instances)
-		if err != nil {
-			return nil, err
-		}
-		order, err := t.Order()
-		if err != nil {
-			return nil, err
-		}
-		var last *cron.Report
-		var errs []*client.InstanceError
-		for _, name := range order {
-			icfg, err := cl.Cfg.ForInstance(name)
-			var icl *client.Client
-			if err == nil {
-				icl, err = client.New(icfg, cl.Log.With("instance", name))
-			}
-			if err != nil {
-				errs = append(errs, &client.InstanceError{Instance: name, Err: err})
-				continue
-			}
-			rep, err := cron.Run(ctx, icl, ro)
-			if rep != nil {
-				last = rep
-				if reports != nil {
-					*reports = append(*reports, rep)
-				}
-			}
-			if err != nil {
-				errs = append(errs, &client.InstanceError{Instance: name, Err: err})
-			}
-		}
-		if len(errs) > 0 {
-			return last, &client.TreeError{Errs: errs}
-		}
-		return last, nil
+		ro.Instances = g.Instances
+		return cron.Run(ctx, cl, ro)
 	}
 }
 

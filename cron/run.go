@@ -45,11 +45,21 @@ type RunOptions struct {
 	// Install tunes the install step (its Progress, for one); Run sets
 	// Stop, so that ctx ending stops the install between fixes.
 	Install client.InstallOptions
+	// Instances limits a run over [[instance]] tables to these
+	// (--instance); empty: every instance.
+	Instances []string
 }
 
 // Run does one scheduled run: take the run lock, skip while paused, check,
 // download unless check_only, install unless download_only, then record
 // the run in the audit log and send the report.
+//
+// With [[instance]] tables, the run holds the one run lock (lock_dir's)
+// for the whole tree, checks and downloads each instance, and installs
+// them as "hotfix install" does (client.Tree): level by level, siblings
+// in parallel, a child never past its parent. It sends one report, whose
+// Instances are each instance's part; each instance records its own last
+// run, metrics, reported fixes and audit record.
 //
 // The returned report is never nil. The error is what went wrong: a
 // *lockfile.LockedError when another run or an install holds a lock, a
@@ -77,18 +87,34 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	}
 	var runErr error
 	var installTime time.Duration
+	var tree *treeRun
+	if len(cfg.Instances) > 0 {
+		if tree, runErr = newTreeRun(cl, opts, log); runErr != nil {
+			return rep, runErr
+		}
+	}
 	lk, err := lockfile.TryAcquire(filepath.Join(cfg.LockDir, RunLock), "hotfix "+opts.Trigger)
-	if err != nil {
+	switch {
+	case err != nil:
 		runErr = err
-	} else {
+		if tree != nil {
+			tree.stopped(rep, err)
+		}
+	case tree != nil:
+		runErr = tree.run(ctx, rep, opts, log, &installTime)
+		defer lk.Release()
+	default:
 		runErr = steps(ctx, cl, rep, opts, log, &installTime)
 		defer lk.Release()
 	}
 	rep.Finished = now().UTC()
 	var locked *lockfile.LockedError
 	var paused *client.PausedError
+	var te *client.TreeError
 	switch {
 	case runErr == nil:
+	case errors.As(runErr, &te):
+		// The outcome is the instances' (treeRun.sum).
 	case errors.As(runErr, &locked):
 		rep.Outcome, rep.LockedBy = notify.OutcomeLocked, runErr.Error()
 	case errors.As(runErr, &paused):
@@ -102,8 +128,12 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	default:
 		rep.Outcome, rep.Error = notify.OutcomeFailed, runErr.Error()
 	}
-	rep.Logs = append(rep.Logs, filepath.Join(cfg.LogDir, client.AuditName))
-	settle(cl, rep, lk != nil, installTime, log)
+	if tree != nil {
+		tree.settle(rep, lk != nil, installTime, log)
+	} else {
+		rep.Logs = append(rep.Logs, filepath.Join(cfg.LogDir, client.AuditName))
+		settle(cl, rep, lk != nil, installTime, log)
+	}
 
 	// Send the report even when ctx has ended: a run stopped by SIGTERM
 	// is worth reporting. The notifier bounds its own time.
@@ -118,12 +148,17 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 	// Remember what was reported only once it reached someone, so that a
 	// report lost to a mail outage is sent again as new next time. The
 	// run lock makes this read-modify-write safe.
-	if notifyErr == nil && rep.Base != "" && lk != nil {
+	switch {
+	case tree != nil:
+		tree.record(lk != nil, notifyErr, log)
+	case notifyErr == nil && rep.Base != "" && lk != nil:
 		if err := saveReported(cfg.StateDir, rep); err != nil {
 			log.Warn("remember reported fixes", "err", err)
 		}
+		fallthrough
+	default:
+		audit(cfg, rep, notifyErr, log)
 	}
-	audit(cfg, rep, notifyErr, log)
 	logReport(log, rep, runErr)
 	if notifyErr != nil {
 		return rep, errors.Join(runErr, notifyErr)

@@ -20,6 +20,7 @@ const (
 	OutcomePaused     = "paused"     // skipped: hotfix is paused
 	OutcomeLocked     = "locked"     // skipped: another run or install holds a lock
 	OutcomeWaiting    = "waiting"    // fixes held back until the cluster's primary (or the parent instance) has them; see Report.Waiting
+	OutcomeBlocked    = "blocked"    // an instance held back because its parent instance is not that far or failed; see Report.Waiting
 )
 
 // Report is the outcome of one scheduled run (hotfix daemon or hotfix
@@ -45,6 +46,13 @@ type Report struct {
 	// State is where the installation stands after the run: the same
 	// State that status --json and the metrics file show.
 	State *State `json:"state,omitempty"`
+	// Instance and Parent name the instance of a part of a run over
+	// [[instance]] tables; Instances are those parts, in tree order
+	// (parents first), under one report for the whole run, whose fix
+	// lists then hold every instance's fixes, each version once.
+	Instance  string    `json:"instance,omitempty"`
+	Parent    string    `json:"parent,omitempty"`
+	Instances []*Report `json:"instances,omitempty"`
 }
 
 // ReportFix is one fix in a Report, with the bugs it fixes.
@@ -189,6 +197,7 @@ func (r *Report) Text() string {
 			}
 		}
 	}
+	writeInstances(&b, r.Instances)
 	writeFixes("Installed", r.Installed)
 	if len(r.Downloaded) > 0 {
 		fmt.Fprintf(&b, "\nDownloaded (verified, in the cache): %s\n", strings.Join(r.Downloaded, ", "))
@@ -219,6 +228,41 @@ func (r *Report) Text() string {
 		}
 	}
 	return b.String()
+}
+
+// writeInstances is the block of a run over several instances: one
+// line each, parents first, saying what the run did there and where the
+// instance stands.
+func writeInstances(b *strings.Builder, parts []*Report) {
+	if len(parts) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nInstances:\n")
+	for _, p := range parts {
+		name := p.Instance
+		if p.Parent != "" {
+			name += " (parent " + p.Parent + ")"
+		}
+		what := p.Outcome
+		if len(p.Installed) > 0 {
+			what = "installed " + joinFixes(p.Installed)
+			if p.Outcome != OutcomeInstalled {
+				what += ", then " + p.Outcome
+			}
+		}
+		if p.State != nil {
+			what += ", at " + p.State.Level
+		}
+		fmt.Fprintf(b, "  %s: %s\n", name, what)
+		for _, why := range []string{p.Error, p.Waiting, p.LockedBy} {
+			if why != "" {
+				fmt.Fprintf(b, "    %s\n", strings.ReplaceAll(why, "\n", "\n    "))
+			}
+		}
+		if p.Paused != nil {
+			fmt.Fprintf(b, "    %s\n", p.Paused.Sentence())
+		}
+	}
 }
 
 // writeState is the State block of the mail: the numbers the metrics
