@@ -42,7 +42,8 @@ type RunOptions struct {
 	// [notify] configuration. Nothing is sent when neither mail_to nor
 	// webhook is configured.
 	Notifier *notify.Notifier
-	// Install tunes the install step (its Progress, for one); Run sets
+	// Install tunes the install step (its Progress, for one, heard on
+	// one installation; a tree run reports per instance); Run sets
 	// Stop, so that ctx ending stops the install between fixes.
 	Install client.InstallOptions
 	// Instances limits a run over [[instance]] tables to these

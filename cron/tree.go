@@ -14,7 +14,6 @@ import (
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/client/notify"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
-	"github.com/hotfix-project/hotfix/repo"
 )
 
 // treeRun is a scheduled run over the [[instance]] tables of a
@@ -134,9 +133,6 @@ func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, log *
 		// Stop makes each instance end between fixes instead.
 		inst := opts.Install
 		inst.Stop = ctx.Done()
-		if progress := inst.Progress; progress != nil {
-			r.tree.Progress = func(_ string, v repo.Version, step string) { progress(v, step) }
-		}
 		began := host.Now()
 		res, err := r.tree.Install(context.WithoutCancel(ctx), inst)
 		*installTime = host.Now().Sub(began)
