@@ -99,9 +99,9 @@ func removeStaleStages(parent, prefix string) error {
 // Dir is the stage's directory.
 func (s *Stage) Dir() string { return s.dir }
 
-// Create creates the stage's file name for writing.
-func (s *Stage) Create(name string) (*os.File, error) {
-	return os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+// Create creates the stage's file name for writing (see StagedFile).
+func (s *Stage) Create(name string) (*StagedFile, error) {
+	return createStaged(filepath.Join(s.dir, name), true)
 }
 
 // Path is the path of the stage's file name.
@@ -114,10 +114,10 @@ func (s *Stage) Remove() error {
 	return err
 }
 
-// StartWriteback asks the kernel to start writing f's dirty pages to disk
+// startWriteback asks the kernel to start writing f's dirty pages to disk
 // now, without waiting: the fsync that makes f durable later then finds
 // most of the work done, and the disk works while the CPU does the rest.
 // It is a hint only: where the call is not supported nothing changes.
-func StartWriteback(f *os.File) {
+func startWriteback(f *os.File) {
 	unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,8 +39,7 @@ func writeStaged(s *Stage, name, content string) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(content)
-	StartWriteback(f)
+	_, err = io.WriteString(f, content)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

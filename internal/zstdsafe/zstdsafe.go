@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -19,8 +20,9 @@ var Magic = []byte{0x28, 0xB5, 0x2F, 0xFD}
 
 // Reader decompresses a checked zstd stream.
 type Reader struct {
-	g   *guard
-	dec *zstd.Decoder
+	g    *guard
+	dec  *zstd.Decoder
+	pool *sync.Pool // where Close returns dec
 }
 
 // NewReader returns a reader of the concatenated zstd frames in r, each
@@ -33,6 +35,12 @@ func NewReader(r io.Reader, maxWindow int64) (*Reader, error) {
 		maxWindow = DefaultMaxWindow
 	}
 	g := newGuard(r, maxWindow)
+	pool, _ := decoders.LoadOrStore(maxWindow, &sync.Pool{})
+	if dec, ok := pool.(*sync.Pool).Get().(*zstd.Decoder); ok {
+		if err := dec.Reset(g); err == nil {
+			return &Reader{g: g, dec: dec, pool: pool.(*sync.Pool)}, nil
+		}
+	}
 	// The guard has already refused larger windows; the decoder's own
 	// bounds stay as a second line, MaxMemory because it is what bounds a
 	// single-segment frame's window there.
@@ -42,10 +50,19 @@ func NewReader(r io.Reader, maxWindow int64) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %w", err)
 	}
-	return &Reader{g: g, dec: dec}, nil
+	return &Reader{g: g, dec: dec, pool: pool.(*sync.Pool)}, nil
 }
 
+// decoders keeps the decoders of closed Readers by their window bound, so
+// that reading a thousand archives (repo add) does not allocate and clear
+// a thousand decoders' buffers. A decoder is Reset before it is used
+// again: nothing of one stream reaches the next.
+var decoders sync.Map // int64 -> *sync.Pool of *zstd.Decoder
+
 func (r *Reader) Read(p []byte) (int, error) {
+	if r.dec == nil {
+		return 0, errClosed
+	}
 	n, err := r.dec.Read(p)
 	if err == nil || err == io.EOF {
 		return n, err
@@ -59,9 +76,18 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close releases the decoder.
+var errClosed = errors.New("zstd: read after Close")
+
+// Close releases the decoder for the next Reader. The Reader cannot be
+// read after it.
 func (r *Reader) Close() error {
-	r.dec.Close()
+	if r.dec == nil {
+		return nil
+	}
+	if r.dec.Reset(nil) == nil {
+		r.pool.Put(r.dec)
+	}
+	r.dec = nil
 	return nil
 }
 

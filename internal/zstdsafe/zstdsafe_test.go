@@ -189,3 +189,51 @@ func TestMaxWindow(t *testing.T) {
 		t.Fatalf("with the default bound: %v", err)
 	}
 }
+
+// Decoders go back to a pool on Close and are Reset before their next
+// stream: whatever the previous stream did (read halfway, refused as
+// hostile, a bad checksum), the next one decodes exactly, a closed
+// Reader cannot be read, and each window bound keeps decoders of its own.
+func TestDecoderReuse(t *testing.T) {
+	a := stockZstd(t, text, "-3")
+	b := stockZstd(t, bytes.Repeat([]byte("other content "), 9000), "-3")
+	badSum := bytes.Clone(b)
+	badSum[len(badSum)-1] ^= 0xFF
+	hostile := append(frameHeader(0x00, (31-10)<<3), rawBlock([]byte("x"))...)
+	wide := stockZstd(t, bytes.Repeat(text, 300), "--long=25", "-1") // 32 MiB window
+	for round := range 3 {
+		r, err := NewReader(bytes.NewReader(a), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		if n, err := r.Read(make([]byte, 10)); n != 0 || err == nil {
+			t.Fatalf("read after Close: %d, %v", n, err)
+		}
+		r.Close() // twice is harmless
+		if _, err := decode(hostile, 0); !errors.Is(err, ErrWindowTooLarge) {
+			t.Fatalf("round %d: hostile: %v", round, err)
+		}
+		if _, err := decode(badSum, 0); !errors.Is(err, ErrFormat) {
+			t.Fatalf("round %d: bad checksum: %v", round, err)
+		}
+		if got, err := decode(wide, 64<<20); err != nil || !bytes.Equal(got, bytes.Repeat(text, 300)) {
+			t.Fatalf("round %d: 32 MiB window under a 64 MiB bound: %d bytes, %v", round, len(got), err)
+		}
+		if _, err := decode(wide, 0); !errors.Is(err, ErrWindowTooLarge) {
+			t.Fatalf("round %d: 32 MiB window under the default bound: %v", round, err)
+		}
+		for _, want := range [][]byte{text, bytes.Repeat([]byte("other content "), 9000)} {
+			src := a
+			if !bytes.Equal(want, text) {
+				src = b
+			}
+			if got, err := decode(src, 0); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("round %d: a reused decoder gave %d bytes, %v; want %d", round, len(got), err, len(want))
+			}
+		}
+	}
+}

@@ -97,6 +97,30 @@ func NewArchiveReader(r io.Reader) (*ArchiveReader, error) {
 	if err != nil {
 		return nil, &ArchiveError{Err: err}
 	}
+	a, err := startArchive(zr, comp)
+	if err != nil {
+		closeReader(zr)
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the decompressor (a zstd decoder goes back to its pool
+// for the next archive). The reader cannot be used after it.
+func (a *ArchiveReader) Close() error {
+	closeReader(a.in.r)
+	return nil
+}
+
+func closeReader(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// startArchive reads the manifest, the first entry of the decompressed
+// stream zr.
+func startArchive(zr io.Reader, comp Compression) (*ArchiveReader, error) {
 	in := &tarInput{r: zr}
 	tr := tar.NewReader(in)
 	hdr, err := tr.Next()
@@ -292,6 +316,7 @@ func VerifyArchive(ctx context.Context, r io.Reader) (*repo.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer a.Close()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -332,6 +357,7 @@ func ReadManifestFile(path string) (*repo.Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	a.Close()
 	return a.Manifest, nil
 }
 
@@ -346,6 +372,7 @@ func Extract(ctx context.Context, r io.Reader, dest string) (m *repo.Manifest, e
 	if err != nil {
 		return nil, err
 	}
+	defer a.Close()
 	if err := os.Mkdir(dest, 0o700); err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}

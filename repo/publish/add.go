@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -58,7 +59,9 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	defer stage.Remove()
 	in := make([]incoming, len(archives))
-	errs, err := forEach(ctx, len(archives), func(i int) error {
+	// Each staged copy's write waits for the disk (O_DIRECT): more
+	// workers than cores keep the cores busy meanwhile.
+	errs, err := forEachN(ctx, len(archives), 3*runtime.GOMAXPROCS(0), func(i int) error {
 		var err error
 		in[i], err = stageArchive(ctx, stage, i, archives[i])
 		return err
@@ -125,10 +128,10 @@ type incoming struct {
 const stagePrefix = ".add-staging-"
 
 // stageArchive describes and verifies archive number i and copies it into
-// the stage in the same read of its bytes, starting the copy's writeback
-// at once: the disk writes while the other archives are verified, and the
-// fsync at the end finds most of the work done. Copies of archives that
-// are refused or already present go away with the stage.
+// the stage in the same read of its bytes, straight to the disk (see
+// atomicfile.StagedFile): the disk writes while the other archives are
+// verified, and the fsync at the end finds the data there. Copies of
+// archives that are refused or already present go away with the stage.
 func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path string) (incoming, error) {
 	name := strconv.Itoa(i)
 	f, err := stage.Create(name)
@@ -136,9 +139,6 @@ func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path stri
 		return incoming{}, fmt.Errorf("add %s: %w", path, err)
 	}
 	e, m, err := describeArchive(ctx, path, f)
-	if err == nil {
-		atomicfile.StartWriteback(f)
-	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("add %s: %w", path, cerr)
 	}

@@ -136,6 +136,7 @@ func mapArchive(path string) (*mappedArchive, error) {
 		var r *fixarchive.ArchiveReader
 		if r, err = fixarchive.NewArchiveReader(bytes.NewReader(a.data)); err == nil {
 			a.fix = r.Manifest
+			r.Close()
 			err = fixarchive.CheckContainer(a.data)
 		}
 	}
@@ -202,7 +203,7 @@ func describeRPM(ctx context.Context, path string) (*catalogEntry, *repo.Manifes
 // writes the archive's bytes there too (an RPM, verified in passes of its
 // own, is copied after them), and the entry describes what was copied:
 // the vendor's file may change meanwhile, the copy is what was verified.
-func describeArchive(ctx context.Context, path string, copyTo *os.File) (*catalogEntry, *repo.Manifest, error) {
+func describeArchive(ctx context.Context, path string, copyTo io.Writer) (*catalogEntry, *repo.Manifest, error) {
 	if isRPMName(path) {
 		return describeRPMCopy(ctx, path, copyTo)
 	}
@@ -238,10 +239,10 @@ func describeArchive(ctx context.Context, path string, copyTo *os.File) (*catalo
 	return e, m, nil
 }
 
-// describeRPMCopy is describeRPM, then a copy of the RPM into copyTo (in
-// the kernel, copy_file_range) checked against the sha256 described: a
-// package changed between the two reads is refused, not published.
-func describeRPMCopy(ctx context.Context, path string, copyTo *os.File) (*catalogEntry, *repo.Manifest, error) {
+// describeRPMCopy is describeRPM, then a copy of the RPM into copyTo
+// checked against the sha256 described: a package changed between the
+// reads is refused, not published.
+func describeRPMCopy(ctx context.Context, path string, copyTo io.Writer) (*catalogEntry, *repo.Manifest, error) {
 	e, m, err := describeRPM(ctx, path)
 	if err != nil || copyTo == nil {
 		return e, m, err
@@ -251,12 +252,9 @@ func describeRPMCopy(ctx context.Context, path string, copyTo *os.File) (*catalo
 		return nil, nil, err
 	}
 	defer f.Close()
-	if _, err := io.Copy(copyTo, f); err != nil {
-		return nil, nil, fmt.Errorf("copy %s: %w", path, err)
-	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(copyTo, 0, 1<<62)); err != nil {
-		return nil, nil, fmt.Errorf("read back the copy of %s: %w", path, err)
+	if _, err := io.Copy(io.MultiWriter(h, copyTo), f); err != nil {
+		return nil, nil, fmt.Errorf("copy %s into the repository: %w", path, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != e.SHA256 {
 		return nil, nil, fmt.Errorf("%s changed while it was added (sha256 %s, then %s): add it again once nothing writes to it", path, e.SHA256, got)

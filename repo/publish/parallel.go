@@ -12,9 +12,15 @@ import (
 // archive, not the first. Once ctx is done no call starts, and forEach
 // returns ctx's error.
 func forEach(ctx context.Context, n int, fn func(i int) error) ([]error, error) {
+	return forEachN(ctx, n, runtime.GOMAXPROCS(0), fn)
+}
+
+// forEachN is forEach with workers calls at a time: more than the cores
+// where the calls also wait for the disk.
+func forEachN(ctx context.Context, n, workers int, fn func(i int) error) ([]error, error) {
 	errs := make([]error, n)
 	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(workers)
 	for i := range n {
 		if ctx.Err() != nil {
 			break
