@@ -27,6 +27,9 @@ type Client struct {
 	keyring *sign.Keyring
 
 	keys *IndexKeys // the newest key list trusted this run (nil: none yet)
+	// hookInstances, on the host's client of a tree run, is the
+	// instances its hooks run around (HOTFIX_INSTANCES).
+	hookInstances string
 }
 
 // New prepares a client. The trusted keys are loaded at their first use

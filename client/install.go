@@ -55,6 +55,9 @@ type InstallOptions struct {
 	// "apply", "scripts", "commit") of each fix.
 	Progress func(v repo.Version, step string)
 
+	// hooks, set by a tree run, runs the host's pre_install once for
+	// the tree; post_install and health_check are then the tree's.
+	hooks *treeHooks
 	// parentLevel, set by a tree run, is the level the parent instance
 	// reached in this run (in a dry run, would reach) and replaces its
 	// recorded level in gate.
@@ -149,7 +152,12 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 		return out, joinErrs(err, auditErr, c.audit(action, vs, "failed", err.Error()))
 	}
 	if !opts.DryRun {
-		if err := c.runHook(ctx, "pre_install", c.Cfg.Hooks.PreInstall, todo); err != nil {
+		pre := c.runHook
+		if opts.hooks != nil {
+			// A tree run: the host's pre_install, once for the tree.
+			pre = func(ctx context.Context, _, _ string, todo []repo.IndexFix) error { return opts.hooks.pre(ctx, todo) }
+		}
+		if err := pre(ctx, "pre_install", c.Cfg.Hooks.PreInstall, todo); err != nil {
 			return failed(versionsOf(todo), err)
 		}
 	}
@@ -178,8 +186,10 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 	if err := c.installCustoms(ctx, st, src, customs, &opts, out, &auditErr); err != nil {
 		return out, joinErrs(err, auditErr)
 	}
-	if opts.DryRun {
-		return out, nil
+	if opts.DryRun || opts.hooks != nil {
+		// A tree run runs post_install and health_check once after
+		// the whole tree (Tree.afterHooks).
+		return out, auditErr
 	}
 	return out, joinErrs(c.afterInstall(ctx, src, st, todo, out), auditErr)
 }
@@ -312,8 +322,14 @@ func (c *Client) runHook(ctx context.Context, name, line string, fixes []repo.In
 		"HOTFIX_PRODUCT=" + c.Cfg.Product, "HOTFIX_ROOT=" + c.Cfg.Root, "HOTFIX_ROLE=" + c.Cfg.Role,
 		"HOTFIX_VERSIONS=" + joinVersions(versionsOf(fixes)),
 	}
+	dir := c.Cfg.Root
+	if c.hookInstances != "" {
+		// The host's hooks around a tree run: no one root.
+		env = append(env, "HOTFIX_INSTANCES="+c.hookInstances)
+		dir = "/"
+	}
 	err = runCommand(ctx, command{
-		name: name + " hook", dir: c.Cfg.Root, env: env, log: f,
+		name: name + " hook", dir: dir, env: env, log: f,
 		timeout: c.Cfg.Hooks.Timeout.Duration, argv: shellCommand(line), record: c.recordHook,
 	})
 	if err != nil {

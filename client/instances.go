@@ -112,6 +112,8 @@ type InstanceResult struct {
 	Logs      []string
 	Kept      []KeptFile
 	Err       error // nil unless Outcome is failed, blocked or waiting
+
+	before repo.Version // its level before the run, where an unhealthy host takes it back to
 }
 
 // TreeResult is what a tree run did, instance by instance in tree order
@@ -119,15 +121,23 @@ type InstanceResult struct {
 type TreeResult struct {
 	Instances []InstanceResult
 	DryRun    bool
+	// Hooks is a post_install that failed on a healthy host, after the
+	// whole tree (the fixes stay); an unhealthy host fails the instances
+	// whose fixes it took back instead.
+	Hooks error
 }
 
-// Err joins the errors of the instances that did not finish, or nil.
+// Err joins the errors of the instances that did not finish, and of the
+// run's hooks, or nil.
 func (r *TreeResult) Err() error {
 	var errs []*InstanceError
 	for _, ir := range r.Instances {
 		if ir.Err != nil {
 			errs = append(errs, &InstanceError{Instance: ir.Name, Err: ir.Err})
 		}
+	}
+	if r.Hooks != nil {
+		errs = append(errs, &InstanceError{Err: r.Hooks})
 	}
 	if len(errs) == 0 {
 		return nil

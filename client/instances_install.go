@@ -29,6 +29,11 @@ func (t *Tree) Install(ctx context.Context, opts InstallOptions) (*TreeResult, e
 		return nil, err
 	}
 	t.deadline = t.Now().Add(opts.LockWait)
+	hooks, err := t.newTreeHooks(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.hooks = hooks
 	rs, err := t.walk(ctx, false, func(ctx context.Context, in InstanceConfig, parentOf func(string) *InstanceResult) InstanceResult {
 		return t.installOne(ctx, in, parentOf, opts)
 	})
@@ -36,6 +41,11 @@ func (t *Tree) Install(ctx context.Context, opts InstallOptions) (*TreeResult, e
 		return nil, err
 	}
 	res := &TreeResult{Instances: rs, DryRun: opts.DryRun}
+	if hooks != nil {
+		// On a context a signal does not end: a service stopped for
+		// the run is started again.
+		res.Hooks = t.afterHooks(context.WithoutCancel(ctx), hooks, rs)
+	}
 	if !opts.DryRun {
 		if err := t.writeNodeStatus(res.Err()); err != nil {
 			t.Log.Error("node status not written to shared_dir", "err", err)
@@ -118,6 +128,7 @@ func blockedBy(err error, in InstanceConfig, parentOf func(string) *InstanceResu
 // its primary's (gate.go).
 func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig, parentCap *repo.Version, opts InstallOptions) (r InstanceResult, again bool) {
 	before, _ := recordedLevel(cl)
+	defer func() { r.before = before }()
 	iopts := opts
 	iopts.parentLevel = parentCap
 	iopts.Progress = func(v repo.Version, step string) {

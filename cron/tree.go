@@ -140,6 +140,9 @@ func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, log *
 			// The tree did not start: the host's lock or pause.
 			return err
 		}
+		if res.Hooks != nil {
+			errs[""] = res.Hooks // post_install, after the whole tree
+		}
 		for _, ir := range res.Instances {
 			part := r.part(ir.Name)
 			for _, f := range ir.Installed {
@@ -263,6 +266,12 @@ func (r *treeRun) sum(rep *Report, errs map[string]error) error {
 	}
 	if len(bases) == 1 {
 		rep.Base = r.parts[0].Base
+	}
+	if err := errs[""]; err != nil {
+		// The run's own hooks failed, after every instance did its part.
+		te.Errs = append(te.Errs, &client.InstanceError{Err: err})
+		problems = append(problems, err.Error())
+		counts[notify.OutcomeFailed]++
 	}
 	for _, o := range []string{notify.OutcomeFailed, notify.OutcomeStopped, notify.OutcomeLocked, notify.OutcomePaused,
 		notify.OutcomeWaiting, notify.OutcomeBlocked, notify.OutcomeInstalled, notify.OutcomeDownloaded, notify.OutcomePending} {
