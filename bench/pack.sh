@@ -139,11 +139,15 @@ if [ ! -f "$out/archives/bench-1.0.$N.fix" ]; then
 fi
 list=$out/archives.list
 for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
+# Each add into a new empty directory (see bench/add.sh for why the
+# previous run's repository is not removed just before).
+rm -rf "$out"/brepo "$out"/brepo.*
 hyperfine --style basic --runs "$RUNS" --export-json "$out/repo.json" \
-	--prepare "rm -rf $out/brepo && mkdir $out/brepo" \
-	-n "repo add + repo build" "$hf -q repo add $out/brepo \$(cat $list) >/dev/null && $hf -q repo build $out/brepo --key $secret >/dev/null" \
+	--prepare "ln -sfn \$(mktemp -d $out/brepo.XXXXXX) $out/brepo" \
+	-n "repo add + repo build" "$hf -q repo add $out/brepo/ \$(cat $list) >/dev/null && $hf -q repo build $out/brepo/ --key $secret >/dev/null" \
 	--prepare "true" \
 	-n "openssl dgst -sha256" "openssl dgst -sha256 \$(cat $list) >/dev/null" >/dev/null
+rm -rf "$out"/brepo "$out"/brepo.*
 show "$out/repo.json"
 repo_ratio=$(ratio "$out/repo.json" 0 1)
 

@@ -113,11 +113,3 @@ func (s *Stage) Remove() error {
 	s.lock.Close()
 	return err
 }
-
-// startWriteback asks the kernel to start writing f's dirty pages to disk
-// now, without waiting: the fsync that makes f durable later then finds
-// most of the work done, and the disk works while the CPU does the rest.
-// It is a hint only: where the call is not supported nothing changes.
-func startWriteback(f *os.File) {
-	unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-}

@@ -3,9 +3,9 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +30,11 @@ const directChunk = 1 << 20
 // file system refuses O_DIRECT, it writes through the page cache and
 // starts the writeback at Close instead.
 type StagedFile struct {
-	f      *os.File
+	// A descriptor, not an *os.File: os.File would register each of a
+	// thousand files with the poller and switch its blocking mode, a
+	// dozen system calls per archive that buy nothing for a disk file.
+	fd     int
+	name   string
 	direct bool
 	buf    *[]byte // directAlign-aligned and from directBuffers if pooled
 	pooled bool
@@ -41,22 +45,35 @@ type StagedFile struct {
 // createStaged creates path, with O_DIRECT if direct and the file system
 // takes it.
 func createStaged(path string, direct bool) (*StagedFile, error) {
-	const flags = os.O_RDWR | os.O_CREATE | os.O_EXCL
+	const flags = unix.O_RDWR | unix.O_CREAT | unix.O_EXCL | unix.O_CLOEXEC
 	if direct {
-		f, err := os.OpenFile(path, flags|syscall.O_DIRECT, 0o600)
+		fd, err := openNew(path, flags|unix.O_DIRECT)
 		if err == nil {
-			return &StagedFile{f: f, direct: true, buf: directBuffers.Get().(*[]byte), pooled: true}, nil
+			return &StagedFile{fd: fd, name: path, direct: true, buf: directBuffers.Get().(*[]byte), pooled: true}, nil
 		}
-		if !errors.Is(err, syscall.EINVAL) {
+		if !errors.Is(err, unix.EINVAL) {
 			return nil, err
 		}
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	fd, err := openNew(path, flags)
 	if err != nil {
 		return nil, err
 	}
 	b := make([]byte, 0, 64<<10)
-	return &StagedFile{f: f, buf: &b}, nil
+	return &StagedFile{fd: fd, name: path, buf: &b}, nil
+}
+
+func openNew(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0o600)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return fd, nil
+	}
 }
 
 // directBuffers keeps the chunk buffers of closed StagedFiles: a
@@ -76,7 +93,7 @@ func alignedBuffer(n int) []byte {
 }
 
 // Name is the file's path.
-func (s *StagedFile) Name() string { return s.f.Name() }
+func (s *StagedFile) Name() string { return s.name }
 
 // Write gathers p, writing full chunks as they fill.
 func (s *StagedFile) Write(p []byte) (int, error) {
@@ -105,11 +122,11 @@ func (s *StagedFile) flush(n int) error {
 		return nil
 	}
 	buf := *s.buf
-	_, err := s.f.WriteAt(buf[:n], s.off)
-	if err != nil && s.direct && errors.Is(err, syscall.EINVAL) {
+	err := s.pwrite(buf[:n])
+	if err != nil && s.direct && errors.Is(err, unix.EINVAL) {
 		// O_DIRECT opened but refused on write: through the page cache.
 		if err = s.buffered(); err == nil {
-			_, err = s.f.WriteAt(buf[:n], s.off)
+			err = s.pwrite(buf[:n])
 		}
 	}
 	if err != nil {
@@ -120,13 +137,29 @@ func (s *StagedFile) flush(n int) error {
 	return nil
 }
 
+// pwrite writes p whole at s.off.
+func (s *StagedFile) pwrite(p []byte) error {
+	for off := s.off; len(p) > 0; {
+		n, err := unix.Pwrite(s.fd, p, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return &os.PathError{Op: "write", Path: s.name, Err: err}
+		case n == 0:
+			return &os.PathError{Op: "write", Path: s.name, Err: io.ErrShortWrite}
+		}
+		p, off = p[n:], off+int64(n)
+	}
+	return nil
+}
+
 // buffered turns O_DIRECT off: what is written next goes through the
 // page cache.
 func (s *StagedFile) buffered() error {
-	fd := int(s.f.Fd())
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	flags, err := unix.FcntlInt(uintptr(s.fd), unix.F_GETFL, 0)
 	if err == nil {
-		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_DIRECT)
+		_, err = unix.FcntlInt(uintptr(s.fd), unix.F_SETFL, flags&^unix.O_DIRECT)
 	}
 	if err != nil {
 		return fmt.Errorf("turn O_DIRECT off: %w", err)
@@ -157,10 +190,11 @@ func (s *StagedFile) Close() error {
 	}
 	s.buf = nil
 	if err == nil {
-		startWriteback(s.f) // the tail, or all of it without O_DIRECT
+		// The tail, or all of it without O_DIRECT; a hint only.
+		unix.SyncFileRange(s.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 	}
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
+	if cerr := unix.Close(s.fd); err == nil && cerr != nil {
+		err = &os.PathError{Op: "close", Path: s.name, Err: cerr}
 	}
 	s.err = os.ErrClosed
 	return err

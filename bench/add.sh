@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/add.sh: issue 10's last ratio alone, a fresh "repo add" of N
+# archives of SIZE_KB KiB + "repo build" against "openssl dgst -sha256"
+# over the same archives (aim: 2x), with the same inputs as bench/pack.sh
+# (bench/out/_pack/archives, made once). See BENCHMARKS.md, "archives".
+#
+# Each add goes into a new empty directory, and the repositories of the
+# runs are removed only after the last one: on ext4 without a journal (this
+# machine's root) the inode allocator skips inodes freed within the last
+# minute, scanning past each of them for every file it creates, so an add
+# run just after "rm -rf" of the previous run's thousand files paid for
+# that scan (up to 40 % of its CPU in one profile). That case is measured
+# too ("after rm -rf"), for comparison with the figures recorded before.
+#
+# Usage: bench/add.sh      (RUNS=5 N=1000 SIZE_KB=256 override)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+RUNS=${RUNS:-5}
+N=${N:-1000}
+SIZE_KB=${SIZE_KB:-256}
+out=$top/bench/out/_pack
+secret=$top/testdata/keys/vendor.sec.asc
+command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
+command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null
+mkdir -p "$out"
+go build -o "$out/hotfix" .
+hf=$out/hotfix
+if [ ! -f "$out/archives/bench-1.0.$N.fix" ]; then
+	rm -rf "$out/rsrc" "$out/archives" && mkdir -p "$out/rsrc" "$out/archives"
+	for i in $(seq 1 "$N"); do
+		mkdir -p "$out/rsrc/$i/files/lib"
+		head -c $((SIZE_KB * 1024)) /dev/urandom >"$out/rsrc/$i/files/lib/payload-$i.bin"
+		printf 'product = "bench"\nversion = "1.0.%d"\nsummary = "benchmark fix %d"\n' "$i" "$i" >"$out/rsrc/$i/fix.toml"
+	done
+	seq 1 "$N" | xargs -P "$(nproc)" -I{} "$hf" -q pack "$out/rsrc/{}" --out "$out/archives" >/dev/null
+fi
+list=$out/archives.list
+for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
+cat $(cat "$list") >/dev/null # warm the page cache, as openssl finds it
+
+echo "== repo add of $N archives of $SIZE_KB KiB + repo build ($RUNS runs), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$out"/brepo "$out"/brepo.*
+# --prepare points $out/brepo at a new empty directory (a symlink, so the
+# command line stays the same).
+hyperfine --style basic --runs "$RUNS" --export-json "$out/add.json" \
+	--prepare "ln -sfn \$(mktemp -d $out/brepo.XXXXXX) $out/brepo" \
+	-n "add + build, fresh directory" "$hf -q repo add $out/brepo/ \$(cat $list) >/dev/null && $hf -q repo build $out/brepo/ --key $secret >/dev/null" \
+	--prepare "rm -rf $out/brepo $out/brepo.* && mkdir $out/brepo" \
+	-n "add + build, after rm -rf" "$hf -q repo add $out/brepo \$(cat $list) >/dev/null && $hf -q repo build $out/brepo --key $secret >/dev/null" \
+	--prepare "true" \
+	-n "openssl dgst -sha256" "openssl dgst -sha256 \$(cat $list) >/dev/null" >/dev/null
+rm -rf "$out"/brepo "$out"/brepo.*
+jq -r '.results[] | "   \(.command): \(.mean * 1000 | round) ms ± \(.stddev * 1000 | round), min \(.min * 1000 | round) (user \(.user * 1000 | round), system \(.system * 1000 | round))"' "$out/add.json"
+for i in 0 1; do
+	jq -r --argjson a "$i" '"   \(.results[$a].command) / openssl: mean \((.results[$a].mean / .results[2].mean * 100 | round) / 100)x, min \((.results[$a].min / .results[2].min * 100 | round) / 100)x  [aim <= 2]"' "$out/add.json"
+done
+echo "machine: $(nproc) CPUs, load after: $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3), commit $(git rev-parse --short HEAD)"
