@@ -36,6 +36,7 @@ type batchItem struct {
 	perm         os.FileMode
 	uid, gid     int
 	adopted      bool // temp is the caller's file, not ours to remove
+	durable      bool // temp is synced already (AdoptDurable)
 }
 
 // Write adds a file whose content is read from r. uid >= 0 sets the owner
@@ -67,6 +68,18 @@ func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
 		}
 	}
 	b.items = append(b.items, batchItem{temp: src, target: path, perm: perm, uid: uid, gid: gid, adopted: true})
+	return nil
+}
+
+// AdoptDurable is Adopt for a file that is complete and durable already,
+// content, mode and owner (a Stage's file, synced as it was closed):
+// Commit renames it without syncing it again.
+func (b *Batch) AdoptDurable(src, path string) error {
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	b.items = append(b.items, batchItem{temp: src, target: path, perm: info.Mode().Perm(), uid: -1, gid: -1, adopted: true, durable: true})
 	return nil
 }
 
@@ -120,6 +133,9 @@ func (b *Batch) Commit(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(batchWorkers)
 	for i := range b.items {
+		if b.items[i].durable {
+			continue
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err

@@ -14,8 +14,9 @@ import (
 // Stage is a hidden directory where files are written before it is known
 // where they go, or whether they go anywhere: repo add copies each archive
 // while it verifies it, before the chain check decides which are placed.
-// Its files join a Batch with Adopt, which fsyncs and renames them into
-// place; whatever is left is removed with the stage. A Stage holds a flock
+// Its files are synced as they are closed and join a Batch with
+// AdoptDurable, which renames them into place; whatever is left is
+// removed with the stage. A Stage holds a flock
 // on its directory for its lifetime, so the directory of a process that
 // died (kill -9, a power cut) can be told from one in use: NewStage
 // removes such leftovers, and a crash never leaves more than one stage's
@@ -99,9 +100,10 @@ func removeStaleStages(parent, prefix string) error {
 // Dir is the stage's directory.
 func (s *Stage) Dir() string { return s.dir }
 
-// Create creates the stage's file name for writing (see StagedFile).
-func (s *Stage) Create(name string) (*StagedFile, error) {
-	return createStaged(filepath.Join(s.dir, name), true)
+// Create creates the stage's file name, with mode perm, for writing (see
+// StagedFile); once closed it is durable, for Batch.AdoptDurable.
+func (s *Stage) Create(name string, perm os.FileMode) (*StagedFile, error) {
+	return createStaged(filepath.Join(s.dir, name), perm, true)
 }
 
 // Path is the path of the stage's file name.

@@ -35,7 +35,7 @@ func TestStageHelperProcess(t *testing.T) {
 }
 
 func writeStaged(s *Stage, name, content string) error {
-	f, err := s.Create(name)
+	f, err := s.Create(name, 0o644)
 	if err != nil {
 		return err
 	}
@@ -135,9 +135,9 @@ func TestStageCleanup(t *testing.T) {
 	}
 }
 
-// TestStageAdoptCommit: a staged file joins a Batch with Adopt and lands
-// under its target, durable and with the batch's mode; a file left in the
-// stage goes with it.
+// TestStageAdoptCommit: a staged file joins a Batch with AdoptDurable and
+// lands under its target with the mode it was staged with; a file left in
+// the stage goes with it.
 func TestStageAdoptCommit(t *testing.T) {
 	parent := t.TempDir()
 	s, err := NewStage(parent, ".stage-")
@@ -149,6 +149,16 @@ func TestStageAdoptCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The mode is the one asked for, whatever the umask (0022 here
+	// would make 0666 into 0644): it is synced with the file.
+	f, err := s.Create("wide", 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if fi, err := os.Stat(s.Path("wide")); err != nil || fi.Mode().Perm() != 0o666 {
+		t.Fatalf("staged with 0666: %v, %v", fi.Mode(), err)
+	}
 	if err := writeStaged(s, "0", "again"); err == nil {
 		t.Fatal("Create replaced a staged file")
 	}
@@ -157,7 +167,7 @@ func TestStageAdoptCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b Batch
-	if err := b.Adopt(s.Path("0"), target, 0o644, -1, -1); err != nil {
+	if err := b.AdoptDurable(s.Path("0"), target); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Commit(t.Context()); err != nil {

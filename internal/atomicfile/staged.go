@@ -25,10 +25,9 @@ const directChunk = 1 << 20
 // that halves the system time of copying archives into the repository.
 // Writes are gathered into aligned chunks and each is written when full
 // (the write waits for the device: callers run several at once); the
-// unaligned tail goes through the page cache, and the fsync that makes
-// the file durable (Batch.Commit) flushes it with the inode. Where the
-// file system refuses O_DIRECT, it writes through the page cache and
-// starts the writeback at Close instead.
+// unaligned tail goes through the page cache, and the fsync at Close
+// flushes it with the inode. Where the file system refuses O_DIRECT, it
+// writes through the page cache.
 type StagedFile struct {
 	// A descriptor, not an *os.File: os.File would register each of a
 	// thousand files with the poller and switch its blocking mode, a
@@ -44,10 +43,10 @@ type StagedFile struct {
 
 // createStaged creates path, with O_DIRECT if direct and the file system
 // takes it.
-func createStaged(path string, direct bool) (*StagedFile, error) {
+func createStaged(path string, perm os.FileMode, direct bool) (*StagedFile, error) {
 	const flags = unix.O_RDWR | unix.O_CREAT | unix.O_EXCL | unix.O_CLOEXEC
 	if direct {
-		fd, err := openNew(path, flags|unix.O_DIRECT)
+		fd, err := openNew(path, flags|unix.O_DIRECT, perm)
 		if err == nil {
 			return &StagedFile{fd: fd, name: path, direct: true, buf: directBuffers.Get().(*[]byte), pooled: true}, nil
 		}
@@ -55,7 +54,7 @@ func createStaged(path string, direct bool) (*StagedFile, error) {
 			return nil, err
 		}
 	}
-	fd, err := openNew(path, flags)
+	fd, err := openNew(path, flags, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +62,19 @@ func createStaged(path string, direct bool) (*StagedFile, error) {
 	return &StagedFile{fd: fd, name: path, buf: &b}, nil
 }
 
-func openNew(path string, flags int) (int, error) {
+// openNew creates path with flags and perm, whatever the umask (the
+// mode is part of what Close makes durable).
+func openNew(path string, flags int, perm os.FileMode) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags, 0o600)
+		fd, err := unix.Open(path, flags, uint32(perm.Perm()))
 		if err == unix.EINTR {
 			continue
+		}
+		if err == nil {
+			if err = unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+				unix.Close(fd)
+				unix.Unlink(path)
+			}
 		}
 		if err != nil {
 			return -1, &os.PathError{Op: "open", Path: path, Err: err}
@@ -168,8 +175,10 @@ func (s *StagedFile) buffered() error {
 	return nil
 }
 
-// Close writes what is gathered and closes the file. The file is not
-// synced: Batch.Commit does that once it is adopted.
+// Close writes what is gathered, syncs the file (content, size and mode:
+// Batch.AdoptDurable takes it as it is) and closes it. Syncing here, on
+// the caller's goroutine, lets the wait for the disk overlap the work of
+// the other callers instead of adding up at Commit.
 func (s *StagedFile) Close() error {
 	if s.err == os.ErrClosed {
 		return s.err
@@ -190,8 +199,9 @@ func (s *StagedFile) Close() error {
 	}
 	s.buf = nil
 	if err == nil {
-		// The tail, or all of it without O_DIRECT; a hint only.
-		unix.SyncFileRange(s.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		if err = unix.Fsync(s.fd); err != nil {
+			err = &os.PathError{Op: "sync", Path: s.name, Err: err}
+		}
 	}
 	if cerr := unix.Close(s.fd); err == nil && cerr != nil {
 		err = &os.PathError{Op: "close", Path: s.name, Err: cerr}

@@ -30,7 +30,7 @@ func TestStagedFileContent(t *testing.T) {
 					want[i] = byte(rnd.Uint32())
 				}
 				path := filepath.Join(dir, fmt.Sprintf("%v-%d-%d", direct, size, cut))
-				f, err := createStaged(path, direct)
+				f, err := createStaged(path, 0o644, direct)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -64,14 +64,14 @@ func TestStagedFileContent(t *testing.T) {
 func TestStagedFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, direct := range []bool{true, false} {
-		if _, err := createStaged(filepath.Join(dir, "absent", "f"), direct); err == nil {
+		if _, err := createStaged(filepath.Join(dir, "absent", "f"), 0o644, direct); err == nil {
 			t.Errorf("direct=%v: created a file in a missing directory", direct)
 		}
 		p := filepath.Join(dir, fmt.Sprint(direct))
 		if err := os.WriteFile(p, []byte("there"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := createStaged(p, direct); err == nil {
+		if _, err := createStaged(p, 0o644, direct); err == nil {
 			t.Errorf("direct=%v: replaced an existing file", direct)
 		}
 		if data, _ := os.ReadFile(p); string(data) != "there" {

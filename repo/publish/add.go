@@ -59,9 +59,9 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	defer stage.Remove()
 	in := make([]incoming, len(archives))
-	// Each staged copy's write waits for the disk (O_DIRECT): more
-	// workers than cores keep the cores busy meanwhile.
-	errs, err := forEachN(ctx, len(archives), 3*runtime.GOMAXPROCS(0), func(i int) error {
+	// Each staged copy's write and sync wait for the disk: more workers
+	// than cores keep the cores busy meanwhile.
+	errs, err := forEachN(ctx, len(archives), 4*runtime.GOMAXPROCS(0), func(i int) error {
 		var err error
 		in[i], err = stageArchive(ctx, stage, i, archives[i])
 		return err
@@ -128,13 +128,14 @@ type incoming struct {
 const stagePrefix = ".add-staging-"
 
 // stageArchive describes and verifies archive number i and copies it into
-// the stage in the same read of its bytes, straight to the disk (see
-// atomicfile.StagedFile): the disk writes while the other archives are
-// verified, and the fsync at the end finds the data there. Copies of
-// archives that are refused or already present go away with the stage.
+// the stage in the same read of its bytes, straight to the disk, synced
+// as it is closed (see atomicfile.StagedFile): the disk writes and syncs
+// while the other archives are verified, and placing them is renames.
+// Copies of archives that are refused or already present go away with
+// the stage.
 func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path string) (incoming, error) {
 	name := strconv.Itoa(i)
-	f, err := stage.Create(name)
+	f, err := stage.Create(name, 0o644)
 	if err != nil {
 		return incoming{}, fmt.Errorf("add %s: %w", path, err)
 	}
@@ -205,10 +206,9 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 }
 
 // place copies the plan's archives into the channel and records them in
-// its catalog. The staged copies go through one atomicfile.Batch: all
-// fsynced together, then renamed in chain order, so an interrupted
-// add leaves a prefix of the chain (gap-free) and a thousand archives
-// cost one round of parallel fsyncs instead of two fsyncs each.
+// its catalog. The staged copies, durable already, go through one
+// atomicfile.Batch: renamed in chain order and their directory synced
+// once, so an interrupted add leaves a prefix of the chain (gap-free).
 func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
 	if len(p.todo) == 0 {
 		return nil
@@ -258,7 +258,7 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 // nothing done to that file later (cp over an existing file writes into
 // it) reaches the repository.
 func placeStaged(b *atomicfile.Batch, path, staged, dst string) error {
-	if err := b.Adopt(staged, dst, 0o644, -1, -1); err != nil {
+	if err := b.AdoptDurable(staged, dst); err != nil {
 		return fmt.Errorf("add %s: %w", path, err)
 	}
 	return nil

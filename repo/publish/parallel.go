@@ -3,8 +3,8 @@ package publish
 import (
 	"context"
 	"runtime"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
+	"sync/atomic"
 )
 
 // forEach runs fn(i) for every i in [0,n) on every core and returns each
@@ -16,20 +16,24 @@ func forEach(ctx context.Context, n int, fn func(i int) error) ([]error, error) 
 }
 
 // forEachN is forEach with workers calls at a time: more than the cores
-// where the calls also wait for the disk.
+// where the calls also wait for the disk. The workers are long-lived
+// goroutines taking the next i in turn (one goroutine per call would
+// grow a fresh stack for each of a thousand archives).
 func forEachN(ctx context.Context, n, workers int, fn func(i int) error) ([]error, error) {
 	errs := make([]error, n)
-	var g errgroup.Group
-	g.SetLimit(workers)
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			errs[i] = fn(i)
-			return nil
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				errs[i] = fn(i)
+			}
 		})
 	}
-	g.Wait()
+	wg.Wait()
 	return errs, ctx.Err()
 }
