@@ -273,3 +273,50 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 		t.Fatalf("daemon did not stop:\n%s", stderr)
 	}
 }
+
+// TestTreeCronLocked: a scheduled run over instances finding the tree
+// busy skips it whole with exit 75 and changes nothing: another
+// scheduled run holds the run lock, or an install over the instances
+// holds the host's transaction lock (the report then says locked for
+// every instance).
+func TestTreeCronLocked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		busy []string // what hangs in a's first script
+	}{
+		{"another scheduled run", []string{"cron", "--now"}},
+		{"an install", []string{"install", "--yes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTreeEnv(t, "")
+			testkit.WriteFile(t, filepath.Join(e.Dir, "hang"), "a", "", 0o644)
+			busy := exec.Command(hotfixBinary(t), append([]string{"--config", e.Config}, tc.busy...)...)
+			busy.Env = append(os.Environ(), "HOTFIX_CONFIG=")
+			if err := busy.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { busy.Process.Kill(); busy.Wait() })
+			waitFile(t, filepath.Join(e.Dir, "hang", "a.started"), busy)
+
+			res := e.hotfix(t, "cron", "--now", "--json")
+			var rep notify.Report
+			if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil || res.Code != 75 || rep.Outcome != notify.OutcomeLocked {
+				t.Fatalf("cron while busy: exit %d, outcome %q %v\n%s%s", res.Code, rep.Outcome, err, res.Stdout, res.Stderr)
+			}
+			if tc.busy[0] == "install" {
+				parts, order := partsOf(rep)
+				if order != "abcde" || parts["d"].Outcome != notify.OutcomeLocked || !strings.Contains(parts["d"].LockedBy, "transaction.lock") {
+					t.Errorf("parts %q, d: %+v", order, parts["d"])
+				}
+			}
+			if got := listFiles(t, filepath.Join(e.Dir, "stamps")); len(got) != 0 {
+				t.Errorf("scripts ran beside the busy run: %v", got)
+			}
+			for _, name := range []string{"b", "c", "d", "e"} {
+				assertTree(t, expectedRoot(t, 0), e.Roots[name])
+			}
+		})
+	}
+}

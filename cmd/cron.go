@@ -35,10 +35,17 @@ would have mailed it, so that cron mails it to its MAILTO; otherwise cron
 prints only errors. A run that could not run now (exit 75) prints nothing.
 --json prints the report as JSON in every case.
 
+With [[instance]] tables, the run installs the tree as "hotfix install"
+does (parents first, the instances of one level in parallel, a child never
+past its parent), runs [hooks] once around it, and sends one report naming
+every instance; --instance limits it to those instances.
+
 Exit status: 0 done (or not a day to run), 1 error, including a report that
 could not be sent, 75 could not run now: paused ("hotfix resume" lifts it),
-or another run or an install holds a lock. The packaged cron.daily script
-treats 75 as "try again tomorrow" and stays quiet.`,
+another run or an install holds a lock, or a cluster secondary waits for
+its primary (with instances: every instance that did not finish was held
+off so). The packaged cron.daily script treats 75 as "try again tomorrow"
+and stays quiet.`,
 		Args:        argsUsage(cobra.NoArgs),
 		Annotations: jsonCommand,
 		RunE:        func(c *cobra.Command, _ []string) error { return runCron(c.Context(), g, opts) },

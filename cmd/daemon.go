@@ -25,7 +25,9 @@ one scheduled run: check, then download unless check_only, then install
 unless download_only, and reports the result by mail and/or webhook
 ([notify]). A run still going when the next is due makes that one skipped.
 While paused, runs are skipped; a run finding another run or an install
-holding a lock is skipped too. Every run goes into the audit log.
+holding a lock is skipped too. Every run goes into the audit log. With
+[[instance]] tables, each run installs the tree as "hotfix install" does,
+runs [hooks] once around it and sends one report naming every instance.
 
 Signals:
   SIGHUP           reload the configuration (a broken one is logged, the old one kept)
