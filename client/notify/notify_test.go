@@ -86,6 +86,12 @@ func TestNotifyReportSubject(t *testing.T) {
 			"[shop-prod-1] hotfix: acme 2.4.1 is up to date"},
 		{"paused", func(r *Report) { r.Installed, r.Outcome = nil, OutcomePaused },
 			"[shop-prod-1] hotfix: paused, scheduled run skipped"},
+		{"instances blocked", func(r *Report) {
+			r.Installed, r.Outcome, r.Waiting = nil, OutcomeBlocked, "instance live: blocked: parent ref is at 2.4.1.2\ninstance test: ..."
+		}, "[shop-prod-1] hotfix: instance live: blocked: parent ref is at 2.4.1.2"},
+		{"instances waiting", func(r *Report) {
+			r.Installed, r.Outcome, r.Waiting = nil, OutcomeWaiting, "instance ref: waiting for the primary (primary web01 at 2.4.1.2)"
+		}, "[shop-prod-1] hotfix: instance ref: waiting for the primary (primary web01 at 2.4.1.2)"},
 		{"header injection", func(r *Report) { r.SystemName = "web\r\nBcc: evil@example.com" },
 			"[web  Bcc: evil@example.com] hotfix: installed acme 2.4.1.2, 2.4.1.3"},
 	}

@@ -42,7 +42,7 @@ type Report struct {
 	Logs       []string    `json:"logs"` // install logs of this run, then the audit log
 	Paused     *Pause      `json:"paused,omitempty"`
 	LockedBy   string      `json:"locked_by,omitempty"` // the lock error, naming its holder
-	Waiting    string      `json:"waiting,omitempty"`   // what held fixes back (OutcomeWaiting)
+	Waiting    string      `json:"waiting,omitempty"`   // what held fixes back (OutcomeWaiting, OutcomeBlocked)
 	// State is where the installation stands after the run: the same
 	// State that status --json and the metrics file show.
 	State *State `json:"state,omitempty"`
@@ -142,7 +142,7 @@ func (r *Report) Subject() string {
 		what = "paused, scheduled run skipped"
 	case r.Outcome == OutcomeLocked:
 		what = "another run holds the lock, scheduled run skipped"
-	case r.Outcome == OutcomeWaiting:
+	case r.Outcome == OutcomeWaiting || r.Outcome == OutcomeBlocked:
 		what = firstLine(r.Waiting)
 	default:
 		what = product + " is up to date"
