@@ -320,3 +320,43 @@ func TestTreeCronLocked(t *testing.T) {
 		})
 	}
 }
+
+// TestTreeCronKillNine: a scheduled run killed with SIGKILL while an
+// instance of the second level runs a script is finished by the next
+// scheduled run: the interrupted instance recovers from its journal,
+// finished ones are skipped, and every root ends as expected. An unknown
+// --instance is a usage error (exit 2).
+func TestTreeCronKillNine(t *testing.T) {
+	t.Parallel()
+	e := newTreeEnv(t, "")
+	testkit.WriteFile(t, filepath.Join(e.Dir, "hang"), "c-1.0.2", "", 0o644)
+	cmd := exec.Command(hotfixBinary(t), "--config", e.Config, "cron", "--now")
+	cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(e.Dir, "hang", "c.started"), cmd)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	os.Remove(filepath.Join(e.Dir, "hang", "c-1.0.2"))
+
+	if res := e.hotfix(t, "--instance", "zz", "cron", "--now"); res.Code != 2 || !strings.Contains(res.Stderr, `"zz" is not an instance`) {
+		t.Errorf("unknown instance: exit %d %s", res.Code, res.Stderr)
+	}
+	res := e.hotfix(t, "cron", "--now", "--json")
+	var rep notify.Report
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil || res.Code != 0 {
+		t.Fatalf("cron after the kill: exit %d %v\n%s%s", res.Code, err, res.Stdout, res.Stderr)
+	}
+	parts, _ := partsOf(rep)
+	if a := parts["a"]; a.Outcome != notify.OutcomeUpToDate {
+		t.Errorf("a, finished before the kill: %s %s", a.Outcome, versionsOf2(a.Installed))
+	}
+	if c := parts["c"]; c.Outcome != notify.OutcomeInstalled || versionsOf2(c.Installed) != "1.0.2" {
+		t.Errorf("c, interrupted in 1.0.2: %s %s", c.Outcome, versionsOf2(c.Installed))
+	}
+	for _, name := range treeNames() {
+		assertTree(t, expectedRoot(t, 2), e.Roots[name])
+	}
+	e.checkOrder(t, e.stamps(t))
+}

@@ -60,6 +60,12 @@ func runCron(ctx context.Context, g *globalOptions, opts *cronOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.Instances) > 0 {
+		// An --instance name the configuration lacks is a usage error.
+		if _, err := loadTree(g, cfg); err != nil {
+			return err
+		}
+	}
 	cl, err := client.New(cfg, g.logger)
 	if len(cfg.Instances) == 0 {
 		// The one root (--instance is refused there).
