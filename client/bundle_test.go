@@ -37,12 +37,17 @@ func exportBundle(t testing.TB, r *testRepo, from string) string {
 // without the network.
 func offlineEnv(t *testing.T, r *testRepo) *testEnv {
 	t.Helper()
-	return newEnv(t, envOptions{Repo: r, Handler: func(string) http.Handler {
+	return newEnv(t, envOptions{Repo: r, Handler: offline(t)})
+}
+
+// offline is a repository handler that fails the test on any request.
+func offline(t *testing.T) func(string) http.Handler {
+	return func(string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			t.Errorf("the network was used: %s %s", req.Method, req.URL)
 			w.WriteHeader(http.StatusServiceUnavailable)
 		})
-	}})
+	}
 }
 
 func TestInstallFromBundle(t *testing.T) {

@@ -293,7 +293,7 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	if sameSig {
 		sig = cachedSig
 	}
-	keys, err := c.indexKeys(ctx, claimedKeyList(data))
+	keys, err := c.indexKeys(ctx, ClaimedKeyList(data))
 	if err != nil {
 		return nil, err
 	}

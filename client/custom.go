@@ -160,7 +160,7 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 	}
 	// The customer index counts by the same key list as the vendor's:
 	// a revoked signing key signs neither.
-	keys, err := c.indexKeys(ctx, claimedKeyList(data))
+	keys, err := c.indexKeys(ctx, ClaimedKeyList(data))
 	if err != nil {
 		return nil, err
 	}

@@ -31,23 +31,52 @@ func (s *repoSource) planCustoms(st *State, todo []repo.IndexFix) error {
 	if cc == nil {
 		return nil
 	}
+	var err error
+	s.customs, s.replacing, err = planCustomRun(cc.Index, st, todo)
+	return err
+}
+
+// planCustomRun is what a run installs of a customer's verified index
+// after the vendor fixes todo, and the installed customer fixes they
+// replace; refused when they would conflict with each other or with the
+// customer fixes that stay.
+func planCustomRun(ix *repo.CustomIndex, st *State, todo []repo.IndexFix) ([]repo.CustomIndexFix, map[string]string, error) {
 	end := st.Latest()
 	if n := len(todo); n > 0 {
 		end = todo[n-1].Version
 	}
-	s.customs, _ = customPending(cc.Index, st, end)
-	if err := customRunConflicts(st, s.customs); err != nil {
-		return err
+	customs, _ := customPending(ix, st, end)
+	if err := customRunConflicts(st, customs); err != nil {
+		return nil, nil, err
 	}
-	s.replacing = replacedBy(st, s.customs)
-	return nil
+	return customs, replacedBy(st, customs), nil
+}
+
+// customSource is a source that installs customer fixes after its
+// vendor fixes: the repository, or an export bundle that carries the
+// customer's channel.
+type customSource interface {
+	// customRun is what the run installs after its vendor fixes, and
+	// the installed customer fixes they replace (InstallOptions.replacing).
+	customRun() ([]repo.CustomIndexFix, map[string]string)
+	// customArchive makes customer fix f's archive available on this
+	// host, verified against the customer's signed index.
+	customArchive(ctx context.Context, base repo.Version, f repo.CustomIndexFix) (string, error)
+}
+
+func (s *repoSource) customRun() ([]repo.CustomIndexFix, map[string]string) {
+	return s.customs, s.replacing
+}
+
+func (s *repoSource) customArchive(ctx context.Context, base repo.Version, f repo.CustomIndexFix) (string, error) {
+	return s.c.downloadCustom(ctx, base, f, nil)
 }
 
 // customsOf is what a source installs after its vendor fixes, and the
 // installed customer fixes they replace (InstallOptions.replacing).
 func customsOf(src fixSource) ([]repo.CustomIndexFix, map[string]string) {
-	if rs, ok := src.(*repoSource); ok {
-		return rs.customs, rs.replacing
+	if cs, ok := src.(customSource); ok {
+		return cs.customRun()
 	}
 	return nil, nil
 }
@@ -57,6 +86,10 @@ func customsOf(src fixSource) ([]repo.CustomIndexFix, map[string]string) {
 // what it replaces (uninstalled first), journal, back up, apply,
 // scripts, record. A failure stops the run there.
 func (c *Client) installCustoms(ctx context.Context, st *State, src fixSource, customs []repo.CustomIndexFix, opts *InstallOptions, out *InstallResult, auditErr *error) error {
+	cs, ok := src.(customSource)
+	if !ok {
+		return nil // customsOf gave no customer fixes
+	}
 	action := "install"
 	if opts.DryRun {
 		action = "dry-run"
@@ -67,7 +100,7 @@ func (c *Client) installCustoms(ctx context.Context, st *State, src fixSource, c
 		}
 		detail := fmt.Sprintf("customer fix %s %s (customer %s)", f.ID, f.Version, c.Cfg.Customer)
 		opts.step(f.Version, "download "+f.ID)
-		path, err := c.downloadCustom(ctx, st.Base, f, nil)
+		path, err := cs.customArchive(ctx, st.Base, f)
 		if err == nil {
 			var logPath string
 			logPath, err = c.installCustom(ctx, st, f, archive{path: path}, opts)

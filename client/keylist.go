@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -53,6 +54,12 @@ type IndexKeys struct {
 // version than one seen is refused by checkIndexKeyList, and one whose
 // version the walk did not reach likewise.
 func (c *Client) indexKeys(ctx context.Context, want int64) (*IndexKeys, error) {
+	return c.indexKeysFrom(ctx, want, c.fetchKeyList)
+}
+
+// indexKeysFrom is indexKeys reading the key list versions from read (the
+// repository, or an export bundle), and storing the newest it trusted.
+func (c *Client) indexKeysFrom(ctx context.Context, want int64, read KeyListReader) (*IndexKeys, error) {
 	if c.keys != nil && c.keys.List.Version >= want {
 		return c.keys, nil
 	}
@@ -68,55 +75,88 @@ func (c *Client) indexKeys(ctx context.Context, want int64) (*IndexKeys, error) 
 	if seen == nil && want <= 0 {
 		return nil, nil
 	}
-	now := c.Now()
-	trusted := roots.Fingerprints()
-	w := &repo.KeyWalk{
-		Signers: sign.SignersAt(now),
-		Anchor:  func(fp string) bool { return slices.Contains(trusted, fp) },
-		Trusted: seen,
+	keys, newest, err := WalkKeyLists(ctx, read, want, KeyListWalk{Roots: roots, RootsDir: c.Cfg.TrustedKeys, Seen: seen, Now: c.Now(), Log: c.Log})
+	if err != nil || keys == nil {
+		return nil, err
 	}
-	var newest []byte
-	for w.Next() <= want && w.Steps() < repo.MaxKeyListSteps {
-		data, sig, ok, err := c.fetchKeyList(ctx, w.Next())
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		if err := w.Step(data, sig); err != nil {
-			return nil, keyListTrustError(err, roots, c.Cfg.TrustedKeys)
-		}
-		if w.Trusted != nil && w.Trusted.Version == w.Next()-1 {
-			newest = data
-		}
-	}
-	if w.Next() <= want && w.Steps() == repo.MaxKeyListSteps {
-		c.Log.Warn("the key list has more new versions than one run walks; the next run continues", "walked", w.Steps(), "at", w.Next()-1)
-	}
-	if w.Steps() == 0 && seen == nil {
-		return nil, nil // keys/1.root.json is absent: checkIndexKeyList says so
-	}
-	kl, err := w.Done(now)
-	if err != nil {
-		return nil, keyListTrustError(err, roots, c.Cfg.TrustedKeys)
-	}
-	if newest != nil && (seen == nil || kl.Version > seen.Version) {
-		if err := saveKeyList(ctx, file, kl.Version, newest); err != nil {
+	if newest != nil {
+		if err := saveKeyList(ctx, file, keys.List.Version, newest); err != nil {
 			return nil, keyListStateError(err, c.Cfg.StateDir)
 		}
 		from := int64(0)
 		if seen != nil {
 			from = seen.Version
 		}
-		c.Log.Info("key list advanced", "from", from, "to", kl.Version, "signing", strings.Join(kl.SigningFingerprints(), ","))
+		c.Log.Info("key list advanced", "from", from, "to", keys.List.Version, "signing", strings.Join(keys.List.SigningFingerprints(), ","))
+	}
+	c.keys = keys
+	return c.keys, nil
+}
+
+// KeyListReader reads version v of a repository's key list and its
+// detached signature; ok is false when the repository has no such
+// version.
+type KeyListReader func(ctx context.Context, v int64) (data, sig []byte, ok bool, err error)
+
+// KeyListWalk says where a walk of a key list starts.
+type KeyListWalk struct {
+	Roots    *sign.Keyring // the root keys trusted out of band
+	RootsDir string        // where they are kept, named in the remedies
+	Seen     *repo.KeyList // the newest version trusted before; nil starts at version 1
+	Now      time.Time
+	Log      *slog.Logger // warns of a walk cut at repo.MaxKeyListSteps; nil: silent
+}
+
+// WalkKeyLists is the client's key-list rule, one for everything that
+// verifies a repository (a check, install --from a bundle, a mirror):
+// from w.Seen (or from version 1, anchored on w.Roots) forward, up to
+// version want and at most repo.MaxKeyListSteps versions, each version
+// signed by a threshold of the previous version's root keys and of its
+// own (repo.KeyWalk decides; read only fetches). It returns the keys
+// indexes count by, nil when no list was seen before and the source has
+// none (the plain rule), and the bytes of the newest version trusted
+// when the walk went past w.Seen (to be stored), else nil.
+func WalkKeyLists(ctx context.Context, read KeyListReader, want int64, w KeyListWalk) (*IndexKeys, []byte, error) {
+	trusted := w.Roots.Fingerprints()
+	kw := &repo.KeyWalk{
+		Signers: sign.SignersAt(w.Now),
+		Anchor:  func(fp string) bool { return slices.Contains(trusted, fp) },
+		Trusted: w.Seen,
+	}
+	var newest []byte
+	for kw.Next() <= want && kw.Steps() < repo.MaxKeyListSteps {
+		data, sig, ok, err := read(ctx, kw.Next())
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := kw.Step(data, sig); err != nil {
+			return nil, nil, keyListTrustError(err, w.Roots, w.RootsDir)
+		}
+		if kw.Trusted != nil && kw.Trusted.Version == kw.Next()-1 {
+			newest = data
+		}
+	}
+	if kw.Next() <= want && kw.Steps() == repo.MaxKeyListSteps && w.Log != nil {
+		w.Log.Warn("the key list has more new versions than one run walks; the next run continues", "walked", kw.Steps(), "at", kw.Next()-1)
+	}
+	if kw.Steps() == 0 && w.Seen == nil {
+		return nil, nil, nil // keys/1.root.json is absent: checkIndexKeyList says so
+	}
+	kl, err := kw.Done(w.Now)
+	if err != nil {
+		return nil, nil, keyListTrustError(err, w.Roots, w.RootsDir)
+	}
+	if w.Seen != nil && kl.Version <= w.Seen.Version {
+		newest = nil
 	}
 	signing, err := sign.KeyringOf(repo.KeyMap(kl.Signing))
 	if err != nil {
-		return nil, &TrustError{What: fmt.Sprintf("key list version %d", kl.Version), Err: err, Hint: "the vendor published a list whose keys do not read; tell the vendor"}
+		return nil, nil, &TrustError{What: fmt.Sprintf("key list version %d", kl.Version), Err: err, Hint: "the vendor published a list whose keys do not read; tell the vendor"}
 	}
-	c.keys = &IndexKeys{List: kl, Signing: signing}
-	return c.keys, nil
+	return &IndexKeys{List: kl, Signing: signing}, newest, nil
 }
 
 // loadKeyList reads the newest key list stored; nil when none is.
@@ -132,10 +172,11 @@ func loadKeyList(file statefile.File[keyListState], dir string) (*repo.KeyList, 
 	return kl, nil
 }
 
-// claimedKeyList is the key-list version index bytes name, read before
-// they are verified only to know how far to walk the key list (which is
-// verified on its own); 0 when they name none or do not decode.
-func claimedKeyList(data []byte) int64 {
+// ClaimedKeyList is the key-list version index (or repo.json) bytes
+// name, read before they are verified only to know how far to walk the
+// key list (which is verified on its own); 0 when they name none or do
+// not decode.
+func ClaimedKeyList(data []byte) int64 {
 	var v struct {
 		KeyList int64 `json:"key_list"`
 	}

@@ -146,3 +146,29 @@ func Pending(ix *repo.Index, latest repo.Version) []repo.IndexFix {
 	}
 	return out
 }
+
+// VerifyRootIndex is VerifyIndex for repo.json: signature (under the key
+// list, as an index), parse, key-list version and expiry (unless
+// AllowExpired). It is pure; a mirror keeps repo.json only through it.
+func VerifyRootIndex(data, sig []byte, c IndexCheck) (*repo.RootIndex, error) {
+	var ri *repo.RootIndex
+	err := verifySigned(repo.RootIndexName, data, sig, c, repo.RootIndexName, func() (signedHead, error) {
+		var err error
+		if ri, err = repo.ParseRootIndex(data); err != nil {
+			return signedHead{}, err
+		}
+		return signedHead{keyList: ri.KeyList, expires: ri.Expires}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ri, nil
+}
+
+// VerifySignature checks a detached signature of a file the vendor signs
+// with the key that signs indexes (repomd.xml): by a signing key of the
+// newest key list, or a trusted key under the plain rule. what names the
+// file in the refusal.
+func VerifySignature(what string, data, sig []byte, c IndexCheck) error {
+	return verifyIndexSignature(what, data, sig, c)
+}

@@ -35,16 +35,21 @@ export bundle from "hotfix repo export") into DIR, byte for byte and nothing
 re-signed: clients verify the mirror with the vendor's key, and "hotfix
 serve DIR" or any static host serves it.
 
-Everything is verified against --keyring before anything is kept: repo.json
-and each channel's index (signature, expiry, and a serial never lower than
-the one DIR holds: a source that goes backwards is refused), every archive's
-size and sha256, the yum repodata. Then the files are put in place in the
-safe order (archives, repodata, indexes and their signatures, keys/,
-repo.json last). The next run fetches only what is new; a run cut off
+Everything is verified against --keyring before anything is kept, as a
+client verifies it: where the source has a key list (keys/N.root.json),
+--keyring holds the vendor's root keys and the list is walked from them,
+each version signed by the previous one's root keys, and indexes count
+only by the newest version's signing keys; repo.json and each channel's
+index (signature, expiry, and a serial never lower than the one DIR
+holds: a source that goes backwards is refused), every archive's size and
+sha256, the yum repodata. Then the files are put in place in the safe
+order (archives, repodata, indexes and their signatures, keys/, repo.json
+last), and the repodata files the new repomd.xml no longer names are
+removed. The next run fetches only what is new; a run cut off
 resumes where it stopped (DIR/.mirror holds what it had fetched). --product
 and --base choose channels. Customer channels (PRODUCT/BASE/custom/CUSTOMER)
-come along from a directory; over HTTP, where nothing lists them, name each
-with --customer. The HTML pages and feeds are not mirrored (unsigned).`,
+come along from a directory and a bundle; over HTTP, where nothing lists
+them, name each with --customer. The HTML pages and feeds are not mirrored (unsigned).`,
 		Example: `  hotfix mirror https://fixes.acme.example/ /srv/hotfix --keyring /etc/hotfix/keys
   hotfix mirror acme-2.4.1.tar /srv/hotfix --keyring /etc/hotfix/keys`,
 		Args: cobra.ExactArgs(2),
@@ -85,7 +90,7 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := mirror.Mirror(ctx, mirror.Options{Source: o.Source, Dir: o.Dir, Keyring: kr, Product: o.Product, Base: base, Customers: o.Customers, Log: g.logger,
+	res, err := mirror.Mirror(ctx, mirror.Options{Source: o.Source, Dir: o.Dir, Keyring: kr, KeyringPath: o.Keyring, Product: o.Product, Base: base, Customers: o.Customers, Log: g.logger,
 		Network: client.Network{MinRate: o.MinRate, StallTime: client.Duration{Duration: o.StallTime}, Retries: o.Retries}})
 	if errors.Is(err, mirror.ErrRollback) {
 		return fmt.Errorf("%w: nothing was changed in %s; if the vendor really went back, mirror into a new directory", err, o.Dir)
@@ -96,6 +101,10 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	for _, ch := range res.Channels {
 		fmt.Fprintf(g.stdout, "%s %s: serial %d, %d fixes\n", ch.Product, ch.Base, ch.Serial, ch.Fixes)
 	}
-	fmt.Fprintf(g.stdout, "mirrored %s into %s: %d files fetched, %d already held, %d metadata files updated\n", o.Source, o.Dir, res.Fetched, res.Kept, res.Updated)
+	fmt.Fprintf(g.stdout, "mirrored %s into %s: %d files fetched, %d already held, %d metadata files updated", o.Source, o.Dir, res.Fetched, res.Kept, res.Updated)
+	if res.Removed > 0 {
+		fmt.Fprintf(g.stdout, ", %d stale repodata files removed", res.Removed)
+	}
+	fmt.Fprintln(g.stdout)
 	return nil
 }

@@ -6,16 +6,19 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/bundle"
 )
 
-// planBundle reads an export bundle to its end, verifying the index with
-// the client's rules and each archive against it, into the staging
-// directory. A bundle that starts after the first fix is taken only when
-// the mirror holds the earlier archives: a mirror's index never names an
-// archive it lacks.
+// planBundle reads an export bundle to its end, verifying it with the
+// client's rules as a repository is verified (its keys/ first: the key
+// lists an index is signed under; repo.json, the index, repomd.xml and
+// the customer indexes; every archive and data file against what names
+// it), into the staging directory. A bundle that starts after the first
+// fix is taken only when the mirror holds the earlier archives: a
+// mirror's index never names an archive it lacks.
 func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -29,20 +32,56 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 	cp := &channelPlan{}
 	refs := map[string]fileRef{}
 	handled := map[string]bool{} // carried by the bundle: staged or already held
+	lists := client.KeyListFiles{}
+	m.keyRead = lists.Read
 	contents, err := bundle.Read(ctx, fh, bundle.Handler{
 		MaxIndexSize: m.maxIndex(),
+		Key: func(name string, data []byte) error {
+			ok, err := keyFileOK(name, data)
+			if ok {
+				p.keys = append(p.keys, keyFile{name, data})
+			}
+			if err != nil {
+				return err
+			}
+			return lists.Add(name, data)
+		},
+		Root: func(data, sig []byte) error {
+			if _, err := m.verifyRoot(ctx, data, sig); err != nil {
+				return err
+			}
+			p.root, p.rootSig = data, sig
+			return nil
+		},
 		Index: func(h *bundle.Header, data, sig []byte) (*repo.Index, error) {
 			if !m.wanted(h.Product, h.Base) {
 				return nil, fmt.Errorf("the bundle holds %s %s, not %s", h.Product, h.Base, m.choice())
 			}
 			cp.product, cp.base = h.Product, h.Base
-			ix, err := m.verifyIndex(h.Product, h.Base, data, sig)
+			ix, err := m.verifyIndex(ctx, h.Product, h.Base, data, sig)
 			if err == nil {
 				for _, f := range archivesOf(ix) {
 					refs[f.name] = f
 				}
 			}
 			return ix, err
+		},
+		Repodata: func(md, sig []byte) ([]bundle.FileRef, error) {
+			files, err := m.verifyRepoMD(cp, md, sig)
+			if err != nil {
+				return nil, err
+			}
+			cp.repomd, cp.repomdSig = md, sig
+			return bundleRefs(files, refs), nil
+		},
+		Custom: func(customer string, data, sig []byte) (*repo.CustomIndex, error) {
+			ix, err := m.verifyCustom(ctx, cp, customer, data, sig)
+			if err != nil {
+				return nil, err
+			}
+			bundleRefs(customArchives(ix), refs)
+			cp.customs = append(cp.customs, customPlan{customer: customer, index: data, sig: sig})
+			return ix, nil
 		},
 		Archive: func(name string) (bundle.Sink, error) {
 			handled[name] = true
@@ -55,13 +94,6 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 			}
 			cp.staged = append(cp.staged, name)
 			return atomicfile.Create(m.stagedPath(rel), 0o644)
-		},
-		Key: func(name string, data []byte) error {
-			ok, err := keyFileOK(name, data)
-			if ok {
-				p.keys = append(p.keys, keyFile{name, data})
-			}
-			return err
 		},
 	})
 	if err != nil {
@@ -83,4 +115,25 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 	}
 	p.channels = []*channelPlan{cp}
 	return p, nil
+}
+
+// bundleRefs notes files in refs (by name relative to the channel) and
+// returns them as the bundle reader takes them.
+func bundleRefs(files []fileRef, refs map[string]fileRef) []bundle.FileRef {
+	out := make([]bundle.FileRef, 0, len(files))
+	for _, f := range files {
+		refs[f.name] = f
+		out = append(out, bundle.FileRef{Name: f.name, Size: f.size, SHA256: f.sha256})
+	}
+	return out
+}
+
+// customArchives lists a customer index's archives, relative to the
+// channel.
+func customArchives(ix *repo.CustomIndex) []fileRef {
+	out := make([]fileRef, 0, len(ix.Fixes))
+	for _, f := range ix.Fixes {
+		out = append(out, fileRef{name: repo.CustomDir + "/" + ix.Customer + "/" + f.File, size: f.Size, sha256: f.SHA256})
+	}
+	return out
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"github.com/hotfix-project/hotfix/repo/publish"
 )
@@ -76,5 +79,43 @@ func TestMirrorCustomers(t *testing.T) {
 	}
 	if d := diff(before, tree(t, named)); d != "" {
 		t.Errorf("a refused run changed the mirror:\n%s", d)
+	}
+}
+
+// TestMirrorBundleCustomers: a bundle exported with a customer's channel
+// mirrors into the tree a directory gives, the customer's index and
+// archives verified; a tampered customer archive leaves the mirror as it
+// was.
+func TestMirrorBundleCustomers(t *testing.T) {
+	v := newVendorRepo(t, 1)
+	v.addCustom(t, "IS-1", "1.0")
+	out := filepath.Join(t.TempDir(), "b.tar")
+	if _, err := publish.Export(context.Background(), v.dir, publish.ExportOptions{Product: demo.Product, Base: repo.MustParseVersion(demo.Base),
+		Out: out, Customers: []string{"shop-a"}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "m")
+	if _, err := run(t, out, dir); err != nil {
+		t.Fatal(err)
+	}
+	if d := diff(published(t, v.dir), tree(t, dir)); d != "" {
+		t.Fatalf("mirror of a bundle with a customer differs:\n%s", d)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.tar")
+	os.WriteFile(bad, testkit.RewriteTar(t, data, func(name string, b []byte) ([]byte, bool) {
+		if strings.HasSuffix(name, "custom/shop-a/acme-custom-IS-1-1.0.fix") {
+			b = flip(b)
+		}
+		return b, true
+	}), 0o644)
+	fresh := filepath.Join(t.TempDir(), "m")
+	_, err = run(t, bad, fresh)
+	testkit.WantErr(t, err, "acme-custom-IS-1-1.0.fix", "sha256")
+	if _, serr := os.Stat(filepath.Join(fresh, demo.Product)); serr == nil {
+		t.Error("a refused bundle left files in the mirror")
 	}
 }

@@ -2,16 +2,20 @@ package mirror
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/yum"
 	"github.com/hotfix-project/hotfix/sign"
 )
 
@@ -107,6 +111,9 @@ func (m *mirror) place(p *plan) error {
 			if err := m.writeSigned(cp.rel()+"/repodata/repomd.xml", cp.repomd, cp.repomdSig); err != nil {
 				return err
 			}
+			if err := m.pruneRepodata(cp); err != nil {
+				return err
+			}
 		}
 		for _, cc := range cp.customs {
 			if err := m.writeSigned(repo.CustomIndexPath(cp.product, cp.base, cc.customer)+"/"+repo.IndexName, cc.index, cc.sig); err != nil {
@@ -150,5 +157,73 @@ func (m *mirror) write(rel string, data []byte) error {
 		return fmt.Errorf("mirror: %w", err)
 	}
 	m.res.Updated++
+	return nil
+}
+
+// pruneRepodata removes the files of the channel's repodata/ that the
+// repomd.xml just put in place no longer names, as createrepo_c and
+// reposync do: data files are named by their checksum, so each build
+// leaves the previous ones behind. It runs only once the new repomd.xml
+// and its signature are in place; a dnf that read the old repomd.xml an
+// instant before may miss a file and retries, as against the vendor's.
+func (m *mirror) pruneRepodata(cp *channelPlan) error {
+	files, errs := yum.ParseRepoMD(cp.repomd)
+	if len(errs) > 0 {
+		return errors.Join(errs...) // verified before: not reached
+	}
+	keep := map[string]bool{yum.RepoMDName: true, yum.RepoMDName + repo.SigSuffix: true}
+	for _, f := range files {
+		keep[f.Name] = true
+	}
+	dir := m.local(cp.rel() + "/" + yum.Dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	for _, e := range ents {
+		if keep[e.Name()] || !e.Type().IsRegular() || !repo.IsPlainFileName(e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("mirror: remove stale %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+		m.res.Removed++
+	}
+	return nil
+}
+
+// checkKeyLists verifies every key list version the source carries, not
+// only those its indexes needed (a client walks to the newest), and
+// refuses a source whose key list is behind the mirror's or differs from
+// it: a key list version never changes, and a mirror never goes back.
+func (m *mirror) checkKeyLists(ctx context.Context, p *plan) error {
+	if _, err := m.keysFor(ctx, math.MaxInt64); err != nil {
+		return err
+	}
+	carried := map[string][]byte{}
+	for _, k := range p.keys {
+		carried[k.name] = k.data
+	}
+	ents, err := os.ReadDir(m.local(repo.KeysDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range ents {
+		if !keyListName.MatchString(e.Name()) {
+			continue
+		}
+		have, err := os.ReadFile(m.local(repo.KeysDir + "/" + e.Name()))
+		if err != nil {
+			return err
+		}
+		got, ok := carried[e.Name()]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: the source has no %s/%s, which the mirror holds: its key list is older than the mirror's", ErrRollback, repo.KeysDir, e.Name())
+		case !bytes.Equal(got, have):
+			return &client.TrustError{What: repo.KeysDir + "/" + e.Name(), Err: fmt.Errorf("%w: the source's differs from the mirror's", repo.ErrKeyListVersion),
+				Hint: "a published key list version never changes: the source is not the vendor's repository, or the mirror was changed by hand"}
+		}
+	}
 	return nil
 }

@@ -32,8 +32,10 @@ type Options struct {
 	Source  string // http(s) URL of a repository, a repository directory, or an export bundle file
 	Dir     string // the mirror
 	Keyring *sign.Keyring
-	Product string        // only this product's channels ("" all)
-	Base    *repo.Version // only this base's channels (nil all)
+	// KeyringPath is where Keyring was read, named in remedies.
+	KeyringPath string
+	Product     string        // only this product's channels ("" all)
+	Base        *repo.Version // only this base's channels (nil all)
 	// Customers names the customer channels to mirror from an http(s)
 	// source, where nothing lists them; a directory source gives all.
 	Customers []string
@@ -56,6 +58,7 @@ type Result struct {
 	Fetched  int // archives and repodata files fetched and put in place
 	Kept     int // archives the mirror already held, byte for byte
 	Updated  int // metadata files (indexes, signatures, keys, repo.json) written because they changed
+	Removed  int // repodata files the new repomd.xml no longer names, removed
 }
 
 // Mirror runs one mirror of opts.Source into opts.Dir.
@@ -100,6 +103,9 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	if err == nil {
+		err = m.checkKeyLists(ctx, p)
+	}
+	if err == nil {
 		err = m.place(p)
 	}
 	if err != nil {
@@ -125,6 +131,10 @@ type mirror struct {
 	opts    Options
 	staging string
 	res     *Result
+	// keyRead reads the source's key list versions; keys is the newest
+	// walked so far (nil: none, the plain rule).
+	keyRead client.KeyListReader
+	keys    *client.IndexKeys
 }
 
 // plan is everything a run keeps, verified.
@@ -189,13 +199,17 @@ func (m *mirror) lastSerial(product string, base repo.Version) (int64, []byte, e
 // verifyIndex applies the client's rules to a channel index, and refuses
 // an index with the serial the mirror has but other bytes (a serial is
 // never reused by "repo build").
-func (m *mirror) verifyIndex(product string, base repo.Version, data, sig []byte) (*repo.Index, error) {
+func (m *mirror) verifyIndex(ctx context.Context, product string, base repo.Version, data, sig []byte) (*repo.Index, error) {
 	last, have, err := m.lastSerial(product, base)
 	if err != nil {
 		return nil, err
 	}
-	ix, err := client.VerifyIndex(data, sig, client.IndexCheck{Keyring: m.opts.Keyring, Product: product, Base: base,
-		Now: m.opts.Now(), LastSerial: last, MaxSize: m.maxIndex()})
+	check, err := m.check(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	check.Product, check.Base, check.LastSerial = product, base, last
+	ix, err := client.VerifyIndex(data, sig, check)
 	if errors.Is(err, client.ErrReplayed) {
 		return nil, fmt.Errorf("%w: %w", ErrRollback, err)
 	}
@@ -206,6 +220,38 @@ func (m *mirror) verifyIndex(product string, base repo.Version, data, sig []byte
 		return nil, fmt.Errorf("%w: index of %s %s: serial %d with other content than the mirror's: refusing a source that reuses a serial", ErrRollback, product, base, last)
 	}
 	return ix, nil
+}
+
+// check is the client's IndexCheck for signed bytes that name a key-list
+// version: the source's key list walked that far (as a client walks it),
+// or the keyring under the plain rule.
+func (m *mirror) check(ctx context.Context, data []byte) (client.IndexCheck, error) {
+	keys, err := m.keysFor(ctx, client.ClaimedKeyList(data))
+	return client.IndexCheck{Keyring: m.opts.Keyring, Keys: keys, Now: m.opts.Now(), MaxSize: m.maxIndex()}, err
+}
+
+// keysFor walks the source's key list forward from where this run got
+// to, up to version want, with the client's rule (client.WalkKeyLists),
+// anchored on the keyring.
+func (m *mirror) keysFor(ctx context.Context, want int64) (*client.IndexKeys, error) {
+	for m.keys == nil || m.keys.List.Version < want {
+		if m.keys == nil && want <= 0 {
+			return nil, nil
+		}
+		var seen *repo.KeyList
+		if m.keys != nil {
+			seen = m.keys.List
+		}
+		keys, _, err := client.WalkKeyLists(ctx, m.keyRead, want, client.KeyListWalk{Roots: m.opts.Keyring, RootsDir: m.opts.KeyringPath, Seen: seen, Now: m.opts.Now()})
+		if err != nil {
+			return nil, fmt.Errorf("mirror: %w", err)
+		}
+		if keys == nil || (seen != nil && keys.List.Version == seen.Version) {
+			break // the source has no further version: the index's check says so
+		}
+		m.keys = keys
+	}
+	return m.keys, nil
 }
 
 func (m *mirror) maxIndex() int64 {

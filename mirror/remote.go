@@ -43,6 +43,7 @@ func (m *mirror) planRemote(ctx context.Context, source string) (*plan, error) {
 	if rest, ok := strings.CutPrefix(cfg.Repo, "file://"); ok {
 		r.dir = filepath.FromSlash(rest)
 	}
+	m.keyRead = r.keyList
 	p := &plan{}
 	ri, err := r.rootIndex(ctx, p)
 	if err != nil {
@@ -67,7 +68,7 @@ func (m *mirror) planRemote(ctx context.Context, source string) (*plan, error) {
 	}
 	found := map[string]bool{}
 	for _, cp := range p.channels {
-		if err := r.fetchArchives(ctx, cp); err != nil {
+		if err := r.fetch(ctx, cp, archivesOf(cp.ix)); err != nil {
 			return nil, err
 		}
 		if err := r.repodata(ctx, cp); err != nil {
@@ -118,26 +119,53 @@ func (r *remote) rootIndex(ctx context.Context, p *plan) (*repo.RootIndex, error
 	if err != nil {
 		return nil, err
 	}
-	now := r.m.opts.Now()
-	if _, err := r.m.opts.Keyring.Verify(data, sig, now); err != nil {
-		return nil, &client.TrustError{What: repo.RootIndexName, Err: err}
-	}
-	ri, err := repo.ParseRootIndex(data)
+	ri, err := r.m.verifyRoot(ctx, data, sig)
 	if err != nil {
-		return nil, &client.TrustError{What: repo.RootIndexName, Err: err, Hint: "the vendor signed a malformed repo.json"}
+		return nil, err
 	}
-	if now.After(ri.Expires) {
-		return nil, &client.TrustError{What: repo.RootIndexName, Err: fmt.Errorf("%w: expired on %s", client.ErrExpired, ri.Expires.UTC().Format(time.RFC3339)),
-			Hint: "the source is stale: the vendor must rebuild it, or the mirror is pointed at an old copy"}
+	p.root, p.rootSig = data, sig
+	return ri, nil
+}
+
+// verifyRoot applies the client's rules to repo.json (signature under
+// the key list, key-list version, expiry) and refuses one generated
+// before the mirror's.
+func (m *mirror) verifyRoot(ctx context.Context, data, sig []byte) (*repo.RootIndex, error) {
+	check, err := m.check(ctx, data)
+	if err != nil {
+		return nil, err
 	}
-	if old, err := os.ReadFile(r.m.local(repo.RootIndexName)); err == nil {
+	ri, err := client.VerifyRootIndex(data, sig, check)
+	var te *client.TrustError
+	if errors.As(err, &te) && errors.Is(err, client.ErrExpired) {
+		te.Hint = "the source is stale: the vendor must rebuild it, or the mirror is pointed at an old copy"
+	}
+	if err != nil {
+		return nil, err
+	}
+	if old, err := os.ReadFile(m.local(repo.RootIndexName)); err == nil {
 		if prev, perr := repo.ParseRootIndex(old); perr == nil && ri.Generated.Before(prev.Generated) {
 			return nil, fmt.Errorf("%w: %s generated %s, the mirror's %s", ErrRollback, repo.RootIndexName,
 				ri.Generated.UTC().Format(time.RFC3339), prev.Generated.UTC().Format(time.RFC3339))
 		}
 	}
-	p.root, p.rootSig = data, sig
 	return ri, nil
+}
+
+// keyList is the source's key list version v, for the walk.
+func (r *remote) keyList(ctx context.Context, v int64) (data, sig []byte, ok bool, err error) {
+	rel := repo.KeyListPath(v)
+	data, _, _, err = r.f.Small(ctx, rel, repo.MaxKeyListSize, "")
+	if missing(err) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("mirror: fetch %s: %w", rel, err)
+	}
+	if sig, _, _, err = r.f.Small(ctx, rel+repo.SigSuffix, repo.MaxKeyListSignature, ""); err != nil {
+		return nil, nil, false, fmt.Errorf("mirror: fetch %s: %w", rel+repo.SigSuffix, err)
+	}
+	return data, sig, true, nil
 }
 
 // channel fetches and verifies one channel's index.
@@ -147,7 +175,7 @@ func (r *remote) channel(ctx context.Context, product string, base repo.Version)
 	if err != nil {
 		return nil, err
 	}
-	ix, err := r.m.verifyIndex(product, base, data, sig)
+	ix, err := r.m.verifyIndex(ctx, product, base, data, sig)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
@@ -155,10 +183,11 @@ func (r *remote) channel(ctx context.Context, product string, base repo.Version)
 	return cp, nil
 }
 
-// fetchArchives downloads every archive the index names that the mirror
-// does not hold byte for byte, into the staging directory, verified.
-func (r *remote) fetchArchives(ctx context.Context, cp *channelPlan) error {
-	for _, f := range archivesOf(cp.ix) {
+// fetch downloads every file of files (archives the index names, data
+// files repomd.xml names) that the mirror does not hold byte for byte,
+// into the staging directory, verified.
+func (r *remote) fetch(ctx context.Context, cp *channelPlan, files []fileRef) error {
+	for _, f := range files {
 		keep, err := r.m.have(cp, f)
 		if err != nil {
 			return err

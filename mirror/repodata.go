@@ -3,7 +3,6 @@ package mirror
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/repo/yum"
@@ -23,35 +22,39 @@ func (r *remote) repodata(ctx context.Context, cp *channelPlan) error {
 	if !hasRPM {
 		return nil
 	}
-	rel := cp.rel() + "/" + yum.Dir + "/" + yum.RepoMDName
-	md, sig, err := r.signed(ctx, rel, maxRepoMD)
+	md, sig, err := r.signed(ctx, cp.rel()+"/"+yum.Dir+"/"+yum.RepoMDName, maxRepoMD)
 	if err != nil {
 		return err
 	}
-	if _, err := r.m.opts.Keyring.Verify(md, sig, r.m.opts.Now()); err != nil {
-		return &client.TrustError{What: rel, Err: err}
+	files, err := r.m.verifyRepoMD(cp, md, sig)
+	if err != nil {
+		return err
 	}
-	files, errs := yum.ParseRepoMD(md)
-	if len(errs) > 0 {
-		return &client.TrustError{What: rel, Err: errors.Join(errs...), Hint: "the vendor signed repodata the mirror cannot copy safely"}
-	}
-	for _, d := range files {
-		f := fileRef{name: d.Href(), size: d.Size, sha256: d.SHA256}
-		keep, err := r.m.have(cp, f)
-		if err != nil {
-			return err
-		}
-		if keep {
-			continue
-		}
-		drel := cp.rel() + "/" + f.name
-		if err := r.f.Download(ctx, drel, r.m.stagedPath(drel), f.size, f.sha256, nil); err != nil {
-			return fmt.Errorf("mirror: %s: %w", drel, err)
-		}
-		cp.staged = append(cp.staged, f.name)
+	if err := r.fetch(ctx, cp, files); err != nil {
+		return err
 	}
 	cp.repomd, cp.repomdSig = md, sig
 	return nil
+}
+
+// verifyRepoMD checks repomd.xml's signature with the key that signs the
+// channel's index (a signing key of the key list the index was verified
+// under, or the keyring) and returns the data files it names.
+func (m *mirror) verifyRepoMD(cp *channelPlan, md, sig []byte) ([]fileRef, error) {
+	rel := cp.rel() + "/" + yum.Dir + "/" + yum.RepoMDName
+	check := client.IndexCheck{Keyring: m.opts.Keyring, Keys: m.keys, Now: m.opts.Now()}
+	if err := client.VerifySignature(rel, md, sig, check); err != nil {
+		return nil, err
+	}
+	files, errs := yum.ParseRepoMD(md)
+	if len(errs) > 0 {
+		return nil, &client.TrustError{What: rel, Err: errors.Join(errs...), Hint: "the vendor signed repodata the mirror cannot copy safely"}
+	}
+	out := make([]fileRef, 0, len(files))
+	for _, d := range files {
+		out = append(out, fileRef{name: d.Href(), size: d.Size, sha256: d.SHA256})
+	}
+	return out, nil
 }
 
 func isRPM(name string) bool { return len(name) > 4 && name[len(name)-4:] == ".rpm" }

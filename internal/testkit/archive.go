@@ -3,6 +3,7 @@ package testkit
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"os/exec"
 	"testing"
 	"time"
@@ -45,4 +46,43 @@ func HideTarEntry(tb testing.TB, data []byte, name string, body []byte) []byte {
 		tb.Fatalf("%s %s: %v", tool, level, err)
 	}
 	return out
+}
+
+// RewriteTar copies a plain tar stream (an export bundle) entry by entry
+// through edit, which returns an entry's new bytes and whether to keep
+// it; headers are kept but for the size. What a hand-made or tampered
+// bundle looks like.
+func RewriteTar(tb testing.TB, data []byte, edit func(name string, data []byte) ([]byte, bool)) []byte {
+	tb.Helper()
+	tr := tar.NewReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		body, keep := edit(hdr.Name, body)
+		if !keep {
+			continue
+		}
+		hdr.Size = int64(len(body))
+		if err := tw.WriteHeader(hdr); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return out.Bytes()
 }

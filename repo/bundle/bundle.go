@@ -11,8 +11,14 @@ import (
 	"github.com/hotfix-project/hotfix/repo"
 )
 
-// Format is the version of the bundle format.
-const Format = 1
+// Format is the version of the bundle format Write writes. Format 2
+// puts keys/ before the index (a key list is needed to verify an index
+// signed under it) and adds repo.json, the repodata and customer
+// channels; Read reads format 1 bundles too.
+const Format = 2
+
+// minFormat is the oldest format Read reads.
+const minFormat = 1
 
 // HeaderName is the first entry of every bundle; its presence, first, is
 // how a bundle is told from other tar files.
@@ -39,6 +45,14 @@ type Header struct {
 	// From is the first fix whose archives the bundle carries; absent
 	// when it carries the whole channel.
 	From *repo.Version `json:"from,omitempty"`
+	// Root says that repo.json and its signature follow the keys
+	// (format 2, where the repository has them).
+	Root bool `json:"root,omitempty"`
+	// Repodata says that the channel's yum repodata follows its archives
+	// (format 2, where the channel has RPMs).
+	Repodata bool `json:"repodata,omitempty"`
+	// Customers are the customer channels that follow, sorted (format 2).
+	Customers []string `json:"customers,omitempty"`
 }
 
 // FromVersion is From, or the zero version for the whole channel.
@@ -59,15 +73,47 @@ func (h *Header) IndexEntry() string { return h.channelDir() + "/" + repo.IndexN
 // SigEntry names the index's signature inside the bundle.
 func (h *Header) SigEntry() string { return h.IndexEntry() + repo.SigSuffix }
 
+// repoMDEntry names the channel's repomd.xml inside the bundle.
+func (h *Header) repoMDEntry() string { return h.channelDir() + "/" + repodataDir + "repomd.xml" }
+
+// Names of the format (repo/yum's, which this package may not import).
+const (
+	rootEntry   = repo.RootIndexName
+	indexName   = repo.IndexName
+	sigSuffix   = repo.SigSuffix
+	repodataDir = "repodata/"
+	// maxRepodata bounds the data files of a repomd.xml a reader that
+	// does not parse it skips, and maxRepodataSize each one's size.
+	maxRepodata     = 64
+	maxRepodataSize = 1 << 30
+	maxRepoMDSize   = 1 << 20
+)
+
+// customDir is the bundle's folder of a customer channel.
+func (h *Header) customDir(customer string) string {
+	return repo.CustomIndexPath(h.Product, h.Base, customer)
+}
+
 func (h *Header) validate() error {
-	if h.Format != Format {
-		return fmt.Errorf("bundle format %d is not supported (this hotfix reads %d): use the hotfix release that exported it, or a newer one", h.Format, Format)
+	if h.Format < minFormat || h.Format > Format {
+		return fmt.Errorf("bundle format %d is not supported (this hotfix reads %d to %d): use the hotfix release that exported it, or a newer one", h.Format, minFormat, Format)
 	}
 	if err := repo.ValidProductName(h.Product); err != nil {
 		return err
 	}
 	if h.Base.IsZero() {
 		return fmt.Errorf("no base")
+	}
+	if h.Format < 2 && (h.Root || h.Repodata || len(h.Customers) > 0) {
+		return fmt.Errorf("format %d carries no repo.json, repodata or customer channels", h.Format)
+	}
+	for i, c := range h.Customers {
+		if err := repo.ValidCustomerName(c); err != nil {
+			return err
+		}
+		if i > 0 && c <= h.Customers[i-1] {
+			return fmt.Errorf("customers out of order or repeated at %q", c)
+		}
 	}
 	return nil
 }
@@ -97,21 +143,33 @@ func Carried(ix *repo.Index, from repo.Version) []repo.IndexFix {
 }
 
 // files lists the (name, size, sha256) of fixes' archives in bundle order.
-func files(fixes []repo.IndexFix) []fileRef {
-	var out []fileRef
+func files(fixes []repo.IndexFix) []FileRef {
+	var out []FileRef
 	for _, f := range fixes {
-		out = append(out, fileRef{f.File, f.Size, f.SHA256})
+		out = append(out, FileRef{f.File, f.Size, f.SHA256})
 		if f.RPM != nil {
-			out = append(out, fileRef{f.RPM.File, f.RPM.Size, f.RPM.SHA256})
+			out = append(out, FileRef{f.RPM.File, f.RPM.Size, f.RPM.SHA256})
 		}
 	}
 	return out
 }
 
-type fileRef struct {
-	name   string
-	size   int64
-	sha256 string
+// customFiles lists the archives of a customer's index in bundle order.
+func customFiles(ix *repo.CustomIndex) []FileRef {
+	var out []FileRef
+	for _, f := range ix.Fixes {
+		out = append(out, FileRef{repo.CustomDir + "/" + ix.Customer + "/" + f.File, f.Size, f.SHA256})
+	}
+	return out
+}
+
+// FileRef is a file a verified index or repomd.xml names: its name
+// relative to the channel's folder ("FILE", "repodata/FILE",
+// "custom/CUSTOMER/FILE"), size and sha256.
+type FileRef struct {
+	Name   string
+	Size   int64
+	SHA256 string
 }
 
 // isKeyEntry returns the plain name of a keys/NAME entry.

@@ -56,6 +56,15 @@ func pack(t testing.TB, es []entry) []byte {
 	return buf.Bytes()
 }
 
+// afterKeys inserts e after the last keys/ entry.
+func afterKeys(es []entry, e entry) []entry {
+	i := 1
+	for i < len(es) && strings.HasPrefix(es[i].hdr.Name, "keys/") {
+		i++
+	}
+	return append(es[:i:i], append([]entry{e}, es[i:]...)...)
+}
+
 func find(es []entry, name string) int {
 	for i, e := range es {
 		if e.hdr.Name == name {
@@ -116,36 +125,67 @@ func TestHostileBundles(t *testing.T) {
 			return pack(t, es)
 		}, want: "not a regular file"},
 		{name: "climbing key name", make: func(es []entry) []byte {
-			es = append(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/../../etc/x", Mode: 0o644}, []byte("x")})
-			return pack(t, es)
+			return pack(t, afterKeys(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/../../etc/x", Mode: 0o644}, []byte("x")}))
+		}, want: "unexpected entry"},
+		{name: "nested key name", make: func(es []entry) []byte {
+			return pack(t, afterKeys(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/a/b.asc", Mode: 0o644}, []byte("x")}))
 		}, want: "unexpected entry"},
 		{name: "key directory entry", make: func(es []entry) []byte {
-			es = append(es, entry{&tar.Header{Typeflag: tar.TypeDir, Name: "keys/zz/", Mode: 0o755}, nil})
-			return pack(t, es)
+			return pack(t, afterKeys(es, entry{&tar.Header{Typeflag: tar.TypeDir, Name: "keys/zz/", Mode: 0o755}, nil}))
 		}, want: "not a regular file"},
 		{name: "key repeated", make: func(es []entry) []byte {
-			return pack(t, append(es, es[len(es)-1]))
+			return pack(t, afterKeys(es, es[find(es, "keys/ABCDEF.asc")]))
 		}, want: "out of order or repeated"},
 		{name: "key too large", make: func(es []entry) []byte {
-			es = append(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/ZZZ.asc", Mode: 0o644}, make([]byte, MaxKeySize+1)})
-			return pack(t, es)
+			return pack(t, afterKeys(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/ZZZ.asc", Mode: 0o644}, make([]byte, MaxKeySize+1)}))
 		}, want: "allowed here"},
+		{name: "key after the archives", make: func(es []entry) []byte {
+			return pack(t, append(es, entry{&tar.Header{Typeflag: tar.TypeReg, Name: "keys/ZZZ.asc", Mode: 0o644}, []byte("x")}))
+		}, want: "unexpected entry after the last one the header announces"},
 		{name: "bad signature", make: func(es []entry) []byte {
-			es[2].data = []byte("forged")
+			es[find(es, "acme/2.4.1/index.json.asc")].data = []byte("forged")
 			return pack(t, es)
 		}, want: "bad signature"},
 		{name: "header of another channel", make: func(es []entry) []byte {
-			es[0].data = []byte(`{"format":1,"product":"acme","base":"2.4.0"}`)
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.0"}`)
 			return pack(t, es)
 		}, want: "unexpected entry"},
 		{name: "header names a fix not in the index", make: func(es []entry) []byte {
-			es[0].data = []byte(`{"format":1,"product":"acme","base":"2.4.1","from":"2.4.1.9"}`)
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","from":"2.4.1.9"}`)
 			return pack(t, es)
 		}, want: "does not list"},
-		{name: "future format", make: func(es []entry) []byte {
-			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1"}`)
+		{name: "format 1 header on a format 2 stream", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":1,"product":"acme","base":"2.4.1"}`)
 			return pack(t, es)
-		}, want: "format 2"},
+		}, want: "unexpected entry where acme/2.4.1/index.json belongs"},
+		{name: "format 1 header announcing customers", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":1,"product":"acme","base":"2.4.1","customers":["shop-a"]}`)
+			return pack(t, es)
+		}, want: "format 1 carries no"},
+		{name: "header announces a customer channel the bundle lacks", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","customers":["shop-a"]}`)
+			return pack(t, es)
+		}, want: "acme/2.4.1/custom/shop-a/index.json: missing"},
+		{name: "header announces customers out of order", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","customers":["shop-b","shop-a"]}`)
+			return pack(t, es)
+		}, want: "out of order"},
+		{name: "header announces a climbing customer", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","customers":["../x"]}`)
+			return pack(t, es)
+		}, want: "customer"},
+		{name: "header announces repo.json the bundle lacks", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","root":true}`)
+			return pack(t, es)
+		}, want: "unexpected entry where repo.json belongs"},
+		{name: "header announces repodata the bundle lacks", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":2,"product":"acme","base":"2.4.1","repodata":true}`)
+			return pack(t, es)
+		}, want: "acme/2.4.1/repodata/repomd.xml: missing"},
+		{name: "future format", make: func(es []entry) []byte {
+			es[0].data = []byte(`{"format":3,"product":"acme","base":"2.4.1"}`)
+			return pack(t, es)
+		}, want: "format 3"},
 		{name: "not a bundle: other first entry", make: func(es []entry) []byte {
 			return pack(t, es[1:])
 		}, notBun: true},
@@ -218,8 +258,9 @@ func FuzzRead(f *testing.F) {
 	f.Add(good[:2048])
 	f.Add(append(bytes.Clone(good), 1))
 	es := entries(f, good)
-	es[3].data = []byte("x")
+	es[len(es)-1].data = []byte("x")
 	f.Add(pack(f, es))
+	f.Add(fx.withExtras(f).bundle(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rd := read(data)
 		if len(rd.open) != 0 {

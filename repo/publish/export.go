@@ -26,21 +26,29 @@ type ExportOptions struct {
 	From    *repo.Version // first fix whose archives are carried; nil: all
 	Out     string        // the bundle file, replaced atomically
 	ModTime time.Time     // of every entry (SOURCE_DATE_EPOCH), for identical bytes
+	// Customers are the customer channels of the base to carry as well
+	// (their signed indexes and every archive they name).
+	Customers []string
 }
 
 // ExportResult says what a bundle holds.
 type ExportResult struct {
-	Index    *repo.Index
-	Archives int
-	Keys     int
-	Bytes    int64
+	Index     *repo.Index
+	Archives  int // archives of the channel and of its customers
+	Keys      int
+	Repodata  bool // the channel's yum repodata is carried
+	Root      bool // repo.json is carried
+	Customers int
+	Bytes     int64
 }
 
 // Export writes one channel of the repository at root as a bundle (see
-// repo/bundle): the published index and signature as they are, the
-// archives of every fix from opts.From on, checked against the index
-// before they are written, and the keys/ folder. The bundle appears at
-// opts.Out only once complete and synced.
+// repo/bundle): the keys/ folder (every key list version), repo.json,
+// the published index and signature as they are, the archives of every
+// fix from opts.From on, checked against the index while they are
+// written, the channel's yum repodata, and the customer channels asked
+// for. Signed files travel as published, none re-signed. The bundle
+// appears at opts.Out only once complete and synced.
 func Export(ctx context.Context, root string, opts ExportOptions) (*ExportResult, error) {
 	dir := filepath.Join(root, opts.Product, opts.Base.String())
 	indexPath := filepath.Join(dir, repo.IndexName)
@@ -83,6 +91,9 @@ func Export(ctx context.Context, root string, opts ExportOptions) (*ExportResult
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	res.Keys = len(b.Keys)
+	if err := exportExtras(root, dir, b, opts, res); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	if err := writeBundle(ctx, opts.Out, b); err != nil {
 		return nil, err
 	}

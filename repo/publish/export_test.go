@@ -61,8 +61,8 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Archives != 6 || res.Keys != 3 {
-		t.Errorf("result %+v: want 6 archives (3 .fix, 3 .rpm) and 3 key files", res)
+	if res.Archives != 6 || res.Keys != 3 || !res.Repodata || !res.Root {
+		t.Errorf("result %+v: want 6 archives (3 .fix, 3 .rpm), 3 key files, repo.json and repodata", res)
 	}
 	first, _ := os.ReadFile(out)
 	if _, err := Export(context.Background(), root, ExportOptions{Product: "p", Base: base, Out: out, ModTime: epoch}); err != nil {
@@ -79,7 +79,10 @@ func TestExport(t *testing.T) {
 	if !bytes.Equal(c.IndexRaw, published) || len(c.Fixes) != 3 || len(keys) != 3 {
 		t.Errorf("bundle holds %d fixes, keys %v, index as published: %v", len(c.Fixes), keys, bytes.Equal(c.IndexRaw, published))
 	}
-	if tarList := runTool(t, "tar", "-tf", out); !bytes.Contains([]byte(tarList), []byte("p/1.0/p-1.0.3.fix")) {
+	if c.Root == nil || c.RepoMD == nil || c.Header.Format != bundle.Format {
+		t.Errorf("bundle lacks repo.json or repodata: %+v", c.Header)
+	}
+	if tarList := runTool(t, "tar", "-tf", out); !bytes.Contains([]byte(tarList), []byte("p/1.0/p-1.0.3.fix")) || !bytes.Contains([]byte(tarList), []byte("p/1.0/repodata/repomd.xml")) {
 		t.Errorf("tar -tf:\n%s", tarList)
 	}
 
@@ -142,6 +145,21 @@ func TestExportRefuses(t *testing.T) {
 			os.Remove(path)
 			os.Mkdir(path, 0o755)
 		}), []string{"p-1.0.1.fix", "the index describes", "repo verify"}},
+		{"customer without a channel", ExportOptions{Product: "p", Base: base, Customers: []string{"shop-z"}}, nil, []string{"customer shop-z has no channel of p 1.0"}},
+		{"customer name that climbs", ExportOptions{Product: "p", Base: base, Customers: []string{"../x"}}, nil, []string{"customer"}},
+		{"repodata file changed after build", ExportOptions{Product: "p", Base: base}, func(t *testing.T) {
+			m, _ := filepath.Glob(filepath.Join(ch, "repodata", "*-primary.xml.gz"))
+			change(filepath.Join("repodata", filepath.Base(m[0])), flip)(t)
+		}, []string{"primary.xml.gz: sha256", "repo verify"}},
+		{"repomd.xml without its signature", ExportOptions{Product: "p", Base: base}, change(filepath.Join("repodata", "repomd.xml.asc"), func(path string, _ []byte) {
+			os.Remove(path)
+		}), []string{"repomd.xml has no readable signature", "repo build"}},
+		{"repo.json without its signature", ExportOptions{Product: "p", Base: base}, func(t *testing.T) {
+			path := filepath.Join(root, "repo.json.asc")
+			orig, _ := os.ReadFile(path)
+			os.Remove(path)
+			t.Cleanup(func() { os.WriteFile(path, orig, 0o644) })
+		}, []string{"repo.json has no readable signature"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
