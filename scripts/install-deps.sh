@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the real third-party tools the tests run against (gpg, rpm, dnf,
-# createrepo_c, xz, zstd, promtool, systemd-analyze, nginx, moto_server)
-# when they are missing.
+# createrepo_c, xz, zstd, promtool, systemd-analyze, nginx, moto_server,
+# versitygw) when they are missing.
 # Debian/Ubuntu only; elsewhere it says what to install and fails.
 set -eu
 need=""
@@ -27,6 +27,15 @@ if ! command -v moto_server >/dev/null 2>&1; then
 		echo "install-deps: moto_server is missing and pip could not install it: install moto[server] (Python) so that moto_server is on PATH" >&2
 		exit 1
 	}
+fi
+# versitygw is the S3 server the tests kill -9 mid-publish and start again
+# on the same data: it keeps its objects as files (moto keeps them in
+# memory and loses them). Not a Debian package: built through the module
+# proxy (a few minutes, once); its posix backend needs a filesystem with
+# user extended attributes (ext4, xfs, tmpfs on Linux 6.6+).
+if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+	echo "install-deps: building versitygw v1.8.0 (once; a few minutes)" >&2
+	GOTOOLCHAIN=local go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 # goreleaser validates goreleaser.yaml. It is not a Debian package; v2.15.4
 # is the newest that builds with Go 1.26 through the module proxy (newer

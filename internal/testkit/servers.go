@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -38,7 +39,19 @@ type Server struct {
 	AccessLog string // nginx: its access log, one request a line
 	out       *lockedBuffer
 	pid       int
-	done      chan struct{} // closed when the process has exited
+	done      chan struct{}               // closed when the process has exited
+	start     func(tb testing.TB) *Server // starts it again (Restart)
+}
+
+// Restart kills the server (if it still runs) and starts it again with
+// the same arguments, on the same port and data: a server that crashed
+// and came back. It stops when the test that started it ends, though tb
+// (a subtest's) reports its failures.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.Kill()
+	n := s.start(tb)
+	s.out, s.pid, s.done = n.out, n.pid, n.done
 }
 
 // Kill stops the server and everything it started (its process group)
@@ -53,6 +66,13 @@ func (s *Server) Kill() {
 // never answers fails the test with its output.
 func startServer(tb testing.TB, port int, ready string, name string, args ...string) *Server {
 	tb.Helper()
+	return startServerOwned(tb, tb, port, ready, name, args...)
+}
+
+// startServerOwned is startServer that reports to tb but stops when
+// owner ends (a Restart in a subtest outlives the subtest).
+func startServerOwned(tb, owner testing.TB, port int, ready string, name string, args ...string) *Server {
+	tb.Helper()
 	if _, err := exec.LookPath(name); err != nil {
 		tb.Fatalf("%s is not installed: run scripts/install-deps.sh", name)
 	}
@@ -63,9 +83,10 @@ func startServer(tb testing.TB, port int, ready string, name string, args ...str
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), out: out, pid: cmd.Process.Pid, done: make(chan struct{})}
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), out: out, pid: cmd.Process.Pid, done: make(chan struct{}),
+		start: func(tb testing.TB) *Server { return startServerOwned(tb, owner, port, ready, name, args...) }}
 	go func() { cmd.Wait(); close(s.done) }()
-	tb.Cleanup(s.Kill)
+	owner.Cleanup(s.Kill)
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tail := out.String()
@@ -117,6 +138,43 @@ func StartMoto(tb testing.TB) *Server {
 	AWSTestEnv(tb)
 	port := FreePort(tb)
 	return startServer(tb, port, "/", "moto_server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+}
+
+// VersityGWVersion is the versitygw release scripts/install-deps.sh
+// builds (through the module proxy: Debian does not package it).
+const VersityGWVersion = "v1.8.0"
+
+// StartVersityGW starts versitygw's posix gateway on a free loopback port
+// with the test credentials of AWSTestEnv, keeping its objects as files
+// under dir (a bucket is a directory, metadata in extended attributes):
+// a real S3-compatible server whose data outlives its process, for tests
+// that kill it (Kill) and start it again on the same data (Restart),
+// which moto, keeping everything in memory, cannot do.
+func StartVersityGW(tb testing.TB, dir string) *Server {
+	tb.Helper()
+	AWSTestEnv(tb)
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		bin = filepath.Join(goBin(), "versitygw")
+		if _, serr := os.Stat(bin); serr != nil {
+			tb.Fatalf("versitygw is not installed: run scripts/install-deps.sh (it builds versitygw %s with go install)", VersityGWVersion)
+		}
+	}
+	port := FreePort(tb)
+	return startServer(tb, port, "/", bin, "--access", "testing", "--secret", "testing", "--region", "us-east-1",
+		"--port", "127.0.0.1:"+strconv.Itoa(port), "--quiet", "posix", dir)
+}
+
+// goBin is where go install puts commands.
+func goBin() string {
+	if b := os.Getenv("GOBIN"); b != "" {
+		return b
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "bin")
 }
 
 // AWSTestEnv points the AWS SDK and CLI at test credentials only.

@@ -1,0 +1,105 @@
+package publish
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/lockfile"
+	"github.com/hotfix-project/hotfix/internal/testkit"
+)
+
+// TestPublishS3ServerKilled: the object store itself dies mid-publish.
+// versitygw, a real S3 server that keeps its objects on disk, is killed
+// (SIGKILL) at several points of a publish that grows a repository from
+// 2 fixes to 3, and started again on the same data. A client reads the
+// bucket over plain HTTP, as through a CDN, after every object the
+// publish put and after the restart: it accepts every state (the old
+// chain or the new), but for one upload's time between an index and its
+// signature. The publish that lost its server fails; a re-run (breaking
+// the lock the dead publish could not remove) finishes it, uploading
+// only what was missing.
+func TestPublishS3ServerKilled(t *testing.T) {
+	r := newPubRepo(t, 2, 1, true)
+	v1 := filepath.Join(t.TempDir(), "v1")
+	testkit.CopyTree(t, r.Root, v1)
+	r.grow(t, 1)
+	gw := testkit.StartVersityGW(t, t.TempDir())
+	gw.CreatePublicBucket(t, "cdn")
+
+	checkState := func(t *testing.T, c *pubClient, where, key string) {
+		t.Helper()
+		n, err := c.pending(t.Context())
+		if err == nil && n != 2 && n != 3 {
+			t.Errorf("%s after %s: %d fixes pending, want the old 2 or the new 3", where, key, n)
+		}
+		if err != nil && !isIndexName(path.Base(key)) {
+			t.Errorf("%s after %s: the client refused the bucket: %v", where, key, err)
+		}
+	}
+	publishV1 := func(t *testing.T, prefix string) (*S3Destination, *pubClient) {
+		t.Helper()
+		d := s3Dest(t, gw, "cdn", prefix)
+		if _, err := Publish(t.Context(), v1, d, PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c := newPubClient(t, gw.URL+"/cdn/"+prefix)
+		if n, err := c.pending(t.Context()); err != nil || n != 2 {
+			t.Fatalf("%s: client after the first publish: %d pending, %v", prefix, n, err)
+		}
+		return d, c
+	}
+
+	// The order of a whole publish names the points to kill at.
+	d, _ := publishV1(t, "order")
+	var order []string
+	if _, err := Publish(t.Context(), r.Root, d, PublishOptions{Workers: 1, AfterObject: func(key string) { order = append(order, key) }}); err != nil {
+		t.Fatal(err)
+	}
+	checkOrder(t, order)
+	kills := map[string]int{
+		"after the first archive":         1,
+		"after an index, before its sig":  slices.Index(order, "pub/1.0/index.json") + 1,
+		"after an index's signature":      slices.Index(order, "pub/1.0/index.json.asc") + 1,
+		"after repo.json, before its sig": slices.Index(order, "repo.json") + 1,
+		"after the last object":           len(order),
+	}
+	for name, k := range kills {
+		t.Run(name, func(t *testing.T) {
+			prefix := fmt.Sprintf("kill-%d", k)
+			d, c := publishV1(t, prefix)
+			count := 0
+			_, err := Publish(t.Context(), r.Root, d, PublishOptions{Workers: 1, AfterObject: func(key string) {
+				checkState(t, c, prefix, key)
+				if count++; count == k {
+					gw.Kill()
+				}
+			}})
+			if err == nil && k < len(order) {
+				t.Fatal("the publish went on without its server")
+			}
+			gw.Restart(t)
+			checkState(t, c, prefix+" after the restart", order[k-1])
+			// The publish could not remove its lock from the dead server,
+			// and its process (this test's) still runs: a re-run is
+			// refused, naming the lock, and takes it over when told to.
+			_, err = Publish(t.Context(), r.Root, d, PublishOptions{})
+			if k < len(order) && !errors.Is(err, lockfile.ErrLocked) {
+				t.Fatalf("re-run over the dead publish's lock: %v, want it refused naming the lock", err)
+			}
+			res, err := Publish(t.Context(), r.Root, d, PublishOptions{BreakLock: true})
+			if err != nil {
+				t.Fatalf("re-run: %v", err)
+			}
+			if len(res.Actions) > len(order)-k+1 {
+				t.Errorf("re-run uploaded %d objects, want at most the %d left and the one cut", len(res.Actions), len(order)-k)
+			}
+			if n, err := c.pending(t.Context()); err != nil || n != 3 {
+				t.Fatalf("client after the re-run: %d pending, %v", n, err)
+			}
+		})
+	}
+}
