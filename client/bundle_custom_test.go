@@ -115,3 +115,29 @@ func TestInstallFromBundleCustomersRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestBundleCustomerCommands runs the real binary: repo export
+// --customer carries the channel (and says so), install --from on the
+// customer's server installs its fix after the chain, and a customer
+// without a channel of the base is refused by name.
+func TestBundleCustomerCommands(t *testing.T) {
+	r := newRepo(t, "2.4.1.1")
+	r.addCustom(t, packCustomFix(t, "shop-a", "IS-1", "1", map[string]string{"app/extra.php": "<?php // shop a\n"}, ""))
+	out := filepath.Join(t.TempDir(), "acme-2.4.1-shop-a.tar")
+	res := run(t, t.Context(), "repo", "export", r.Dir, "--product", demo.Product, "--base", demo.Base, "--customer", "shop-a", "--out", out)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "(2 archives, ") || !strings.Contains(res.Stdout, "1 customer channels") {
+		t.Fatalf("repo export --customer: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	res = run(t, t.Context(), "repo", "export", r.Dir, "--product", demo.Product, "--base", demo.Base, "--customer", "shop-z", "--out", out+".z")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "customer shop-z has no channel of acme 2.4.1") {
+		t.Errorf("repo export --customer shop-z: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	env := offlineCustomerEnv(t, r)
+	res = env.hotfix(t, "install", "--from", out, "--yes")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "installed customer fix IS-1 1 from "+out) {
+		t.Fatalf("install --from a bundle with the customer's channel: %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := readRoot(t, env.Root, "app/extra.php"); got != "<?php // shop a\n" {
+		t.Errorf("the customer fix's file: %q", got)
+	}
+}

@@ -232,6 +232,13 @@ func runInstallFrom(ctx context.Context, g *globalOptions, cl *client.Client, op
 				fmt.Fprintf(g.stdout, "installed %s from %s: %s\n", f.Version, opts.From, f.Summary)
 			}
 		}
+		for _, f := range res.Custom {
+			if res.DryRun {
+				fmt.Fprintf(g.stdout, "would install (dry run, tests passed) customer fix %s %s: %s\n", f.ID, f.Version, f.Summary)
+			} else {
+				fmt.Fprintf(g.stdout, "installed customer fix %s %s from %s: %s\n", f.ID, f.Version, opts.From, f.Summary)
+			}
+		}
 	}
 	return err
 }

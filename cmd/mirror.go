@@ -43,7 +43,7 @@ only by the newest version's signing keys; repo.json and each channel's
 index (signature, expiry, and a serial never lower than the one DIR
 holds: a source that goes backwards is refused), every archive's size and
 sha256, the yum repodata. Then the files are put in place in the safe
-order (archives, repodata, indexes and their signatures, keys/, repo.json
+order (archives, repodata, keys/, indexes and their signatures, repo.json
 last), and the repodata files the new repomd.xml no longer names are
 removed. The next run fetches only what is new; a run cut off
 resumes where it stopped (DIR/.mirror holds what it had fetched). --product

@@ -84,8 +84,9 @@ func keyFileOK(name string, data []byte) (bool, error) {
 
 // place puts a verified plan into the mirror in the safe order:
 // archives and repodata data files (renamed from the staging directory),
-// repomd.xml and its signature, the customers' indexes and the channel's,
-// each before its signature, keys/, then
+// keys/ (key lists before the indexes signed under them), repomd.xml and
+// its signature (then the data files it no longer names go), the
+// customers' indexes and the channel's, each before its signature, then
 // repo.json and its signature. Metadata is rewritten only when it changed.
 func (m *mirror) place(p *plan) error {
 	dirs := map[string]bool{}
@@ -106,6 +107,13 @@ func (m *mirror) place(p *plan) error {
 	if err := atomicfile.SyncDirs(dirs); err != nil {
 		return err
 	}
+	// The key lists go before the indexes signed under them: a client
+	// that reads a new index finds the list version it names.
+	for _, k := range p.keys {
+		if err := m.write("keys/"+k.name, k.data); err != nil {
+			return err
+		}
+	}
 	for _, cp := range p.channels {
 		if cp.repomd != nil {
 			if err := m.writeSigned(cp.rel()+"/repodata/repomd.xml", cp.repomd, cp.repomdSig); err != nil {
@@ -124,11 +132,6 @@ func (m *mirror) place(p *plan) error {
 			return err
 		}
 		m.res.Channels = append(m.res.Channels, ChannelResult{Product: cp.product, Base: cp.base, Serial: cp.ix.Serial, Fixes: len(cp.ix.Fixes)})
-	}
-	for _, k := range p.keys {
-		if err := m.write("keys/"+k.name, k.data); err != nil {
-			return err
-		}
 	}
 	if p.root != nil {
 		return m.writeSigned(repo.RootIndexName, p.root, p.rootSig)
