@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 )
 
 // batchWorkers is how many fsyncs a Batch keeps in flight. One fsync per
@@ -80,38 +79,6 @@ func (b *Batch) AdoptDurable(src, path string) error {
 		return err
 	}
 	b.items = append(b.items, batchItem{temp: src, target: path, perm: info.Mode().Perm(), uid: -1, gid: -1, adopted: true, durable: true})
-	return nil
-}
-
-// Clone adds a copy of the complete file src as path. The copy shares the
-// source's blocks where the file system can (a reflink: btrfs, XFS) and
-// otherwise runs in the kernel (copy_file_range); either way it is a file
-// of its own, which nothing done to src later can change, and a thousand
-// of them cost one round of fsyncs at Commit.
-func (b *Batch) Clone(src, path string, perm os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	f, err := createTemp(path)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = unix.IoctlFileClone(int(f.Fd()), int(in.Fd())); err != nil {
-		_, err = io.Copy(f, in) // no reflink here: copy_file_range
-	}
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	b.items = append(b.items, batchItem{temp: f.Name(), target: path, perm: perm, uid: -1, gid: -1})
 	return nil
 }
 
