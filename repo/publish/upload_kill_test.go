@@ -3,10 +3,20 @@ package publish
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/internal/testkit"
@@ -60,21 +70,33 @@ func TestPublishS3ServerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkOrder(t, order)
-	kills := map[string]int{
-		"after the first archive":         1,
-		"after an index, before its sig":  slices.Index(order, "pub/1.0/index.json") + 1,
-		"after an index's signature":      slices.Index(order, "pub/1.0/index.json.asc") + 1,
-		"after repo.json, before its sig": slices.Index(order, "repo.json") + 1,
-		"after the last object":           len(order),
+	kills := []struct {
+		name    string
+		k       int // objects stored before the kill
+		workers int
+	}{
+		{"after the first archive", 1, 1},
+		{"after the first archive, others in flight", 1, 4},
+		{"after an index, before its sig", slices.Index(order, "pub/1.0/index.json") + 1, 1},
+		{"after an index's signature", slices.Index(order, "pub/1.0/index.json.asc") + 1, 1},
+		{"after repo.json, before its sig", slices.Index(order, "repo.json") + 1, 1},
+		{"after the last object", len(order), 1},
 	}
-	for name, k := range kills {
-		t.Run(name, func(t *testing.T) {
-			prefix := fmt.Sprintf("kill-%d", k)
+	for i, kc := range kills {
+		k := kc.k
+		t.Run(kc.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("kill-%d", i)
 			d, c := publishV1(t, prefix)
+			var mu sync.Mutex // with several workers, objects end at once
 			count := 0
-			_, err := Publish(t.Context(), r.Root, d, PublishOptions{Workers: 1, AfterObject: func(key string) {
+			_, err := Publish(t.Context(), r.Root, d, PublishOptions{Workers: kc.workers, AfterObject: func(key string) {
+				mu.Lock()
+				defer mu.Unlock()
+				if count++; count > k {
+					return // stored as the server died: the restart shows it
+				}
 				checkState(t, c, prefix, key)
-				if count++; count == k {
+				if count == k {
 					gw.Kill()
 				}
 			}})
@@ -102,4 +124,99 @@ func TestPublishS3ServerKilled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPublishS3ServerKilledMidObject: the object store dies in the
+// middle of an archive's upload (a proxy in front of versitygw kills it
+// once half of the body went through). After the restart no partial
+// object is served: the client still accepts the old chain, and the
+// re-run, which refuses an object with other bytes under an archive's
+// name, uploads the archive whole and finishes.
+func TestPublishS3ServerKilledMidObject(t *testing.T) {
+	r := newPubRepo(t, 2, 1, true)
+	v1 := filepath.Join(t.TempDir(), "v1")
+	testkit.CopyTree(t, r.Root, v1)
+	r.grow(t, 1)
+	gw := testkit.StartVersityGW(t, t.TempDir())
+	gw.CreatePublicBucket(t, "cdn")
+	target, err := url.Parse(gw.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var armed atomic.Bool // the next archive upload is cut
+	killed := make(chan string, 1)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = log.New(io.Discard, "", 0) // a dead server is the point
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		isArchive := strings.HasSuffix(req.URL.Path, ".fix") || strings.HasSuffix(req.URL.Path, ".rpm")
+		if req.Method == http.MethodPut && isArchive && req.ContentLength > 1 && armed.CompareAndSwap(true, false) {
+			p := req.URL.Path
+			req.Body = &killHalfway{ReadCloser: req.Body, left: req.ContentLength / 2, kill: func() {
+				gw.Kill()
+				killed <- p
+			}}
+		}
+		rp.ServeHTTP(w, req)
+	}))
+	defer proxy.Close()
+
+	d, err := NewS3Destination(t.Context(), S3Options{Bucket: "cdn", Prefix: "mid", Endpoint: proxy.URL, RequestTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(t.Context(), v1, d, PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	c := newPubClient(t, gw.URL+"/cdn/mid")
+	if n, err := c.pending(t.Context()); err != nil || n != 2 {
+		t.Fatalf("client after the first publish: %d pending, %v", n, err)
+	}
+	if _, err := Publish(t.Context(), r.Root, d, PublishOptions{Workers: 1}); err == nil {
+		t.Fatal("the publish went on without its server")
+	}
+	var cut string
+	select {
+	case cut = <-killed:
+	default:
+		t.Fatal("no archive upload was cut")
+	}
+	gw.Restart(t)
+	if n, err := c.pending(t.Context()); err != nil || n != 2 {
+		t.Fatalf("client after the restart (%s cut): %d pending, %v; want the old chain", cut, n, err)
+	}
+	res, err := Publish(t.Context(), r.Root, d, PublishOptions{BreakLock: true})
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if !slices.ContainsFunc(res.Actions, func(a Action) bool { return strings.HasSuffix(cut, "/mid/"+a.Key) }) {
+		t.Errorf("the re-run did not upload the cut archive %s: %+v", cut, res.Actions)
+	}
+	if n, err := c.pending(t.Context()); err != nil || n != 3 {
+		t.Fatalf("client after the re-run: %d pending, %v", n, err)
+	}
+}
+
+// killHalfway passes a request body through and calls kill once left
+// bytes went by.
+type killHalfway struct {
+	io.ReadCloser
+	left int64
+	kill func()
+}
+
+func (k *killHalfway) Read(p []byte) (int, error) {
+	if k.left <= 0 {
+		if k.kill != nil {
+			k.kill()
+			k.kill = nil
+		}
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > k.left {
+		p = p[:k.left]
+	}
+	n, err := k.ReadCloser.Read(p)
+	k.left -= int64(n)
+	return n, err
 }
