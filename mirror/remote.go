@@ -205,9 +205,10 @@ func (r *remote) fetch(ctx context.Context, cp *channelPlan, files []fileRef) er
 }
 
 // keys fetches the keys/ files to keep: from a directory, every plain
-// file; over HTTP, where nothing lists the folder, each trusted key's
-// FINGERPRINT.asc and the key lists N.root.json(.asc) from 1 until one is
-// missing.
+// file; over HTTP, where nothing lists the folder, the key lists
+// N.root.json(.asc) from 1 until one is missing, then FINGERPRINT.asc of
+// each key in --keyring and of each root and signing key those lists
+// name.
 func (r *remote) keys(ctx context.Context) ([]keyFile, error) {
 	var names []string
 	if r.dir != "" {
@@ -221,21 +222,28 @@ func (r *remote) keys(ctx context.Context) ([]keyFile, error) {
 			}
 		}
 	} else {
-		for _, fp := range r.m.opts.Keyring.Fingerprints() {
-			names = append(names, fp+".asc")
-		}
 		for n := 1; n <= maxKeyLists; n++ {
 			name := strconv.Itoa(n) + ".root.json"
 			names = append(names, name, name+repo.SigSuffix)
 		}
+		names = append(names, fingerprintFiles(r.m.opts.Keyring.Fingerprints())...)
 	}
 	var out []keyFile
-	for _, name := range names {
+	listsEnded := false
+	queued := map[string]bool{}
+	for _, n := range names {
+		queued[n] = true
+	}
+	for i := 0; i < len(names); i++ {
+		name := names[i]
+		isList := keyListName.MatchString(name)
+		if isList && listsEnded {
+			continue
+		}
 		data, _, _, err := r.f.Small(ctx, "keys/"+name, bundle.MaxKeySize, "")
 		if missing(err) {
-			if r.dir == "" && strings.HasSuffix(name, ".root.json") {
-				break // the key lists end at the first missing version
-			}
+			// Over HTTP the key lists end at the first missing version.
+			listsEnded = listsEnded || (r.dir == "" && strings.HasSuffix(name, ".root.json"))
 			continue
 		}
 		if err != nil {
@@ -245,11 +253,30 @@ func (r *remote) keys(ctx context.Context) ([]keyFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("mirror: keys/%s: %w", name, err)
 		}
-		if ok {
-			out = append(out, keyFile{name, data})
+		if !ok {
+			continue
+		}
+		out = append(out, keyFile{name, data})
+		if kl, perr := repo.ParseKeyList(data); r.dir == "" && perr == nil {
+			// (the list is verified by checkKeyLists before anything is kept)
+			for _, f := range fingerprintFiles(append(kl.RootFingerprints(), kl.SigningFingerprints()...)) {
+				if !queued[f] {
+					queued[f] = true
+					names = append(names, f)
+				}
+			}
 		}
 	}
 	return out, nil
+}
+
+// fingerprintFiles names the public key files of fingerprints.
+func fingerprintFiles(fps []string) []string {
+	out := make([]string, 0, len(fps))
+	for _, fp := range fps {
+		out = append(out, fp+".asc")
+	}
+	return out
 }
 
 // missing reports a file the source does not have.
