@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -34,6 +35,9 @@ type InstalledCustom struct {
 	// fix's (install --force, or a superseding customer fix on its way):
 	// uninstall leaves those paths to the vendor.
 	Overridden map[string]string `json:"overridden,omitempty"`
+	// Previous holds the file database records this fix replaced or
+	// dropped, by path: its uninstall puts them back (undoCustomFiles).
+	Previous map[string]FileRecord `json:"previous_owners,omitempty"`
 }
 
 // owned lists the paths the fix owns now: what it shipped or deleted,
@@ -239,4 +243,19 @@ func statusCustom(st *State) []StatusCustom {
 		out = append(out, StatusCustom{ID: cf.ID, Customer: cf.Customer, Version: cf.Version.String(), InstalledAt: cf.InstalledAt, By: cf.By, Overridden: cf.Overridden})
 	}
 	return out
+}
+
+// cachedCustomIndex is the customer's last verified index of base,
+// parsed but not verified again: good enough to find a cached archive,
+// never to install.
+func (c *Client) cachedCustomIndex(base repo.Version) *repo.CustomIndex {
+	data, err := os.ReadFile(filepath.Join(c.customCache(base), repo.IndexName))
+	if err != nil {
+		return nil
+	}
+	ix, err := repo.ParseCustomIndex(data)
+	if err != nil {
+		return nil
+	}
+	return ix
 }

@@ -193,9 +193,12 @@ func (c *Client) installCustom(ctx context.Context, st *State, f repo.CustomInde
 		for _, fe := range m.Files {
 			rec.Files[fe.Path] = fe.SHA256
 		}
+		// The file database changes in the same write: the commit point.
+		recordCustomFiles(st, &rec, m)
 		st.Custom = append(st.Custom, rec)
 		if err := st.Save(c.Cfg.StateDir); err != nil {
 			st.Custom = st.Custom[:len(st.Custom)-1]
+			st.files().Revert(customOwner(&rec), rec.owned(), rec.Previous)
 			return err
 		}
 		return nil
@@ -236,12 +239,14 @@ func matchesIndex(m *repo.Manifest, f repo.CustomIndexFix, product string, base 
 	return nil
 }
 
-// forgetCustom drops customer fix id at version v from st and saves it:
-// the commit point of its uninstall. Repeating it is harmless.
+// forgetCustom drops customer fix id at version v from st, and its
+// files from the file database, and saves it: the commit point of its
+// uninstall. Repeating it is harmless.
 func (c *Client) forgetCustom(st *State, id string) func(v repo.Version) error {
 	return func(v repo.Version) error {
 		for i, cf := range st.Custom {
 			if cf.ID == id && cf.Version.Equal(v) {
+				undoCustomFiles(st, &st.Custom[i])
 				st.Custom = slices.Delete(st.Custom, i, i+1)
 				return st.Save(c.Cfg.StateDir)
 			}
@@ -273,6 +278,7 @@ func (c *Client) recoverCustoms(ctx context.Context) (string, error) {
 			if err != nil {
 				return false, err
 			}
+			c.ensureFileDB(loaded)
 			*st = *loaded
 			cf := st.customFix(id)
 			return cf != nil && cf.Version.Equal(v), nil

@@ -145,23 +145,12 @@ func unmarkOverridden(st *State, v repo.Version) {
 	}
 }
 
-// ownerHash is the sha256 the fix that owns rel now wrote there: an
-// installed customer fix's (unless overridden), else the last vendor
-// fix's.
+// ownerHash is the sha256 the fix that owns rel now wrote there, as the
+// file database records it: a customer fix's (unless a vendor fix
+// overrode it) or a vendor fix's.
 func ownerHash(st *State, rel string) (string, bool) {
-	for _, cf := range st.Custom {
-		if _, over := cf.Overridden[rel]; over {
-			continue
-		}
-		if sum, ok := cf.Files[rel]; ok {
-			return sum, true
-		}
-	}
-	// Otherwise the vendor fix the file database names.
-	if rec, ok := st.files().Owner(rel); ok {
-		return rec.SHA256, true
-	}
-	return "", false
+	rec, ok := st.files().Owner(rel)
+	return rec.SHA256, ok
 }
 
 // customRunConflicts refuses a run whose customer fixes, with those that

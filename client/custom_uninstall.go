@@ -65,7 +65,7 @@ func (c *Client) Uninstall(ctx context.Context, id string, opts UninstallOptions
 	if err := c.customStore(id).CheckBackups(cf.Version); err != nil {
 		return nil, err
 	}
-	changed, err := c.customChanges(cf)
+	changed, err := c.customChanges(st, cf)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +99,9 @@ func (e *UninstallChangesError) Error() string {
 func (e *UninstallChangesError) Is(target error) bool { return target == ErrLocalChanges }
 
 // customChanges lists the files customer fix cf owns that differ from
-// what it installed (or exist again where it deleted them).
-func (c *Client) customChanges(cf *InstalledCustom) ([]string, error) {
+// what the file database says it installed (or exist again where it
+// deleted them).
+func (c *Client) customChanges(st *State, cf *InstalledCustom) ([]string, error) {
 	r, err := beneath.Open(c.Cfg.Root)
 	if err != nil {
 		return nil, err
@@ -108,8 +109,8 @@ func (c *Client) customChanges(cf *InstalledCustom) ([]string, error) {
 	defer r.Close()
 	var changed []string
 	for _, p := range cf.owned() {
-		sum, shipped := cf.Files[p]
-		if !shipped {
+		sum, recorded := ownerHash(st, p)
+		if !recorded {
 			if _, err := r.Lstat(p); err == nil {
 				changed = append(changed, rootPath(c.Cfg.Root, p))
 			}

@@ -12,12 +12,14 @@ import (
 type FileRecord struct {
 	// Fix is the owner: a vendor fix's version ("2.4.1.3"), or a
 	// customer fix's id (then Customer names the customer).
-	Fix      string    `json:"fix"`
-	Customer string    `json:"customer,omitempty"`
-	Part     string    `json:"part,omitempty"` // "" is the mandatory part
-	Size     int64     `json:"size"`
-	Mode     repo.Mode `json:"mode"`
-	SHA256   string    `json:"sha256"`
+	Fix      string `json:"fix"`
+	Customer string `json:"customer,omitempty"`
+	// Version is a customer fix's own version (a vendor fix's is Fix).
+	Version string    `json:"version,omitempty"`
+	Part    string    `json:"part,omitempty"` // "" is the mandatory part
+	Size    int64     `json:"size"`
+	Mode    repo.Mode `json:"mode"`
+	SHA256  string    `json:"sha256"`
 }
 
 // FileDB is the file database: for every file a fix installed and no
@@ -27,10 +29,14 @@ type FileRecord struct {
 // disagree with the installed fixes, whatever a crash interrupts.
 type FileDB struct {
 	Files map[string]FileRecord `json:"files"`
+	// Customers says the customer fixes' files are recorded too; a
+	// database written before they were lacks it, and
+	// migrateCustomFiles adds them on first use.
+	Customers bool `json:"customer_files,omitempty"`
 }
 
 // NewFileDB is an empty database.
-func NewFileDB() *FileDB { return &FileDB{Files: map[string]FileRecord{}} }
+func NewFileDB() *FileDB { return &FileDB{Files: map[string]FileRecord{}, Customers: true} }
 
 // Owner is the record of rel (a path relative to the root, slash
 // separated), if a fix owns it.
@@ -68,7 +74,7 @@ func (db *FileDB) Transfer(rel string, rec FileRecord) (prev FileRecord, ok bool
 func (db *FileDB) Install(owner FileRecord, files []repo.FileEntry, deleted []string, part func(rel string) string) map[string]FileRecord {
 	prev := map[string]FileRecord{}
 	for _, f := range files {
-		rec := FileRecord{Fix: owner.Fix, Customer: owner.Customer, Size: f.Size, Mode: f.Mode, SHA256: f.SHA256}
+		rec := FileRecord{Fix: owner.Fix, Customer: owner.Customer, Version: owner.Version, Size: f.Size, Mode: f.Mode, SHA256: f.SHA256}
 		if part != nil {
 			rec.Part = part(f.Path)
 		}

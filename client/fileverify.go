@@ -26,6 +26,7 @@ type FileProblem struct {
 	Path     string   `json:"path"` // absolute
 	Fix      string   `json:"fix"`
 	Customer string   `json:"customer,omitempty"`
+	Version  string   `json:"version,omitempty"` // a customer fix's version
 	Part     string   `json:"part,omitempty"`
 	Missing  bool     `json:"missing,omitempty"`
 	Changed  []string `json:"changed,omitempty"` // of ChangeSize, ChangeMode, ChangeDigest, ChangeType
@@ -71,7 +72,7 @@ func (c *Client) VerifyFiles(ctx context.Context) (*VerifyReport, error) {
 		rec := db.Files[p]
 		out.Checked++
 		if prob, bad := verifyFile(r, p, rec); bad {
-			prob.Path, prob.Fix, prob.Customer, prob.Part = rootPath(c.Cfg.Root, p), rec.Fix, rec.Customer, rec.Part
+			prob.Path, prob.Fix, prob.Customer, prob.Version, prob.Part = rootPath(c.Cfg.Root, p), rec.Fix, rec.Customer, rec.Version, rec.Part
 			out.Problems = append(out.Problems, prob)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -301,7 +302,15 @@ func hashIn(r *beneath.Root, rel string) (string, error) {
 // rootPath maps a manifest path into the root.
 func rootPath(root, rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
 
+// deletedByEarlierFix reports whether the fix that had rel last deleted
+// it: an installed customer fix that owns the deletion, or the newest
+// vendor fix that shipped or deleted it.
 func deletedByEarlierFix(st *State, rel string) bool {
+	for _, cf := range st.Custom {
+		if _, shipped := cf.Files[rel]; !shipped && slices.Contains(cf.owned(), rel) {
+			return true
+		}
+	}
 	for i := len(st.Installed) - 1; i >= 0; i-- {
 		if _, ok := st.Installed[i].Files[rel]; ok {
 			return false

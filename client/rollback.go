@@ -250,9 +250,7 @@ func (c *Client) recoverFix(ctx context.Context) (string, error) {
 		if err != nil {
 			return false, err
 		}
-		if loaded.DB == nil {
-			c.migrateFileDB(loaded)
-		}
+		c.ensureFileDB(loaded)
 		*st = *loaded
 		return st.IsInstalled(v), nil
 	}

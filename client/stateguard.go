@@ -64,9 +64,7 @@ func (c *Client) state(base repo.Version) (*State, error) {
 		}
 		return nil, &StateLostError{Path: path, Problem: problem, Backed: un, Backups: c.backupsRoot()}
 	}
-	if st.DB == nil {
-		c.migrateFileDB(st)
-	}
+	c.ensureFileDB(st)
 	return st, nil
 }
 

@@ -41,7 +41,7 @@ func runOwns(_ context.Context, g *globalOptions, path string) error {
 			return err
 		}
 	} else if o.Owner != nil {
-		fmt.Fprintf(g.stdout, "%s is owned by %s\n", o.Path, ownerName(o.Owner.Fix, o.Owner.Customer, o.Owner.Part))
+		fmt.Fprintf(g.stdout, "%s is owned by %s\n", o.Path, ownerName(o.Owner.Fix, o.Owner.Version, o.Owner.Customer, o.Owner.Part))
 	} else {
 		fmt.Fprintf(g.stdout, "%s was not put there by any installed fix\n", o.Path)
 	}

@@ -42,7 +42,7 @@ func runVerify(ctx context.Context, g *globalOptions) error {
 		}
 	} else {
 		for _, p := range rep.Problems {
-			fmt.Fprintf(g.stdout, "%-22s %s  (%s)\n", verifyWhat(p), p.Path, ownerName(p.Fix, p.Customer, p.Part))
+			fmt.Fprintf(g.stdout, "%-22s %s  (%s)\n", verifyWhat(p), p.Path, ownerName(p.Fix, p.Version, p.Customer, p.Part))
 		}
 		if len(rep.Problems) == 0 && !g.Quiet {
 			fmt.Fprintf(g.stdout, "all %d files the installed fixes put in place are as installed\n", rep.Checked)
@@ -69,11 +69,12 @@ func verifyWhat(p client.FileProblem) string {
 }
 
 // ownerName names a file's owner for people: "fix 2.4.1.3", "customer
-// fix IS-1234 of shop-a", with ", part NAME" for an optional part.
-func ownerName(fix, customer, part string) string {
+// fix IS-1234 1 of shop-a" (id, version, customer), with ", part NAME"
+// for an optional part.
+func ownerName(fix, version, customer, part string) string {
 	s := "fix " + fix
 	if customer != "" {
-		s = "customer fix " + fix + " of " + customer
+		s = "customer fix " + strings.TrimSpace(fix+" "+version) + " of " + customer
 	}
 	if part != "" {
 		s += ", part " + part

@@ -136,3 +136,18 @@ func (s Store) CommittedJournal(v repo.Version) (*Journal, error) {
 
 // BackupsDir is where the backups of v are kept, for messages.
 func (s Store) BackupsDir(v repo.Version) string { return s.backupsOf(v) }
+
+// BackupFile is where the rollback record of v keeps its backup of rel
+// (the file as it was before v), and the journal entry that restores
+// it; ok is false when the record does not back rel up.
+func (s Store) BackupFile(v repo.Version, rel string) (path string, e Entry, ok bool) {
+	j, err := loadJournal(s.backupsOf(v))
+	if err != nil {
+		return "", Entry{}, false
+	}
+	i := entryIndex(j, rel)
+	if i < 0 || j.Entries[i].Action == ActAdd {
+		return "", Entry{}, false
+	}
+	return filepath.Join(s.backupsOf(v), backupSubdir, filepath.FromSlash(rel)), j.Entries[i], true
+}
