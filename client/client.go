@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -145,11 +143,6 @@ func (c *Client) channelCache(base repo.Version) string {
 	return filepath.Join(c.Cfg.CacheDir, c.Cfg.Product, base.String())
 }
 
-type etags struct {
-	Index string `json:"index"`
-	Sig   string `json:"sig"`
-}
-
 // Check fetches and verifies the channel index of the installed base and
 // lists the pending chain. An unchanged index costs two conditional
 // requests and no body.
@@ -253,22 +246,16 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	if err != nil {
 		return nil, err
 	}
-	dir := c.channelCache(base)
-	var tags etags
-	if b, err := os.ReadFile(filepath.Join(dir, "etags.json")); err == nil {
-		json.Unmarshal(b, &tags)
-	}
-	cachedIndex, ierr := os.ReadFile(filepath.Join(dir, repo.IndexName))
-	cachedSig, serr := os.ReadFile(filepath.Join(dir, repo.IndexName+repo.SigSuffix))
-	if ierr != nil || serr != nil {
-		tags = etags{}
-	}
 	rel := c.Cfg.Product + "/" + base.String() + "/" + repo.IndexName
 	limit := c.Cfg.Network.MaxIndexSize
 	if limit <= 0 {
 		limit = repo.MaxIndexSize
 	}
-	data, itag, same, err := c.Fetcher.Small(ctx, rel, limit, tags.Index)
+	got, err := c.fetchSigned(ctx, c.channelCache(base), rel, limit)
+	var sigErr *sigFetchError
+	if errors.As(err, &sigErr) {
+		return nil, fmt.Errorf("fetch index signature for %s %s: %w", c.Cfg.Product, base, sigErr.err)
+	}
 	if isMissing(err) {
 		if nc := c.explainMissingIndex(ctx, base, err); nc != nil {
 			return nil, nc
@@ -281,18 +268,7 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 		}
 		return nil, fmt.Errorf("fetch index for %s %s: %w%s", c.Cfg.Product, base, err, hint)
 	}
-	if same {
-		data = cachedIndex
-	} else {
-		tags.Sig = "" // a new index needs its new signature
-	}
-	sig, stag, sameSig, err := c.Fetcher.Small(ctx, rel+repo.SigSuffix, 64<<10, tags.Sig)
-	if err != nil {
-		return nil, fmt.Errorf("fetch index signature for %s %s: %w", c.Cfg.Product, base, err)
-	}
-	if sameSig {
-		sig = cachedSig
-	}
+	data, sig := got.Data, got.Sig
 	keys, err := c.indexKeys(ctx, ClaimedKeyList(data))
 	if err != nil {
 		return nil, err
@@ -304,29 +280,8 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	if err != nil {
 		return nil, err
 	}
-	if !same || !sameSig {
-		if err := c.cacheIndex(dir, data, sig, etags{itag, stag}); err != nil {
-			c.Log.Warn("cache index", "err", err)
-		}
-	}
+	c.keep(got)
 	return ix, nil
-}
-
-func (c *Client) cacheIndex(dir string, data, sig []byte, tags etags) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tb, _ := json.Marshal(tags)
-	// The etags go last and are dropped first: a crash in between costs a
-	// full fetch next time, never a wrong 304.
-	os.Remove(filepath.Join(dir, "etags.json"))
-	if err := writeFileAtomic(filepath.Join(dir, repo.IndexName), data); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(dir, repo.IndexName+repo.SigSuffix), sig); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, "etags.json"), tb)
 }
 
 // reachHint tells what to check when the repository could not be reached

@@ -133,8 +133,10 @@ func customPending(ix *repo.CustomIndex, st *State, vendorEnd repo.Version) (pen
 	return pending, waiting
 }
 
-// fetchCustomIndex returns the verified index of the customer's channel.
-// Customer indexes are small, so they are fetched whole each time.
+// fetchCustomIndex returns the verified index of the customer's channel,
+// fetched as the channel index is (fetchSigned: conditional requests, a
+// copy the server says is unchanged verified again) and cached beside
+// the customer's archives.
 func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo.CustomIndex, error) {
 	kr, err := c.trusted()
 	if err != nil {
@@ -150,7 +152,11 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 		limit = repo.MaxIndexSize
 	}
 	what := fmt.Sprintf("customer index of %s for %s %s", c.Cfg.Customer, c.Cfg.Product, base)
-	data, _, _, err := c.Fetcher.Small(ctx, rel, limit, "")
+	got, err := c.fetchSigned(ctx, c.customCache(base), rel, limit)
+	var sigErr *sigFetchError
+	if errors.As(err, &sigErr) {
+		return nil, fmt.Errorf("fetch the signature of the %s: %w", what, sigErr.err)
+	}
 	if err != nil {
 		var he *HTTPError
 		if errors.As(err, &he) && he.Status == 404 {
@@ -158,20 +164,22 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 		}
 		return nil, fmt.Errorf("fetch %s: %w%s", what, err, reachHint(err, c.Cfg))
 	}
-	sig, _, _, err := c.Fetcher.Small(ctx, rel+repo.SigSuffix, 64<<10, "")
-	if err != nil {
-		return nil, fmt.Errorf("fetch the signature of the %s: %w", what, err)
-	}
+	data, sig := got.Data, got.Sig
 	// The customer index counts by the same key list as the vendor's:
 	// a revoked signing key signs neither.
 	keys, err := c.indexKeys(ctx, ClaimedKeyList(data))
 	if err != nil {
 		return nil, err
 	}
-	return VerifyCustomIndex(data, sig, c.Cfg.Customer, IndexCheck{
+	ix, err := VerifyCustomIndex(data, sig, c.Cfg.Customer, IndexCheck{
 		Keyring: kr, Keys: keys, Product: c.Cfg.Product, Base: base, Now: c.Now(),
 		LastSerial: seen.Serials[customKey(c.Cfg.Product, base, c.Cfg.Customer)], MaxSize: limit, ConfigPath: c.Cfg.Path,
 	})
+	if err != nil {
+		return nil, err
+	}
+	c.keep(got)
+	return ix, nil
 }
 
 // VerifyCustomIndex is VerifyIndex for a customer's index: the same

@@ -153,21 +153,38 @@ func (f *Fetcher) retry(ctx context.Context, op func() error) error {
 // sends the headers and then nothing must not hold a scheduled run (and
 // its lock) forever.
 func (f *Fetcher) Small(ctx context.Context, rel string, limit int64, etag string) (body []byte, newETag string, notModified bool, err error) {
+	body, v, notModified, err := f.Conditional(ctx, rel, limit, Validators{ETag: etag})
+	return body, v.ETag, notModified, err
+}
+
+// Validators are what a conditional request sends: the ETag of the
+// caller's copy, or (when the server gave none) its Last-Modified.
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// Conditional is Small with both validators: If-None-Match with
+// v.ETag, else If-Modified-Since with v.LastModified (a server that
+// sends ETags decides by them alone, and a second-granular date would
+// miss a rebuild within the same second). It returns the validators of
+// the body it got, or v itself when notModified.
+func (f *Fetcher) Conditional(ctx context.Context, rel string, limit int64, v Validators) (body []byte, got Validators, notModified bool, err error) {
 	if f.base.Scheme == "file" {
 		body, err = readLimited(filepath.FromSlash(f.base.Path+rel), limit)
-		return body, "", false, err
+		return body, Validators{}, false, err
 	}
 	u := f.URL(rel)
 	err = f.retry(ctx, func() error {
 		var err error
-		body, newETag, notModified, err = f.smallOnce(ctx, u, limit, etag)
+		body, got, notModified, err = f.smallOnce(ctx, u, limit, v)
 		return err
 	})
-	return body, newETag, notModified, err
+	return body, got, notModified, err
 }
 
-// smallOnce is one attempt of Small.
-func (f *Fetcher) smallOnce(ctx context.Context, u string, limit int64, etag string) ([]byte, string, bool, error) {
+// smallOnce is one attempt of Conditional.
+func (f *Fetcher) smallOnce(ctx context.Context, u string, limit int64, v Validators) ([]byte, Validators, bool, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ctx, stop := context.WithTimeoutCause(ctx, f.smallLimit,
@@ -175,36 +192,43 @@ func (f *Fetcher) smallOnce(ctx context.Context, u string, limit int64, etag str
 	defer stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, "", false, err
+		return nil, Validators{}, false, err
 	}
-	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
+	switch {
+	case v.ETag != "":
+		req.Header.Set("If-None-Match", v.ETag)
+	case v.LastModified != "":
+		req.Header.Set("If-Modified-Since", v.LastModified)
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("GET %s: %w%s", u, causeOr(ctx, err), timeoutHint(ctx, err))
+		return nil, Validators{}, false, fmt.Errorf("GET %s: %w%s", u, causeOr(ctx, err), timeoutHint(ctx, err))
 	}
 	defer resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusNotModified && etag != "":
-		return nil, etag, true, nil
+	case resp.StatusCode == http.StatusNotModified && (v.ETag != "" || v.LastModified != ""):
+		return nil, v, true, nil
 	case resp.StatusCode != http.StatusOK:
-		return nil, "", false, &HTTPError{URL: u, Status: resp.StatusCode}
+		return nil, Validators{}, false, &HTTPError{URL: u, Status: resp.StatusCode}
 	case resp.ContentLength > limit:
-		return nil, "", false, &TrustError{What: u, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, resp.ContentLength, limit)}
+		return nil, Validators{}, false, &TrustError{What: u, Err: fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, resp.ContentLength, limit)}
 	}
 	if err := servedAsIs(u, resp); err != nil {
-		return nil, "", false, err
+		return nil, Validators{}, false, err
 	}
 	body := f.watchRate(ctx, cancel, f.countingBody(resp.Body))
 	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
-		return nil, "", false, fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
+		return nil, Validators{}, false, fmt.Errorf("GET %s: %w", u, causeOr(ctx, err))
 	}
 	if int64(len(b)) > limit {
-		return nil, "", false, &TrustError{What: u, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
+		return nil, Validators{}, false, &TrustError{What: u, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
 	}
-	return b, resp.Header.Get("ETag"), false, nil
+	got := Validators{ETag: resp.Header.Get("ETag")}
+	if got.ETag == "" {
+		got.LastModified = resp.Header.Get("Last-Modified")
+	}
+	return b, got, false, nil
 }
 
 // servedAsIs refuses a body the server encoded (gzip from a web server
