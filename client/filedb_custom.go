@@ -85,6 +85,7 @@ func (c *Client) migrateCustomFiles(st *State, r *beneath.Root) {
 			}
 		}
 		owner := customOwner(cf)
+		c.recordsUnder(st.DB, cf)
 		cf.Previous = st.DB.Install(owner, recordedEntries(r, cf.Files, m, over), deleted, nil)
 		for p, by := range cf.Overridden {
 			vf := st.installedFix(by)
@@ -108,6 +109,32 @@ func (c *Client) migrateCustomFiles(st *State, r *beneath.Root) {
 			}
 		}
 		st.migrated = true
+	}
+}
+
+// recordsUnder mends the size and mode of the records under customer fix
+// cf's files, which the migration may have read from the root (where the
+// customer's file is): the customer fix's backup of a path is the file
+// it replaced, so where its digest is the record's, its size and mode
+// are too.
+func (c *Client) recordsUnder(db *FileDB, cf *InstalledCustom) {
+	for _, p := range cf.owned() {
+		rec, ok := db.Files[p]
+		if !ok {
+			continue
+		}
+		path, je, ok := c.customStore(cf.ID).BackupFile(cf.Version, p)
+		if !ok {
+			continue
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if sum, err := fileSHA256(path); err == nil && sum == rec.SHA256 {
+			rec.Size, rec.Mode = fi.Size(), repo.Mode(os.FileMode(je.Mode).Perm())
+			db.Files[p] = rec
+		}
 	}
 }
 

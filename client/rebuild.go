@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/txn"
@@ -52,6 +53,7 @@ func (c *Client) rebuildState(base repo.Version) (string, error) {
 	}
 	var added []repo.Version
 	var notes []string
+	fromRoot := map[string]bool{} // the versions whose files were read from the root
 	installed := make([]InstalledFix, 0, len(chain))
 	for _, v := range chain {
 		if rec, ok := recordOf(st, v); ok {
@@ -64,21 +66,43 @@ func (c *Client) rebuildState(base repo.Version) (string, error) {
 		}
 		installed, added = append(installed, rec), append(added, v)
 		if note != "" {
-			notes = append(notes, note)
+			notes, fromRoot[v.String()] = append(notes, note), true
 		}
 	}
-	// The file database is built again from the rebuilt records.
 	st.Installed = installed
+	customs, cnotes, lost := c.rebuildCustoms(st, audit)
+	c.vendorFilesUnderCustoms(st, fromRoot)
+	// The file database is built again from the rebuilt records.
 	c.migrateFileDB(st)
 	if err := st.Save(c.Cfg.StateDir); err != nil {
 		return kept, err
 	}
-	did := sentence(kept, fmt.Sprintf("rebuilt %s from the backups and the audit log: installed on %s %s: %s (added %s)",
-		path, c.Cfg.Product, base, describeVersions(versionsOfInstalled(installed)), describeVersions(added)), sentence(notes...))
-	if aerr := c.audit("recover", added, "ok", did); aerr != nil {
-		return did, aerr
+	restored := ""
+	if len(customs) > 0 {
+		restored = "restored " + strings.Join(customs, ", ")
 	}
-	return did, nil
+	did := sentence(kept, fmt.Sprintf("rebuilt %s from the backups and the audit log: installed on %s %s: %s (added %s)",
+		path, c.Cfg.Product, base, describeVersions(versionsOfInstalled(installed)), describeVersions(added)), restored, sentence(notes...), sentence(cnotes...))
+	var lostErr error
+	if len(lost) > 0 {
+		lostErr = &CustomLostError{Fixes: lost, Dir: filepath.Join(c.Cfg.StateDir, customStoreDir)}
+	}
+	outcome := "ok"
+	if lostErr != nil {
+		outcome = "failed"
+	}
+	if aerr := c.audit("recover", added, outcome, sentence(did, errString(lostErr))); aerr != nil {
+		return did, joinErrs(lostErr, aerr)
+	}
+	return did, lostErr
+}
+
+// errString is err's text, "" for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // provenChain is the versions of base that st lists or whose backups
@@ -154,18 +178,26 @@ func (c *Client) rebuiltRecord(v repo.Version, audit []AuditRecord) (InstalledFi
 		return rec, "", fmt.Errorf("cannot rebuild the record of %s: %w", v, err)
 	}
 	defer r.Close()
+	rec.Deleted = filesFromJournal(r, j, rec.Files)
+	return rec, fmt.Sprintf("the archive of %s is not in the download cache, so its files are recorded as they are in the root now (a local change made before now will not be detected)", v), nil
+}
+
+// filesFromJournal records in files the digest, as in the root r now, of
+// each file the journal j replaced or added, and returns the paths it
+// deleted.
+func filesFromJournal(r *beneath.Root, j *txn.Journal, files map[string]string) (deleted []string) {
 	for _, e := range j.Entries {
 		if e.Action == txn.ActDelete {
-			rec.Deleted = append(rec.Deleted, e.Path)
+			deleted = append(deleted, e.Path)
 			continue
 		}
 		// A file reached through a link gets no record, so it counts
 		// as changed: the link is never followed.
 		if sum, err := hashIn(r, e.Path); err == nil {
-			rec.Files[e.Path] = sum
+			files[e.Path] = sum
 		}
 	}
-	return rec, fmt.Sprintf("the archive of %s is not in the download cache, so its files are recorded as they are in the root now (a local change made before now will not be detected)", v), nil
+	return deleted
 }
 
 // lastInstall finds when and by whom v was last installed (or its

@@ -25,14 +25,35 @@ type StateLostError struct {
 	Problem string         // "is missing", "is damaged (...)", "does not list them"
 	Backed  []repo.Version // fixes of the base with backups the state does not list
 	Backups string         // the directory holding those backups
+	// Custom names the customer fixes ("customer fix ID VERSION") whose
+	// backups (in CustomBackups) the state does not list.
+	Custom        []string
+	CustomBackups string
 }
 
 func (e *StateLostError) Error() string {
-	if len(e.Backed) == 0 {
+	if len(e.Backed) == 0 && len(e.Custom) == 0 {
 		return fmt.Sprintf("%s: %s %s: restore it from a backup, or run \"hotfix recover\" to rebuild it from the fixes' backups and the audit log; hotfix will not guess what is installed", ErrStateLost, e.Path, e.Problem)
 	}
-	return fmt.Sprintf("%s: %s %s, but the backups of %s in %s show they are installed; installing or rolling back now would destroy the backups of the original files: run \"hotfix recover\", which rebuilds it from those backups and the audit log (or restore %s from a backup)",
-		ErrStateLost, e.Path, e.Problem, joinVersions(e.Backed), e.Backups, stateName)
+	var where []string
+	if len(e.Backed) > 0 {
+		where = append(where, fmt.Sprintf("the backups of %s in %s", joinVersions(e.Backed), e.Backups))
+	}
+	if len(e.Custom) > 0 {
+		where = append(where, fmt.Sprintf("the backups of %s in %s", strings.Join(e.Custom, ", "), e.CustomBackups))
+	}
+	return fmt.Sprintf("%s: %s %s, but %s show they are installed; installing or rolling back now would destroy the backups of the original files: run \"hotfix recover\", which rebuilds it from those backups and the audit log (or restore %s from a backup)",
+		ErrStateLost, e.Path, e.Problem, strings.Join(where, " and "), stateName)
+}
+
+// lost is the StateLostError of a state that does not list the fixes
+// whose backups exist.
+func (c *Client) lost(path, problem string, backed []repo.Version, custom []customBackup) *StateLostError {
+	e := &StateLostError{Path: path, Problem: problem, Backed: backed, Backups: c.backupsRoot(), CustomBackups: filepath.Join(c.Cfg.StateDir, customStoreDir)}
+	for _, b := range custom {
+		e.Custom = append(e.Custom, b.String())
+	}
+	return e
 }
 
 // Is makes errors.Is(err, ErrStateLost) hold.
@@ -52,17 +73,17 @@ func (c *Client) state(base repo.Version) (*State, error) {
 		if fi, serr := os.Stat(path); serr == nil && fi.Size() == 0 {
 			problem = "is empty"
 		}
-		return nil, &StateLostError{Path: path, Problem: problem, Backed: c.unlisted(&State{}, base), Backups: c.backupsRoot()}
+		return nil, c.lost(path, problem, c.unlisted(&State{}, base), c.unlistedCustoms(&State{}))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	if un := c.unlisted(st, base); len(un) > 0 {
+	if un, cu := c.unlisted(st, base), c.unlistedCustoms(st); len(un)+len(cu) > 0 {
 		problem := "does not list them"
 		if !found {
 			problem = "is missing"
 		}
-		return nil, &StateLostError{Path: path, Problem: problem, Backed: un, Backups: c.backupsRoot()}
+		return nil, c.lost(path, problem, un, cu)
 	}
 	c.ensureFileDB(st)
 	return st, nil

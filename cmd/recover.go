@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/hotfix-project/hotfix/client"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +30,11 @@ backups of the original files are never overwritten), recover rebuilds it:
 the fixes whose backups exist, which must form one chain from the base;
 when and by whom from the audit log; their files from their archives in the
 download cache, or else from the root as it is now. A damaged state.json is
-kept beside as state.json.damaged-TIME. It says why when it cannot.`,
+kept beside as state.json.damaged-TIME. It says why when it cannot.
+
+The customer fixes whose backups exist (state_dir/custom) are restored the
+same way; one whose backups' journal is unreadable is named, with how to
+install it again.`,
 		Args:        cobra.NoArgs,
 		Annotations: jsonCommand,
 		RunE:        func(c *cobra.Command, _ []string) error { return runRecover(c.Context(), g, opts) },
@@ -49,6 +55,10 @@ func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) err
 		return err
 	}
 	did, err := cl.Recover(ctx, opts.Wait)
+	var lost *client.CustomLostError
+	if errors.As(err, &lost) {
+		err = fmt.Errorf("%w: move their directories out of %s and run \"hotfix install --force\", which installs them again from the repository over their files as they are", err, lost.Dir)
+	}
 	if g.JSON {
 		if jerr := printJSON(g.stdout, recoverJSON{Format: jsonFormat, Recovered: did}); jerr != nil && err == nil {
 			err = jerr
