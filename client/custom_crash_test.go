@@ -6,18 +6,21 @@ package client
 // of the old, install of the new); after "hotfix recover" the root must
 // equal, byte for byte (paths, contents, modes), the tree of exactly the
 // customer fix "hotfix status --json" lists (or of none), each tree made
-// by a clean run of the binary.
+// by a clean run of the binary; and the file database must hold exactly
+// the records of that clean run, each matching the root.
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 )
@@ -27,10 +30,11 @@ type customCrashEnv struct {
 	bin     string
 	work    string
 	keys    string
-	urls    map[string]string // repository URL by name: "v1" (IS-1 1), "v2" (IS-1 1 and 2)
-	vendor  string            // a trial dir with the vendor chain installed, to copy
-	withV1  string            // ... and IS-1 1 on top
-	trees   map[string]tree   // "none", "1", "2": the root with that version of IS-1
+	urls    map[string]string                // repository URL by name: "v1" (IS-1 1), "v2" (IS-1 1 and 2)
+	vendor  string                           // a trial dir with the vendor chain installed, to copy
+	withV1  string                           // ... and IS-1 1 on top
+	trees   map[string]tree                  // "none", "1", "2": the root with that version of IS-1
+	dbs     map[string]map[string]FileRecord // the file database with that version of IS-1
 	install time.Duration
 }
 
@@ -51,7 +55,7 @@ func customCrashFiles(version string) map[string]string {
 
 func setupCustomCrash(t *testing.T) *customCrashEnv {
 	t.Helper()
-	e := &customCrashEnv{bin: hotfixBinary(t), work: t.TempDir(), urls: map[string]string{}, trees: map[string]tree{}}
+	e := &customCrashEnv{bin: hotfixBinary(t), work: t.TempDir(), urls: map[string]string{}, trees: map[string]tree{}, dbs: map[string]map[string]FileRecord{}}
 	e.keys = filepath.Join(e.work, "keys")
 	data, err := os.ReadFile(keyPath("vendor.pub.asc"))
 	if err != nil {
@@ -71,24 +75,82 @@ func setupCustomCrash(t *testing.T) *customCrashEnv {
 	// IS-1 2 on top by clean runs: the expected trees.
 	vendor := e.newTrial(t, "", "v1", false)
 	vendor.run(t, "install")
-	e.vendor, e.trees["none"] = vendor.dir, snapshot(t, vendor.root)
+	e.vendor, e.trees["none"], e.dbs["none"] = vendor.dir, snapshot(t, vendor.root), fileDB(t, vendor.crashTrial)
 	withV1 := e.newTrial(t, e.vendor, "v1", true)
 	start := time.Now()
 	withV1.run(t, "install")
 	e.install = time.Since(start)
-	e.withV1, e.trees["1"] = withV1.dir, snapshot(t, withV1.root)
+	e.withV1, e.trees["1"], e.dbs["1"] = withV1.dir, snapshot(t, withV1.root), fileDB(t, withV1.crashTrial)
 	if withV1.custom(t) != "1" {
 		t.Fatal("clean install: IS-1 1 not listed")
 	}
 	withV2 := e.newTrial(t, e.withV1, "v2", true)
 	withV2.run(t, "install")
-	e.trees["2"] = snapshot(t, withV2.root)
+	e.trees["2"], e.dbs["2"] = snapshot(t, withV2.root), fileDB(t, withV2.crashTrial)
 	if withV2.custom(t) != "2" {
 		t.Fatal("clean replacement: IS-1 2 not listed")
 	}
 	withV2.run(t, "uninstall", "IS-1")
 	assertTree(t, e.trees["none"], withV2.root)
+	withV2.checkDB(t, e, "none", "clean uninstall")
+	for v, owner := range map[string]string{"1": "IS-1 1", "2": "IS-1 2"} {
+		n := 0
+		for _, r := range e.dbs[v] {
+			if r.Customer == "shop-a" && r.Fix+" "+r.Version == owner {
+				n++
+			}
+		}
+		if n != len(customCrashFiles(v)) {
+			t.Fatalf("clean install of %s: the file database names it owner of %d files, want %d", owner, n, len(customCrashFiles(v)))
+		}
+	}
 	return e
+}
+
+// fileDB is the file database of a trial's state.json.
+func fileDB(t testing.TB, tr *crashTrial) map[string]FileRecord {
+	t.Helper()
+	st, err := LoadState(filepath.Join(tr.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DB == nil || !st.DB.Customers {
+		t.Fatalf("state.json of %s has no file database with the customer fixes", tr.dir)
+	}
+	return st.DB.Files
+}
+
+// checkDB asserts that the trial's file database holds exactly the
+// records of the clean run with IS-1 at v, and that each matches the
+// root (what "hotfix verify" checks).
+func (tr *customTrial) checkDB(t testing.TB, e *customCrashEnv, v, what string) {
+	t.Helper()
+	got := fileDB(t, tr.crashTrial)
+	r, err := beneath.Open(tr.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var bad []string
+	for p, rec := range got {
+		if want, ok := e.dbs[v][p]; !ok || want != rec {
+			bad = append(bad, fmt.Sprintf("%s: %+v, want %+v", p, rec, want))
+		} else if prob, differs := verifyFile(r, p, rec); differs {
+			bad = append(bad, fmt.Sprintf("%s differs from its record: %+v", p, prob))
+		}
+	}
+	for p, rec := range e.dbs[v] {
+		if _, ok := got[p]; !ok {
+			bad = append(bad, fmt.Sprintf("%s (of %s %s) has no record", p, rec.Fix, rec.Version))
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		if len(bad) > 12 {
+			bad = append(bad[:12], fmt.Sprintf("... and %d more", len(bad)-12))
+		}
+		t.Fatalf("%s: the file database with IS-1 %s is wrong:\n  %s", what, v, strings.Join(bad, "\n  "))
+	}
 }
 
 // customTrial is one server of the customer crash trials.
@@ -146,6 +208,7 @@ func (tr *customTrial) checkTree(t testing.TB, e *customCrashEnv, what string) s
 	if d := e.trees[v].diff(snapshot(t, tr.root)); d != "" {
 		t.Fatalf("%s: status lists IS-1 %s but the root differs from that tree:\n%s", what, v, d)
 	}
+	tr.checkDB(t, e, v, what)
 	return v
 }
 
