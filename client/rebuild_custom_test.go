@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 // customEnv is vendor 2.4.1.1-2.4.1.2 and IS-1 (cart.php replaced,
@@ -194,4 +195,20 @@ func TestBaseChangeLeavesCustomerBackupsAlone(t *testing.T) {
 	if st, err := e.client(t).Status(); err != nil || len(st.Custom) != 0 {
 		t.Fatalf("status with the state lost after the full patch: %+v %v", st, err)
 	}
+}
+
+// FuzzLastCustomInstall: any audit detail is read without a panic, and a
+// customer found is never longer than the detail it came from.
+func FuzzLastCustomInstall(f *testing.F) {
+	f.Add("customer fix IS-1 1 (customer shop-a); /var/log/hotfix/install.log")
+	f.Add("customer fix IS-1 1 (customer ")
+	f.Add("customer fix IS-1 1 (customer shop-a")
+	f.Add("")
+	b := customBackup{ID: "IS-1", Version: repo.MustParseVersion("1")}
+	f.Fuzz(func(t *testing.T, detail string) {
+		_, _, customer, ok := lastCustomInstall([]AuditRecord{{Action: "install", Outcome: "ok", Detail: detail}}, b)
+		if ok && (len(customer) > len(detail) || strings.Contains(customer, ")")) {
+			t.Fatalf("detail %q gave customer %q", detail, customer)
+		}
+	})
 }
