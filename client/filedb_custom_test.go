@@ -254,3 +254,28 @@ func TestLocalChangeTestSeesCustomerFiles(t *testing.T) {
 		assertDB(t, e, "IS-1 2 installed", with(sampleOwners(2), "app/cart.php", "IS-1 2 shop-a"))
 	}
 }
+
+// TestLocalChangeTestSeesFileBackWhereCustomerFixDeletedIt: a file a
+// customer fix deleted that exists again is a local change to the next
+// version of the fix that ships it.
+func TestLocalChangeTestSeesFileBackWhereCustomerFixDeletedIt(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t, "2.4.1.1")
+	r.addCustom(t, packCustomFix(t, "shop-a", "IS-1", "1", map[string]string{"app/x.php": "x\n"}, "delete = [\"app/legacy.php\"]\n"))
+	e := newEnv(t, envOptions{Repo: r, Extra: customerLine})
+	if _, err := e.client(t).Install(t.Context(), InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	legacy := filepath.Join(e.Root, "app/legacy.php")
+	if err := os.WriteFile(legacy, []byte("<?php // back by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.addCustom(t, packCustomFix(t, "shop-a", "IS-1", "2", map[string]string{"app/x.php": "x\n", "app/legacy.php": "<?php // shop a legacy\n"}, ""))
+	_, err := e.client(t).Install(t.Context(), InstallOptions{})
+	wantErr(t, err, ErrLocalChanges, legacy)
+	remove(t, legacy)
+	if _, err := e.client(t).Install(t.Context(), InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertDB(t, e, "IS-1 2 installed", with(sampleOwners(1), "app/x.php", "IS-1 2 shop-a", "app/legacy.php", "IS-1 2 shop-a"))
+}
