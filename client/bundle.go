@@ -144,6 +144,9 @@ func (r *bundleRead) index(h *bundle.Header, data, sig []byte) (*repo.Index, err
 	if h.Product != c.Cfg.Product || !h.Base.Equal(r.base) {
 		return nil, fmt.Errorf("install --from %s: the bundle holds %s %s, but this server runs %s %s: export the channel of base %s", r.s.path, h.Product, h.Base, c.Cfg.Product, r.base, r.base)
 	}
+	if err := h.CheckKeyListOrder(ClaimedKeyList(data)); err != nil {
+		return nil, err
+	}
 	check, err := r.check(data, channelKey(c.Cfg.Product, r.base))
 	if err != nil {
 		return nil, err

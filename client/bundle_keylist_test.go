@@ -1,6 +1,8 @@
 package client
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/bundle"
 	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
 )
@@ -126,6 +129,7 @@ func TestInstallFromBundleKeyListRefused(t *testing.T) {
 		{"a version without its signature", dropKeys("2.root.json.asc"), ks(k.r1), false, repo.ErrKeyListSignature, "without its signature"},
 		{"no key list at all", dropKeys("1.root.json", "1.root.json.asc", "2.root.json", "2.root.json.asc", "3.root.json", "3.root.json.asc"), ks(k.r1), false, sign.ErrUnknownKey, "signed by unknown key"},
 		{"only a signing key trusted", b, ks(k.s2), false, repo.ErrKeyListUntrusted, "put the vendor's root public key into"},
+		{"a format 1 bundle, its keys after the index", format1(t, b), ks(k.r1), false, nil, "carries keys/ after the index, too late to verify it: export the bundle again"},
 		// Signed under version 1 by signing key 1, which version 3 (seen
 		// by this server) no longer names.
 		{"an old bundle after a newer key list", old, ks(k.r1), true, repo.ErrKeyRevoked, "key list version 3 does not name"},
@@ -141,10 +145,53 @@ func TestInstallFromBundleKeyListRefused(t *testing.T) {
 			}
 			before := snapshot(t, env.Root)
 			_, err := c.InstallFrom(context.Background(), tc.bundle, InstallOptions{})
-			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+			if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %v saying %q", err, tc.is, tc.want)
 			}
 			assertTree(t, before, env.Root)
 		})
 	}
+}
+
+// format1 rewrites a bundle in the first format: keys/ last, no
+// repo.json or repodata.
+func format1(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys, rest []string
+	bodies := map[string][]byte{}
+	testkit.RewriteTar(t, data, func(name string, b []byte) ([]byte, bool) {
+		bodies[name] = b
+		switch {
+		case strings.HasPrefix(name, "keys/"):
+			keys = append(keys, name)
+		case name == bundle.HeaderName, strings.HasPrefix(name, "repo.json"), strings.Contains(name, "/repodata/"):
+		default:
+			rest = append(rest, name)
+		}
+		return b, true
+	})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	write := func(name string, b []byte) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(b)), Mode: 0o644}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(b)
+	}
+	write(bundle.HeaderName, []byte(`{"format":1,"product":"acme","base":"2.4.1"}`))
+	for _, n := range append(rest, keys...) {
+		write(n, bodies[n])
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "format1.tar")
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

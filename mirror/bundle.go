@@ -58,6 +58,9 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 				return nil, fmt.Errorf("the bundle holds %s %s, not %s", h.Product, h.Base, m.choice())
 			}
 			cp.product, cp.base = h.Product, h.Base
+			if err := h.CheckKeyListOrder(client.ClaimedKeyList(data)); err != nil {
+				return nil, err
+			}
 			ix, err := m.verifyIndex(ctx, h.Product, h.Base, data, sig)
 			if err == nil {
 				for _, f := range archivesOf(ix) {

@@ -73,6 +73,18 @@ func (h *Header) IndexEntry() string { return h.channelDir() + "/" + repo.IndexN
 // SigEntry names the index's signature inside the bundle.
 func (h *Header) SigEntry() string { return h.IndexEntry() + repo.SigSuffix }
 
+// CheckKeyListOrder refuses, before its signature is checked, an index
+// signed under key-list version keyList in a format 1 bundle: its keys/
+// (the key lists the index is verified by) come after the index, too
+// late to walk them.
+func (h *Header) CheckKeyListOrder(keyList int64) error {
+	if h.Format < 2 && keyList > 0 {
+		return &Error{Entry: h.IndexEntry(), Err: fmt.Errorf("signed under key list version %d, but this bundle (format %d) carries keys/ after the index, too late to verify it: export the bundle again with a hotfix release that writes format %d",
+			keyList, h.Format, Format)}
+	}
+	return nil
+}
+
 // repoMDEntry names the channel's repomd.xml inside the bundle.
 func (h *Header) repoMDEntry() string { return h.channelDir() + "/" + repodataDir + "repomd.xml" }
 

@@ -427,3 +427,23 @@ func TestHostileExtras(t *testing.T) {
 		t.Errorf("repodata outside its folder: %v", rd.err)
 	}
 }
+
+// TestCheckKeyListOrder: only a format 1 bundle (keys/ after the index)
+// whose index names a key list is refused before its signature is
+// checked; a plain-rule index in it, and any index in format 2, pass.
+func TestCheckKeyListOrder(t *testing.T) {
+	for _, tc := range []struct {
+		format  int
+		keyList int64
+		refused bool
+	}{{1, 0, false}, {1, 3, true}, {2, 0, false}, {2, 3, false}} {
+		h := &Header{Format: tc.format, Product: "acme", Base: repo.MustParseVersion("2.4.1")}
+		err := h.CheckKeyListOrder(tc.keyList)
+		if (err != nil) != tc.refused {
+			t.Errorf("format %d, key list %d: %v", tc.format, tc.keyList, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "export the bundle again") {
+			t.Errorf("the refusal does not say what to do: %v", err)
+		}
+	}
+}
