@@ -450,3 +450,27 @@ func FuzzNotifyMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestNotifyTextInstances: the report of a run over instances has one
+// line per instance, parents first, with what stopped it beneath.
+func TestNotifyTextInstances(t *testing.T) {
+	r := sampleReport()
+	r.State = nil
+	r.Instances = []*Report{
+		{Instance: "ref", Outcome: OutcomeInstalled, Installed: r.Installed, State: &State{Level: "2.4.1.3"}},
+		{Instance: "live", Parent: "ref", Outcome: OutcomeFailed, Installed: r.Installed[:1], Error: "fix 2.4.1.3: script 10-migrate.sh: exit 3"},
+		{Instance: "test", Parent: "live", Outcome: OutcomeBlocked, Waiting: "blocked: parent live failed, so its subtree waits for the next run"},
+		{Instance: "stage", Parent: "ref", Outcome: OutcomePaused, Paused: &Pause{By: "root", Reason: "audit"}},
+	}
+	want := "\nInstances:\n" +
+		"  ref: installed 2.4.1.2, 2.4.1.3, at 2.4.1.3\n" +
+		"  live (parent ref): installed 2.4.1.2, then failed\n" +
+		"    fix 2.4.1.3: script 10-migrate.sh: exit 3\n" +
+		"  test (parent live): blocked\n" +
+		"    blocked: parent live failed, so its subtree waits for the next run\n" +
+		"  stage (parent ref): paused\n" +
+		"    hotfix is paused by root"
+	if got := r.Text(); !strings.Contains(got, want) {
+		t.Errorf("text, want\n%s\ngot:\n%s", want, got)
+	}
+}
