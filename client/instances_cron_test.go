@@ -219,7 +219,7 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 	other := (time.Now().Weekday() + 3) % 7
 	e := newTreeEnv(t, fmt.Sprintf("[schedule]\ncron = \"0 4 * * *\"\ndays_of_week = \"%d\"\nrandom_wait = \"1h\"\n", other)+
 		"[notify]\nsystem_name = \"x3\"\nwebhook = \""+sink.URL+"\"\n")
-	cmd := exec.Command(hotfixBinary(t), "--config", e.Config, "daemon")
+	cmd := exec.Command(hotfixBinary(t), "--config", e.Config, "-v", "daemon")
 	cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent/hotfix.toml")
 	stderr := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
@@ -257,7 +257,9 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 	overlap(t, st, "b", "c")
 	overlap(t, st, "d", "e")
 
-	awaitOutput(t, stderr, "scheduled run done")
+	// Only once the daemon has seen the run end, or it rightly skips
+	// the next as overlapping (a loaded machine widens that window).
+	awaitOutput(t, stderr, "scheduled run ended")
 	cmd.Process.Signal(syscall.SIGUSR1)
 	if posts := sink.Await(t, 2); posts[1].Outcome != notify.OutcomeUpToDate || len(posts[1].Instances) != 5 {
 		t.Errorf("second run: %q over %d instances", posts[1].Outcome, len(posts[1].Instances))
