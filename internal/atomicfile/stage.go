@@ -1,9 +1,7 @@
 package atomicfile
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +68,10 @@ func lockDir(dir string, flags int) (*os.File, error) {
 }
 
 // removeStaleStages removes parent's stages of prefix whose lock nobody
-// holds: those of processes that died before removing their stage.
+// holds: those of processes that died before removing their stage. It is
+// garbage collection, best effort: a leftover it cannot lock or remove
+// (another owner's, say) stays, and the new stage is made all the same.
+// Only a parent it cannot list is an error.
 func removeStaleStages(parent, prefix string) error {
 	ents, err := os.ReadDir(parent)
 	if err != nil {
@@ -82,17 +83,11 @@ func removeStaleStages(parent, prefix string) error {
 		}
 		dir := filepath.Join(parent, e.Name())
 		lock, err := lockDir(dir, unix.LOCK_NB)
-		if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, fs.ErrNotExist) {
-			continue // in use, or removed by another cleanup
-		}
 		if err != nil {
-			return fmt.Errorf("remove stale staging directory: %w", err)
+			continue // in use, removed by another cleanup, or not ours
 		}
-		err = os.RemoveAll(dir)
+		os.RemoveAll(dir)
 		lock.Close()
-		if err != nil {
-			return fmt.Errorf("remove stale staging directory: %w", err)
-		}
 	}
 	return nil
 }
