@@ -83,6 +83,8 @@ func TestTreeCronRunsTheTree(t *testing.T) {
 			e := newTreeEnv(t, "[notify]\nsystem_name = \"x3\"\nwebhook = \""+sink.URL+"\"\n")
 			if tc.failing != "" {
 				testkit.WriteFile(t, e.Roots[tc.failing], "FAIL-1.0.1", "", 0o644)
+			} else {
+				e.meet(t, [2]string{"b", "c"}, [2]string{"d", "e"})
 			}
 			res := e.hotfix(t, "cron", "--now", "--json")
 			if res.Code != tc.code {
@@ -219,6 +221,7 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 	other := (time.Now().Weekday() + 3) % 7
 	e := newTreeEnv(t, fmt.Sprintf("[schedule]\ncron = \"0 4 * * *\"\ndays_of_week = \"%d\"\nrandom_wait = \"1h\"\n", other)+
 		"[notify]\nsystem_name = \"x3\"\nwebhook = \""+sink.URL+"\"\n")
+	e.meet(t, [2]string{"b", "c"}, [2]string{"d", "e"})
 	cmd := exec.Command(hotfixBinary(t), "--config", e.Config, "-v", "daemon")
 	cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent/hotfix.toml")
 	stderr := &lockedBuffer{}

@@ -20,7 +20,11 @@ import (
 // stamps its start and end (nanoseconds, the script's own clock) into
 // DIR/stamps/NAME, fails where the root holds FAIL-VERSION, and hangs
 // where DIR/hang/NAME exists (after touching DIR/hang/NAME.started), so
-// that a test can kill the binary in the middle of an instance.
+// that a test can kill the binary in the middle of an instance. Where
+// DIR/meet/NAME names a sibling, it waits (at most 10 s) until that
+// sibling's script has started too (see meet): siblings run in parallel
+// then overlap however loaded the machine, and siblings run one after
+// the other never do.
 const treeStampScript = `#!/bin/sh
 name=$(basename "$HOTFIX_ROOT")
 top=$(dirname "$(dirname "$HOTFIX_ROOT")")
@@ -28,6 +32,10 @@ top=$(dirname "$(dirname "$HOTFIX_ROOT")")
 if [ -e "$top/hang/$name" ] || [ -e "$top/hang/$name-$HOTFIX_VERSION" ]; then touch "$top/hang/$name.started"; sleep 60; fi
 mkdir -p "$top/stamps"
 echo "$HOTFIX_VERSION start $(date +%s%N)" >> "$top/stamps/$name"
+if [ -e "$top/meet/$name" ]; then
+	other=$(cat "$top/meet/$name"); i=0
+	while [ ! -e "$top/stamps/$other" ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done
+fi
 sleep 0.05
 echo "$HOTFIX_VERSION end $(date +%s%N)" >> "$top/stamps/$name"
 `
@@ -157,6 +165,17 @@ type stamp struct {
 }
 
 // stamps reads what the scripts stamped, every instance.
+// meet makes the scripts of the sibling pairs wait for each other
+// (treeStampScript), so that overlap holds on any machine when siblings
+// run in parallel.
+func (e *treeEnv) meet(t testing.TB, pairs ...[2]string) {
+	t.Helper()
+	for _, p := range pairs {
+		testkit.WriteFile(t, filepath.Join(e.Dir, "meet"), p[0], p[1], 0o644)
+		testkit.WriteFile(t, filepath.Join(e.Dir, "meet"), p[1], p[0], 0o644)
+	}
+}
+
 func (e *treeEnv) stamps(t testing.TB) map[string][]stamp {
 	t.Helper()
 	out := map[string][]stamp{}
