@@ -30,8 +30,19 @@ var ErrCriticalField = errors.New("the index needs a newer hotfix")
 
 // readIndexJSON decodes a signed index into v, ignoring fields v does not
 // have; data must hold exactly one JSON object.
-func readIndexJSON(data []byte, v any) error {
+func readIndexJSON(data []byte, v any) error { return decodeJSON(data, v, false) }
+
+// strictJSON decodes data into v, refusing fields v does not have; data
+// must hold exactly one JSON object.
+func strictJSON(data []byte, v any) error { return decodeJSON(data, v, true) }
+
+// decodeJSON is the one JSON reader of the repository's formats: one
+// object, nothing after it, and unknown fields refused when strict.
+func decodeJSON(data []byte, v any, strict bool) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
