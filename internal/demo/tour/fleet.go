@@ -2,13 +2,11 @@ package tour
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/sign"
@@ -68,11 +66,23 @@ func (t *tour) verify(ctx context.Context) error {
 	if err := os.WriteFile(path, orig, 0o644); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if rep, err = t.client.VerifyFiles(ctx); err != nil || len(rep.Problems) != 0 {
-		return fmt.Errorf("demo: verify after putting %s back: %v", editedFile, errors.Join(err, fmt.Errorf("%d problems", len(rep.Problems))))
+	if rep, err = t.client.VerifyFiles(ctx); err != nil {
+		return fmt.Errorf("demo: verify after putting %s back: %w", editedFile, err)
+	}
+	if len(rep.Problems) != 0 {
+		return fmt.Errorf("demo: verify after putting %s back: %d problems", editedFile, len(rep.Problems))
 	}
 	fmt.Fprintf(t.out, "   put back: all %d files as installed\n", rep.Checked)
 	return nil
+}
+
+// rollout records a new rollout stage of the staged fix and signs it in.
+func (t *tour) rollout(ctx context.Context, change publish.RolloutChange) error {
+	change.Version = stagedFix
+	if _, err := publish.SetRollout(ctx, t.repoDir, change, publish.RolloutOptions{Logger: t.log}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return t.rebuild(ctx, t.key.Signer())
 }
 
 // rebuild signs the indexes again after a vendor-side change.
@@ -89,10 +99,7 @@ func (t *tour) rebuild(ctx context.Context, signer *sign.Signer) error {
 func (t *tour) stage(ctx context.Context) error {
 	t.begin("Vendor: stage "+stagedFix.String()+" to the testing ring first; the server (stable ring) holds it back",
 		"hotfix repo rollout repo "+stagedFix.String()+" --testing && hotfix repo build repo --key vendor.sec; then on the server: hotfix check")
-	if _, err := publish.SetRollout(ctx, t.repoDir, publish.RolloutChange{Version: stagedFix, Testing: true}, publish.RolloutOptions{Logger: t.log}); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if err := t.rebuild(ctx, t.key.Signer()); err != nil {
+	if err := t.rollout(ctx, publish.RolloutChange{Testing: true}); err != nil {
 		return err
 	}
 	res, err := t.client.Check(ctx)
@@ -111,20 +118,11 @@ func (t *tour) stage(ctx context.Context) error {
 func (t *tour) release(ctx context.Context) error {
 	t.begin("Vendor: release "+stagedFix.String()+" to every server; the server installs it",
 		"hotfix repo rollout repo "+stagedFix.String()+" --full && hotfix repo build repo --key vendor.sec; then on the server: hotfix install --yes")
-	if _, err := publish.SetRollout(ctx, t.repoDir, publish.RolloutChange{Version: stagedFix, Full: true}, publish.RolloutOptions{Logger: t.log}); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	if err := t.rebuild(ctx, t.key.Signer()); err != nil {
+	if err := t.rollout(ctx, publish.RolloutChange{Full: true}); err != nil {
 		return err
 	}
-	if _, err := t.client.Install(ctx, client.InstallOptions{Progress: func(v repo.Version, s string) {
-		if s == "done" {
-			fmt.Fprintf(t.out, "   %s installed\n", v)
-		}
-	}}); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	return nil
+	_, err := t.installPending(ctx)
+	return err
 }
 
 // publishDir publishes the repository to a web root in the safe order

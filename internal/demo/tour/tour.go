@@ -273,18 +273,27 @@ func (t *tour) check(ctx context.Context) error {
 
 func (t *tour) install(ctx context.Context) error {
 	t.begin("Server: install them in chain order, each as one transaction", "hotfix install --yes")
+	inst, err := t.installPending(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range inst.Logs {
+		fmt.Fprintf(t.out, "   log: %s\n", l)
+	}
+	return nil
+}
+
+// installPending installs what the server has pending, a line per fix.
+func (t *tour) installPending(ctx context.Context) (*client.InstallResult, error) {
 	inst, err := t.client.Install(ctx, client.InstallOptions{Progress: func(v repo.Version, s string) {
 		if s == "done" {
 			fmt.Fprintf(t.out, "   %s installed\n", v)
 		}
 	}})
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("demo: %w", err)
 	}
-	for _, l := range inst.Logs {
-		fmt.Fprintf(t.out, "   log: %s\n", l)
-	}
-	return nil
+	return inst, nil
 }
 
 func (t *tour) status(context.Context) error {
