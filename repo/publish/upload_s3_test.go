@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -247,4 +248,35 @@ func newClientOf(t *testing.T, repoURL, product, srcRoot string) *pubClient {
 func (c *pubClient) pending(ctx context.Context) (int, error) {
 	got, err := c.cl.Download(ctx, nil, nil)
 	return len(got), err
+}
+
+// checkOldOrNew: while a publish grows a repository from 2 fixes to 3, a
+// client must accept every state (the old chain or the new); right after
+// an index went up (before its signature) it may refuse, for that one
+// upload's time.
+func checkOldOrNew(t *testing.T, c *pubClient, where, key string) {
+	t.Helper()
+	n, err := c.pending(t.Context())
+	if err == nil && n != 2 && n != 3 {
+		t.Errorf("%s after %s: %d fixes pending, want the old 2 or the new 3", where, key, n)
+	}
+	if err != nil && !isIndexName(path.Base(key)) {
+		t.Errorf("%s after %s: the client refused the bucket: %v", where, key, err)
+	}
+}
+
+// publishOld publishes the 2-fix repository v1 under prefix of bucket
+// "cdn" on srv and returns the destination and a client that has checked
+// it (2 fixes pending).
+func publishOld(t *testing.T, srv *testkit.Server, v1, prefix string) (*S3Destination, *pubClient) {
+	t.Helper()
+	d := s3Dest(t, srv, "cdn", prefix)
+	if _, err := Publish(t.Context(), v1, d, PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := newPubClient(t, srv.URL+"/cdn/"+prefix)
+	if n, err := c.pending(t.Context()); err != nil || n != 2 {
+		t.Fatalf("%s: client after the first publish: %d pending, %v", prefix, n, err)
+	}
+	return d, c
 }
