@@ -103,17 +103,20 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 		return nil, fmt.Errorf("mirror %s: %w", path, err)
 	}
 	cp.index, cp.sig, cp.ix = contents.IndexRaw, contents.SigRaw, contents.Index
-	for _, f := range archivesOf(cp.ix) {
-		if handled[f.name] {
-			continue
-		}
-		keep, err := m.have(cp, f)
-		if err != nil {
-			return nil, err
-		}
-		if !keep {
-			return nil, fmt.Errorf("mirror %s: the bundle carries the fixes from %s on, and the mirror lacks %s of %s: mirror a bundle exported with --from %s (or without --from) first",
-				path, contents.Header.FromVersion(), f.name, cp.rel(), f.name)
+	// The advice names the fix (what export --from takes), not its file.
+	for _, fx := range cp.ix.Fixes {
+		for _, f := range archivesOf(&repo.Index{Fixes: []repo.IndexFix{fx}}) {
+			if handled[f.name] {
+				continue
+			}
+			keep, err := m.have(cp, f)
+			if err != nil {
+				return nil, err
+			}
+			if !keep {
+				return nil, fmt.Errorf("mirror %s: the bundle carries the fixes from %s on, and the mirror lacks %s of %s: mirror a bundle exported with --from %s (or without --from) first",
+					path, contents.Header.FromVersion(), f.name, cp.rel(), fx.Version)
+			}
 		}
 	}
 	p.channels = []*channelPlan{cp}

@@ -89,7 +89,7 @@ func TestMirrorSources(t *testing.T) {
 	export("2.4.1.3")
 	fromBundle := filepath.Join(t.TempDir(), "m")
 	_, err := run(t, bundlePath, fromBundle)
-	testkit.WantErr(t, err, "the mirror lacks acme-2.4.1.1.fix", "--from")
+	testkit.WantErr(t, err, "the mirror lacks acme-2.4.1.1.fix", "--from 2.4.1.1 (or without --from)")
 	if _, serr := os.Stat(filepath.Join(fromBundle, demo.Product)); serr == nil {
 		t.Error("a refused bundle left files in the mirror")
 	}
