@@ -359,7 +359,7 @@ func (rd *reader) archive(dir string, f FileRef) (err error) {
 		return &Error{Entry: name, Err: errors.New("missing: the signed index lists it, but the bundle ends before it; export it again")}
 	}
 	if hdr.Size != f.Size {
-		return &Error{Entry: name, Err: fmt.Errorf("%d bytes, the signed index says %d", hdr.Size, f.Size)}
+		return &Error{Entry: name, Err: fmt.Errorf("%d bytes, the signed index says %d: the bundle was damaged or changed after export; export it again", hdr.Size, f.Size)}
 	}
 	var sink Sink
 	if rd.h.Archive != nil {
