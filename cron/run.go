@@ -188,37 +188,17 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		return &client.PausedError{Info: *p}
 	}
 
-	res, err := cl.Check(ctx)
+	n, err := checkDownload(ctx, cl, rep)
 	if err != nil {
 		return err
 	}
-	rep.Base = res.Base.String()
-	previous := loadReported(cfg.StateDir, cfg.Product, rep.Base)
-	for _, f := range res.Pending {
-		rep.Found = append(rep.Found, notify.ReportFixOf(f))
-		if !slices.Contains(previous, f.Version.String()) {
-			rep.New = append(rep.New, f.Version.String())
-		}
-	}
-	if res.PendingCount() == 0 {
+	if n == 0 {
 		rep.Outcome = notify.OutcomeUpToDate
 		return nil
 	}
 	if cfg.Schedule.CheckOnly {
 		rep.Outcome = notify.OutcomePending
 		return nil
-	}
-
-	got, err := cl.Download(ctx, nil, nil)
-	for _, d := range got {
-		name := d.Fix.Version.String()
-		if d.Custom != nil {
-			name = d.Custom.ID + " " + d.Custom.Version.String()
-		}
-		rep.Downloaded = append(rep.Downloaded, name)
-	}
-	if err != nil {
-		return err
 	}
 	if cfg.Schedule.DownloadOnly {
 		rep.Outcome = notify.OutcomeDownloaded
@@ -255,6 +235,38 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		rep.Outcome = notify.OutcomeUpToDate
 	}
 	return nil
+}
+
+// checkDownload checks one installation into rep (its base, what it
+// found, and what of that no earlier report named) and, unless
+// check_only, downloads its pending fixes; it returns how many are
+// pending. A scheduled run of one installation and each instance of a
+// tree run share it.
+func checkDownload(ctx context.Context, c *client.Client, rep *Report) (int, error) {
+	res, err := c.Check(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rep.Base = res.Base.String()
+	previous := loadReported(c.Cfg.StateDir, c.Cfg.Product, rep.Base)
+	for _, f := range res.Pending {
+		rep.Found = append(rep.Found, notify.ReportFixOf(f))
+		if !slices.Contains(previous, f.Version.String()) {
+			rep.New = append(rep.New, f.Version.String())
+		}
+	}
+	if res.PendingCount() == 0 || c.Cfg.Schedule.CheckOnly {
+		return res.PendingCount(), nil
+	}
+	got, err := c.Download(ctx, nil, nil)
+	for _, d := range got {
+		name := d.Fix.Version.String()
+		if d.Custom != nil {
+			name = d.Custom.ID + " " + d.Custom.Version.String()
+		}
+		rep.Downloaded = append(rep.Downloaded, name)
+	}
+	return res.PendingCount(), err
 }
 
 // settle records a run that took the run lock (held says so) as the last

@@ -184,30 +184,7 @@ func (r *treeRun) checkOne(ctx context.Context, part *Report, log *slog.Logger) 
 	if err != nil {
 		return 0, err
 	}
-	res, err := c.Check(ctx)
-	if err != nil {
-		return 0, err
-	}
-	part.Base = res.Base.String()
-	previous := loadReported(c.Cfg.StateDir, c.Cfg.Product, part.Base)
-	for _, f := range res.Pending {
-		part.Found = append(part.Found, notify.ReportFixOf(f))
-		if !slices.Contains(previous, f.Version.String()) {
-			part.New = append(part.New, f.Version.String())
-		}
-	}
-	if res.PendingCount() == 0 || c.Cfg.Schedule.CheckOnly {
-		return res.PendingCount(), nil
-	}
-	got, err := c.Download(ctx, nil, nil)
-	for _, d := range got {
-		name := d.Fix.Version.String()
-		if d.Custom != nil {
-			name = d.Custom.ID + " " + d.Custom.Version.String()
-		}
-		part.Downloaded = append(part.Downloaded, name)
-	}
-	return res.PendingCount(), err
+	return checkDownload(ctx, c, part)
 }
 
 // outcome sets one instance's outcome from what it found, installed and
