@@ -172,20 +172,12 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions, log *slog.Logger, installTime *time.Duration) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error in the scheduled run (panic: %v); please report it with the daemon's log", r)
+			err = panicked(log, r)
 		}
 	}()
 	cfg := cl.Cfg
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("run not started: %w", err)
-	}
-	p, err := cl.Paused()
-	if err != nil {
-		return fmt.Errorf("read pause marker: %w", err)
-	}
-	if p != nil {
-		return &client.PausedError{Info: *p}
+	if err := mayStart(ctx, cl); err != nil {
+		return err
 	}
 
 	n, err := checkDownload(ctx, cl, rep)
@@ -235,6 +227,28 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		rep.Outcome = notify.OutcomeUpToDate
 	}
 	return nil
+}
+
+// mayStart refuses a run once ctx has ended or while cl is paused.
+func mayStart(ctx context.Context, cl *client.Client) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("run not started: %w", err)
+	}
+	p, err := cl.Paused()
+	if err != nil {
+		return fmt.Errorf("read pause marker: %w", err)
+	}
+	if p != nil {
+		return &client.PausedError{Info: *p}
+	}
+	return nil
+}
+
+// panicked logs a panic recovered in a run and is the run's error, so
+// that a daemon goes on to its next run.
+func panicked(log *slog.Logger, r any) error {
+	log.Error("panic in scheduled run", "panic", r, "stack", string(debug.Stack()))
+	return fmt.Errorf("internal error in the scheduled run (panic: %v); please report it with the daemon's log", r)
 }
 
 // checkDownload checks one installation into rep (its base, what it

@@ -3,10 +3,8 @@ package cron
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -79,8 +77,7 @@ func (r *treeRun) client(name string, log *slog.Logger) (*client.Client, error) 
 func (r *treeRun) run(ctx context.Context, rep *Report, opts RunOptions, log *slog.Logger, installTime *time.Duration) (err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
-			log.Error("panic in scheduled run", "panic", rec, "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error in the scheduled run (panic: %v); please report it with the daemon's log", rec)
+			err = panicked(log, rec)
 		}
 		var te *client.TreeError
 		if err != nil && !errors.As(err, &te) {
@@ -107,16 +104,9 @@ func (r *treeRun) stopped(rep *Report, err error) {
 // the instances' errors (a *client.TreeError); the report's outcome is
 // set from them.
 func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, log *slog.Logger, installTime *time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("run not started: %w", err)
-	}
 	host := r.cl
-	p, err := host.Paused()
-	if err != nil {
-		return fmt.Errorf("read pause marker: %w", err)
-	}
-	if p != nil {
-		return &client.PausedError{Info: *p}
+	if err := mayStart(ctx, host); err != nil {
+		return err
 	}
 	cfg := host.Cfg
 	errs := map[string]error{}
