@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -180,35 +179,6 @@ func TestTreeCronTextReport(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a process's output, safe to read while it writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// awaitOutput waits until the process said text.
-func awaitOutput(t testing.TB, b *lockedBuffer, text string) {
-	t.Helper()
-	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(b.String(), text) {
-			return
-		}
-	}
-	t.Fatalf("the process never said %q:\n%s", text, b.String())
-}
-
 // TestTreeDaemonRunsTheTree: the real "hotfix daemon" over a tree of
 // five instances, told to run now (SIGUSR1, as systemctl kill -s USR1
 // does; no day filter, so days_of_week names a day that is not today),
@@ -224,7 +194,7 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 	e.meet(t, [2]string{"b", "c"}, [2]string{"d", "e"})
 	cmd := exec.Command(hotfixBinary(t), "--config", e.Config, "-v", "daemon")
 	cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent/hotfix.toml")
-	stderr := &lockedBuffer{}
+	stderr := &testkit.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	cmd.WaitDelay = 5 * time.Second // a script it started may hold the pipe
 	if err := cmd.Start(); err != nil {
@@ -241,7 +211,7 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 			<-done
 		}
 	})
-	awaitOutput(t, stderr, "daemon started")
+	stderr.Await(t, "daemon started")
 
 	cmd.Process.Signal(syscall.SIGUSR1)
 	rep := sink.Await(t, 1)[0]
@@ -262,12 +232,12 @@ func TestTreeDaemonRunsTheTree(t *testing.T) {
 
 	// Only once the daemon has seen the run end, or it rightly skips
 	// the next as overlapping (a loaded machine widens that window).
-	awaitOutput(t, stderr, "scheduled run ended")
+	stderr.Await(t, "scheduled run ended")
 	cmd.Process.Signal(syscall.SIGUSR1)
 	if posts := sink.Await(t, 2); posts[1].Outcome != notify.OutcomeUpToDate || len(posts[1].Instances) != 5 {
 		t.Errorf("second run: %q over %d instances", posts[1].Outcome, len(posts[1].Instances))
 	}
-	awaitOutput(t, stderr, "outcome=\"up to date\"")
+	stderr.Await(t, "outcome=\"up to date\"")
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:

@@ -37,7 +37,7 @@ func FreePort(tb testing.TB) int {
 type Server struct {
 	URL       string // http://127.0.0.1:PORT
 	AccessLog string // nginx: its access log, one request a line
-	out       *lockedBuffer
+	out       *LockedBuffer
 	pid       int
 	done      chan struct{}               // closed when the process has exited
 	start     func(tb testing.TB) *Server // starts it again (Restart)
@@ -77,7 +77,7 @@ func startServerOwned(tb, owner testing.TB, port int, ready string, name string,
 		tb.Fatalf("%s is not installed: run scripts/install-deps.sh", name)
 	}
 	cmd := exec.Command(name, args...)
-	out := &lockedBuffer{}
+	out := &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -111,22 +111,34 @@ func startServerOwned(tb, owner testing.TB, port int, ready string, name string,
 	return nil
 }
 
-// lockedBuffer collects a server's output while the test may read it.
-type lockedBuffer struct {
+// LockedBuffer collects a process's output while the test may read it.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Await waits until the output holds text, for up to a minute (a loaded
+// machine is slow to start a process).
+func (l *LockedBuffer) Await(tb testing.TB, text string) {
+	tb.Helper()
+	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(l.String(), text) {
+			return
+		}
+	}
+	tb.Fatalf("the process never said %q:\n%s", text, l.String())
 }
 
 // StartMoto starts moto's S3 server on a free loopback port and sets the
