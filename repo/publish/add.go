@@ -50,8 +50,8 @@ type AddResult struct {
 // gap-free repository.
 func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
 	log := logger(opts.Logger)
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
+	if err := checkRepoRoot(root); err != nil {
+		return nil, err
 	}
 	stage, err := atomicfile.NewStage(root, stagePrefix)
 	if err != nil {
@@ -113,6 +113,15 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		}
 	}
 	return res, nil
+}
+
+// checkRepoRoot refuses a repository root that is not a directory: Add
+// and AddChannel create channels in it but never the repository itself.
+func checkRepoRoot(root string) error {
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
+	}
+	return nil
 }
 
 // incoming is an archive given to Add, described and verified.

@@ -16,8 +16,8 @@ import (
 // fixes published yet" instead of a 404 every night. It reports whether
 // the channel is new; declaring an existing channel again does nothing.
 func AddChannel(root, product string, base repo.Version) (bool, error) {
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return false, fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
+	if err := checkRepoRoot(root); err != nil {
+		return false, err
 	}
 	if err := repo.ValidProductName(product); err != nil {
 		return false, err
