@@ -23,18 +23,9 @@ out=$top/bench/out/_pack
 secret=$top/testdata/keys/vendor.sec.asc
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null
-mkdir -p "$out"
-go build -o "$out/hotfix" .
-hf=$out/hotfix
-if [ ! -f "$out/archives/bench-1.0.$N.fix" ]; then
-	rm -rf "$out/rsrc" "$out/archives" && mkdir -p "$out/rsrc" "$out/archives"
-	for i in $(seq 1 "$N"); do
-		mkdir -p "$out/rsrc/$i/files/lib"
-		head -c $((SIZE_KB * 1024)) /dev/urandom >"$out/rsrc/$i/files/lib/payload-$i.bin"
-		printf 'product = "bench"\nversion = "1.0.%d"\nsummary = "benchmark fix %d"\n' "$i" "$i" >"$out/rsrc/$i/fix.toml"
-	done
-	seq 1 "$N" | xargs -P "$(nproc)" -I{} "$hf" -q pack "$out/rsrc/{}" --out "$out/archives" >/dev/null
-fi
+. bench/lib.sh
+bench_archives "$out" "$N"
+hf=$HOTFIX
 list=$out/archives.list
 for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
 cat $(cat "$list") >/dev/null # warm the page cache, as openssl finds it

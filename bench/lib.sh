@@ -22,7 +22,7 @@ bench_archives() {
 	local out=$1 count=$2 i missing start
 	mkdir -p "$out/src" "$out/archives"
 	go build -o "$out/hotfix" .
-	HOTFIX=$PWD/$out/hotfix
+	HOTFIX=$(cd "$out" && pwd)/hotfix # OUT relative or absolute
 	for i in $(seq 1 "$count"); do bench_source "$i" "$out/src/$i"; done
 	missing=$(for i in $(seq 1 "$count"); do [ -f "$out/archives/bench-1.0.$i.fix" ] || echo "$i"; done)
 	[ -n "$missing" ] || return 0

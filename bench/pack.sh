@@ -128,15 +128,8 @@ echo "   maximum RSS: pack $(($(tail -1 "$out/rss-pack") / 1024)) MiB, install $
 
 echo
 echo "== repo add of $N archives of $SIZE_KB KiB + repo build ($RUNS runs)"
-if [ ! -f "$out/archives/bench-1.0.$N.fix" ]; then
-	rm -rf "$out/rsrc" "$out/archives" && mkdir -p "$out/rsrc" "$out/archives"
-	for i in $(seq 1 "$N"); do
-		mkdir -p "$out/rsrc/$i/files/lib"
-		head -c $((SIZE_KB * 1024)) /dev/urandom >"$out/rsrc/$i/files/lib/payload-$i.bin"
-		printf 'product = "bench"\nversion = "1.0.%d"\nsummary = "benchmark fix %d"\n' "$i" "$i" >"$out/rsrc/$i/fix.toml"
-	done
-	seq 1 "$N" | xargs -P "$(nproc)" -I{} "$hf" -q pack "$out/rsrc/{}" --out "$out/archives" >/dev/null
-fi
+. bench/lib.sh
+bench_archives "$out" "$N"
 list=$out/archives.list
 for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
 # Each add into a new empty directory (see bench/add.sh for why the
