@@ -131,7 +131,7 @@ func (c *Client) recordsUnder(db *FileDB, cf *InstalledCustom) {
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if sum, err := fileSHA256(path); err == nil && sum == rec.SHA256 {
+		if sum, _, err := repo.HashFile(path); err == nil && sum == rec.SHA256 {
 			rec.Size, rec.Mode = fi.Size(), repo.Mode(os.FileMode(je.Mode).Perm())
 			db.Files[p] = rec
 		}

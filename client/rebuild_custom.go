@@ -1,10 +1,7 @@
 package client
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -172,7 +169,7 @@ func (c *Client) vendorFilesUnderCustoms(st *State, fromRoot map[string]bool) {
 			if !ok {
 				continue
 			}
-			if sum, err := fileSHA256(path); err == nil {
+			if sum, _, err := repo.HashFile(path); err == nil {
 				vf.Files[p] = sum
 			}
 		}
@@ -188,21 +185,6 @@ func newestWith(st *State, rel string) *InstalledFix {
 		}
 	}
 	return nil
-}
-
-// fileSHA256 is the hex sha256 of the file at path (in state_dir: no
-// beneath-root resolution needed).
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // overriddenBy is the newest installed vendor fix that installed rel
