@@ -71,10 +71,7 @@ func (s *bundleSource) plan(ctx context.Context, st *State) ([]repo.IndexFix, er
 	if r.seen, err = loadSeen(c.Cfg.StateDir); err != nil {
 		return nil, err
 	}
-	r.limit = c.Cfg.Network.MaxIndexSize
-	if r.limit <= 0 {
-		r.limit = repo.MaxIndexSize
-	}
+	r.limit = c.maxIndexSize()
 	s.cache = c.channelCache(base)
 	s.carry = map[string]bool{}
 	fh, err := openRegular(s.path)

@@ -73,10 +73,7 @@ func (c *Client) explainMissingIndex(ctx context.Context, base repo.Version, ind
 	if err != nil {
 		return nil
 	}
-	limit := c.Cfg.Network.MaxIndexSize
-	if limit <= 0 {
-		limit = repo.MaxIndexSize
-	}
+	limit := c.maxIndexSize()
 	data, _, _, err := c.Fetcher.Small(ctx, repo.RootIndexName, limit, "")
 	if err != nil {
 		c.Log.Debug("repo.json not read", "err", err)

@@ -247,10 +247,7 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 		return nil, err
 	}
 	rel := c.Cfg.Product + "/" + base.String() + "/" + repo.IndexName
-	limit := c.Cfg.Network.MaxIndexSize
-	if limit <= 0 {
-		limit = repo.MaxIndexSize
-	}
+	limit := c.maxIndexSize()
 	got, err := c.fetchSigned(ctx, c.channelCache(base), rel, limit)
 	var sigErr *sigFetchError
 	if errors.As(err, &sigErr) {
@@ -284,8 +281,16 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	return ix, nil
 }
 
-// reachHint tells what to check when the repository could not be reached
-// at all; HTTP answers and trust refusals carry their own remedies.
+// maxIndexSize is the most bytes a channel index, repo.json or a
+// customer index may have: [network] max_index_size, or the repository
+// format's own limit when unset.
+func (c *Client) maxIndexSize() int64 {
+	if n := c.Cfg.Network.MaxIndexSize; n > 0 {
+		return n
+	}
+	return repo.MaxIndexSize
+}
+
 // indexSizeHint is the remedy for an index over the limit: the key that
 // sets it, its value and the file it is in.
 func indexSizeHint(limit int64, configPath string) string {
@@ -295,6 +300,8 @@ func indexSizeHint(limit int64, configPath string) string {
 	return fmt.Sprintf("the limit is [network] max_index_size = %d bytes in %s; raise it if the vendor really publishes indexes this large", limit, configPath)
 }
 
+// reachHint tells what to check when the repository could not be reached
+// at all; HTTP answers and trust refusals carry their own remedies.
 func reachHint(err error, cfg *Config) string {
 	var he *HTTPError
 	var te *TrustError

@@ -147,10 +147,7 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 		return nil, err
 	}
 	rel := repo.CustomIndexPath(c.Cfg.Product, base, c.Cfg.Customer) + "/" + repo.IndexName
-	limit := c.Cfg.Network.MaxIndexSize
-	if limit <= 0 {
-		limit = repo.MaxIndexSize
-	}
+	limit := c.maxIndexSize()
 	what := fmt.Sprintf("customer index of %s for %s %s", c.Cfg.Customer, c.Cfg.Product, base)
 	got, err := c.fetchSigned(ctx, c.customCache(base), rel, limit)
 	var sigErr *sigFetchError
@@ -162,7 +159,11 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 		if errors.As(err, &he) && he.Status == 404 {
 			return nil, fmt.Errorf("fetch %s: %w: the vendor has published no customer fixes for %q; check customer = %q in %s", what, err, c.Cfg.Customer, c.Cfg.Customer, c.Cfg.Path)
 		}
-		return nil, fmt.Errorf("fetch %s: %w%s", what, err, reachHint(err, c.Cfg))
+		hint := reachHint(err, c.Cfg)
+		if errors.Is(err, ErrTooLarge) {
+			hint = ": " + indexSizeHint(limit, c.Cfg.Path)
+		}
+		return nil, fmt.Errorf("fetch %s: %w%s", what, err, hint)
 	}
 	data, sig := got.Data, got.Sig
 	// The customer index counts by the same key list as the vendor's:
