@@ -98,7 +98,7 @@ func (c *Client) installCustoms(ctx context.Context, st *State, src fixSource, c
 		if stopRequested(opts.Stop) {
 			break
 		}
-		detail := fmt.Sprintf("customer fix %s %s (customer %s)", f.ID, f.Version, c.Cfg.Customer)
+		detail := customAuditDetail(f.ID, f.Version, c.Cfg.Customer)
 		opts.step(f.Version, "download "+f.ID)
 		path, err := cs.customArchive(ctx, st.Base, f)
 		if err == nil {

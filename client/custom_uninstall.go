@@ -77,7 +77,7 @@ func (c *Client) Uninstall(ctx context.Context, id string, opts UninstallOptions
 		res.Left = append(res.Left, p)
 	}
 	sort.Strings(res.Left)
-	detail := fmt.Sprintf("customer fix %s %s (customer %s)", id, cf.Version, cf.Customer)
+	detail := customAuditDetail(id, cf.Version, cf.Customer)
 	if err := c.uninstallCustom(ctx, st, id); err != nil {
 		return nil, joinErrs(err, c.audit("uninstall", nil, "failed", detail+": "+err.Error()))
 	}

@@ -202,7 +202,7 @@ func overriddenBy(st *State, rel, sum string) string {
 // last installed, from the audit log (detail "customer fix ID VERSION
 // (customer NAME)...").
 func lastCustomInstall(audit []AuditRecord, b customBackup) (time.Time, string, string, bool) {
-	prefix := "customer fix " + b.ID + " " + b.Version.String() + " (customer "
+	prefix := strings.TrimSuffix(customAuditDetail(b.ID, b.Version, ""), ")")
 	for i := len(audit) - 1; i >= 0; i-- {
 		r := audit[i]
 		if r.Outcome != "ok" || r.Action != "install" || !strings.HasPrefix(r.Detail, prefix) {
@@ -212,6 +212,13 @@ func lastCustomInstall(audit []AuditRecord, b customBackup) (time.Time, string, 
 		return r.Time, r.User, customer, true
 	}
 	return time.Time{}, "", "", false
+}
+
+// customAuditDetail opens the audit detail of a customer fix's install
+// or uninstall; lastCustomInstall reads it back, so both take it from
+// here.
+func customAuditDetail(id string, v repo.Version, customer string) string {
+	return fmt.Sprintf("customer fix %s %s (customer %s)", id, v, customer)
 }
 
 // CustomLostError is a rebuild that could not restore some customer
