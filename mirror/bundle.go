@@ -103,21 +103,8 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 		return nil, fmt.Errorf("mirror %s: %w", path, err)
 	}
 	cp.index, cp.sig, cp.ix = contents.IndexRaw, contents.SigRaw, contents.Index
-	// The advice names the fix (what export --from takes), not its file.
-	for _, fx := range cp.ix.Fixes {
-		for _, f := range archivesOf(&repo.Index{Fixes: []repo.IndexFix{fx}}) {
-			if handled[f.name] {
-				continue
-			}
-			keep, err := m.have(cp, f)
-			if err != nil {
-				return nil, err
-			}
-			if !keep {
-				return nil, fmt.Errorf("mirror %s: the bundle carries the fixes from %s on, and the mirror lacks %s of %s: mirror a bundle exported with --from %s (or without --from) first",
-					path, contents.Header.FromVersion(), f.name, cp.rel(), fx.Version)
-			}
-		}
+	if err := m.haveEarlier(cp, handled, path, contents.Header.FromVersion()); err != nil {
+		return nil, err
 	}
 	p.channels = []*channelPlan{cp}
 	return p, nil
@@ -142,4 +129,26 @@ func customArchives(ix *repo.CustomIndex) []fileRef {
 		out = append(out, fileRef{name: repo.CustomDir + "/" + ix.Customer + "/" + f.File, size: f.Size, sha256: f.SHA256})
 	}
 	return out
+}
+
+// haveEarlier refuses a bundle that starts after a fix the mirror lacks:
+// a mirror's index never names an archive it does not hold. The advice
+// names the fix (what export --from takes), not its file.
+func (m *mirror) haveEarlier(cp *channelPlan, handled map[string]bool, path string, from repo.Version) error {
+	for _, fx := range cp.ix.Fixes {
+		for _, f := range archivesOf(&repo.Index{Fixes: []repo.IndexFix{fx}}) {
+			if handled[f.name] {
+				continue
+			}
+			keep, err := m.have(cp, f)
+			if err != nil {
+				return err
+			}
+			if !keep {
+				return fmt.Errorf("mirror %s: the bundle carries the fixes from %s on, and the mirror lacks %s of %s: mirror a bundle exported with --from %s (or without --from) first",
+					path, from, f.name, cp.rel(), fx.Version)
+			}
+		}
+	}
+	return nil
 }
