@@ -71,8 +71,8 @@ func (b *Batch) Adopt(src, path string, perm os.FileMode, uid, gid int) error {
 }
 
 // AdoptDurable is Adopt for a file that is complete and durable already,
-// content, mode and owner (a Stage's file, synced as it was closed):
-// Commit renames it without syncing it again.
+// content, mode and owner (a Stage's file after Stage.Sync, see
+// Stage.Place): Commit renames it without syncing it again.
 func (b *Batch) AdoptDurable(src, path string) error {
 	info, err := os.Stat(src)
 	if err != nil {

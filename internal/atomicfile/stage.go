@@ -1,10 +1,12 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,16 +14,21 @@ import (
 // Stage is a hidden directory where files are written before it is known
 // where they go, or whether they go anywhere: repo add copies each archive
 // while it verifies it, before the chain check decides which are placed.
-// Its files are synced as they are closed and join a Batch with
-// AdoptDurable, which renames them into place; whatever is left is
-// removed with the stage. A Stage holds a flock
+// Its files are made durable all at once by Sync, one syncfs instead of an
+// fsync and a disk cache flush per file (git's core.fsyncMethod=batch has
+// the same idea), and join a Batch with Place, which renames them into
+// place; whatever is left is removed with the stage. A Stage holds a flock
 // on its directory for its lifetime, so the directory of a process that
 // died (kill -9, a power cut) can be told from one in use: NewStage
 // removes such leftovers, and a crash never leaves more than one stage's
 // files behind for long.
 type Stage struct {
 	dir  string
-	lock *os.File
+	lock *os.File // also the descriptor Sync hands to syncfs
+
+	mu      sync.Mutex
+	created int // files created so far
+	synced  int // files created before the last successful Sync
 }
 
 // NewStage creates a stage in parent, named prefix + a random suffix
@@ -96,9 +103,61 @@ func removeStaleStages(parent, prefix string) error {
 func (s *Stage) Dir() string { return s.dir }
 
 // Create creates the stage's file name, with mode perm, for writing (see
-// StagedFile); once closed it is durable, for Batch.AdoptDurable.
+// StagedFile). It is durable once it is closed and Sync has returned.
 func (s *Stage) Create(name string, perm os.FileMode) (*StagedFile, error) {
-	return createStaged(filepath.Join(s.dir, name), perm, true)
+	f, err := createStaged(filepath.Join(s.dir, name), perm, true)
+	if err == nil {
+		f.deferSync = true
+		s.mu.Lock()
+		s.created++
+		s.mu.Unlock()
+	}
+	return f, err
+}
+
+// ErrNotSynced is returned by Place for a stage with files created since
+// its last Sync.
+var ErrNotSynced = errors.New("staged files are not synced yet")
+
+// Sync makes every file of the stage closed so far durable, content, size
+// and mode: one syncfs(2) of the stage's file system, which writes what is
+// dirty there and flushes the disk's cache once. Since Linux 5.8 syncfs
+// reports write-back errors of the whole file system that happened after
+// the stage was created; older kernels do not, but a StagedFile writes
+// its content with O_DIRECT, whose errors its writes return, so only the
+// last partial block and the inode go through write-back there. Call it
+// after the files are closed and before Place.
+func (s *Stage) Sync() error {
+	s.mu.Lock()
+	created := s.created
+	s.mu.Unlock()
+	for {
+		err := unix.Syncfs(int(s.lock.Fd()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sync staged files in %s: %w", s.dir, err)
+		}
+		break
+	}
+	s.mu.Lock()
+	s.synced = created
+	s.mu.Unlock()
+	return nil
+}
+
+// Place adds the stage's file name to b as path (see
+// Batch.AdoptDurable), once Sync has made it durable: it refuses with
+// ErrNotSynced while any file was created after the last Sync.
+func (s *Stage) Place(b *Batch, name, path string) error {
+	s.mu.Lock()
+	synced := s.synced == s.created
+	s.mu.Unlock()
+	if !synced {
+		return ErrNotSynced
+	}
+	return b.AdoptDurable(s.Path(name), path)
 }
 
 // Path is the path of the stage's file name.

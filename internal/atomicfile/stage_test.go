@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -135,9 +136,9 @@ func TestStageCleanup(t *testing.T) {
 	}
 }
 
-// TestStageAdoptCommit: a staged file joins a Batch with AdoptDurable and
-// lands under its target with the mode it was staged with; a file left in
-// the stage goes with it.
+// TestStageAdoptCommit: a staged file joins a Batch with Place, only
+// after Sync, and lands under its target with the mode it was staged
+// with; a file left in the stage goes with it.
 func TestStageAdoptCommit(t *testing.T) {
 	parent := t.TempDir()
 	s, err := NewStage(parent, ".stage-")
@@ -167,8 +168,20 @@ func TestStageAdoptCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b Batch
-	if err := b.AdoptDurable(s.Path("0"), target); err != nil {
+	if err := s.Place(&b, "0", target); !errors.Is(err, ErrNotSynced) {
+		t.Fatalf("Place before Sync: %v, want ErrNotSynced", err)
+	}
+	if err := s.Sync(); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Place(&b, "0", target); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeStaged(s, "late", "created after Sync"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Place(&b, "late", target+"2"); !errors.Is(err, ErrNotSynced) {
+		t.Fatalf("Place of a file created after Sync: %v, want ErrNotSynced", err)
 	}
 	if err := b.Commit(t.Context()); err != nil {
 		t.Fatal(err)

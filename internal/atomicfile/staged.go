@@ -39,6 +39,9 @@ type StagedFile struct {
 	pooled bool
 	off    int64 // file offset of (*buf)[0]
 	err    error
+	// deferSync leaves the sync to the Stage (Stage.Sync): Close only
+	// starts the write-back of the buffered tail.
+	deferSync bool
 }
 
 // createStaged creates path, with O_DIRECT if direct and the file system
@@ -176,9 +179,9 @@ func (s *StagedFile) buffered() error {
 }
 
 // Close writes what is gathered, syncs the file (content, size and mode:
-// Batch.AdoptDurable takes it as it is) and closes it. Syncing here, on
-// the caller's goroutine, lets the wait for the disk overlap the work of
-// the other callers instead of adding up at Commit.
+// Batch.AdoptDurable takes it as it is) and closes it. A Stage's file is
+// synced later with all the others by Stage.Sync: its Close only starts
+// writing back the partial last block, so the disk works on it meanwhile.
 func (s *StagedFile) Close() error {
 	if s.err == os.ErrClosed {
 		return s.err
@@ -198,7 +201,12 @@ func (s *StagedFile) Close() error {
 		directBuffers.Put(s.buf)
 	}
 	s.buf = nil
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.deferSync:
+		// A hint: Stage.Sync waits for it and reports its errors.
+		_ = unix.SyncFileRange(s.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	default:
 		if err = unix.Fsync(s.fd); err != nil {
 			err = &os.PathError{Op: "sync", Path: s.name, Err: err}
 		}

@@ -59,8 +59,8 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	defer stage.Remove()
 	in := make([]incoming, len(archives))
-	// Each staged copy's write and sync wait for the disk: more workers
-	// than cores keep the cores busy meanwhile.
+	// Each staged copy's writes wait for the disk: more workers than
+	// cores keep the cores busy meanwhile.
 	errs, err := forEachN(ctx, len(archives), 4*runtime.GOMAXPROCS(0), func(i int) error {
 		var err error
 		in[i], err = stageArchive(ctx, stage, i, archives[i])
@@ -97,6 +97,12 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 		}
 		plans = append(plans, p)
 	}
+	if placesAny(plans, customs) {
+		// One sync for every copy, before the first is placed.
+		if err := stage.Sync(); err != nil {
+			return nil, fmt.Errorf("add: %w", err)
+		}
+	}
 	for _, p := range plans {
 		if opts.Testing {
 			if err := markTesting(ctx, p.dir, p.base, p.added); err != nil {
@@ -115,6 +121,17 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	return res, nil
 }
 
+// placesAny says whether Add places anything: an add of archives all
+// present already writes nothing, not even a sync.
+func placesAny(plans []*addPlan, customs []incoming) bool {
+	for _, p := range plans {
+		if len(p.todo) > 0 {
+			return true
+		}
+	}
+	return len(customs) > 0
+}
+
 // checkRepoRoot refuses a repository root that is not a directory: Add
 // and AddChannel create channels in it but never the repository itself.
 func checkRepoRoot(root string) error {
@@ -129,7 +146,13 @@ type incoming struct {
 	path   string
 	entry  *catalogEntry
 	m      *repo.Manifest
-	staged string // its copy in Add's stage, written while it was verified
+	staged stagedCopy // its copy in Add's stage, written while it was verified
+}
+
+// stagedCopy is an archive's copy in Add's stage.
+type stagedCopy struct {
+	stage *atomicfile.Stage
+	name  string
 }
 
 // stagePrefix names Add's staging directories in the repository root;
@@ -137,9 +160,10 @@ type incoming struct {
 const stagePrefix = ".add-staging-"
 
 // stageArchive describes and verifies archive number i and copies it into
-// the stage in the same read of its bytes, straight to the disk, synced
-// as it is closed (see atomicfile.StagedFile): the disk writes and syncs
-// while the other archives are verified, and placing them is renames.
+// the stage in the same read of its bytes, straight to the disk (see
+// atomicfile.StagedFile): the disk writes while the other archives are
+// verified, one Stage.Sync makes all copies durable, and placing them is
+// renames.
 // Copies of archives that are refused or already present go away with
 // the stage.
 func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path string) (incoming, error) {
@@ -152,7 +176,7 @@ func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path stri
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("add %s: %w", path, cerr)
 	}
-	return incoming{path: path, entry: e, m: m, staged: stage.Path(name)}, err
+	return incoming{path: path, entry: e, m: m, staged: stagedCopy{stage, name}}, err
 }
 
 // addPlan is what Add puts into one channel, in chain order.
@@ -215,7 +239,7 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 }
 
 // place copies the plan's archives into the channel and records them in
-// its catalog. The staged copies, durable already, go through one
+// its catalog. The staged copies, synced already, go through one
 // atomicfile.Batch: renamed in chain order and their directory synced
 // once, so an interrupted add leaves a prefix of the chain (gap-free).
 func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
@@ -266,8 +290,8 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 // dst: a file of its own, never a hard link to the vendor's file, so that
 // nothing done to that file later (cp over an existing file writes into
 // it) reaches the repository.
-func placeStaged(b *atomicfile.Batch, path, staged, dst string) error {
-	if err := b.AdoptDurable(staged, dst); err != nil {
+func placeStaged(b *atomicfile.Batch, path string, staged stagedCopy, dst string) error {
+	if err := staged.stage.Place(b, staged.name, dst); err != nil {
 		return fmt.Errorf("add %s: %w", path, err)
 	}
 	return nil

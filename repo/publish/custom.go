@@ -41,8 +41,8 @@ type customFix struct {
 	path     string
 	entry    *catalogEntry
 	m        *repo.Manifest
-	incoming bool   // given to this add, not yet in the channel
-	staged   string // an incoming fix's copy in Add's stage
+	incoming bool       // given to this add, not yet in the channel
+	staged   stagedCopy // an incoming fix's copy in Add's stage
 }
 
 // CustomChannelResult summarises one built customer channel.
