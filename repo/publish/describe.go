@@ -25,14 +25,17 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// describeAll describes the archives at paths for a build (what
-// describeArchive does, without verifying every entry) on every core. A
-// build is hashing: each core maps up to 16 files at a time and hashes
-// them together (internal/sha256mb), reading each one's header or
-// manifest from the mapping as it starts, so no byte is copied out of the
-// page cache. It describes every archive and joins every error.
+// describeAll describes the archives at paths for a build on every core:
+// what describeArchive does for a .fix (every entry checked against the
+// manifest, read to its true end: a build signs no archive it has not
+// verified, even one copied into the repository by hand), and for an RPM
+// its header and size. Each core maps up to 16 files at a time and hashes
+// them together (internal/sha256mb), reading each one from the mapping as
+// it starts, so no byte is copied out of the page cache. It describes
+// every archive and joins every error. Archives that repo add placed are
+// in the catalog and not read again.
 func describeAll(ctx context.Context, paths []string) ([]*catalogEntry, error) {
-	return describeMapped(ctx, paths, mapArchive)
+	return describeMapped(ctx, paths, func(path string) (*mappedArchive, error) { return mapArchive(ctx, path) })
 }
 
 // describeMapped is describeAll with the function that maps each archive
@@ -102,9 +105,10 @@ type mappedArchive struct {
 	fix    *repo.Manifest
 }
 
-// mapArchive maps the file at path and reads its RPM header or .fix
-// manifest from the mapping. Where the file cannot be mapped it is read.
-func mapArchive(path string) (*mappedArchive, error) {
+// mapArchive maps the file at path and reads its RPM header, or verifies
+// the whole .fix, from the mapping. Where the file cannot be mapped it is
+// read.
+func mapArchive(ctx context.Context, path string) (*mappedArchive, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -133,12 +137,7 @@ func mapArchive(path string) (*mappedArchive, error) {
 			err = a.rpm.CheckFileSize(int64(len(a.data)))
 		}
 	} else {
-		var r *fixarchive.ArchiveReader
-		if r, err = fixarchive.NewArchiveReader(bytes.NewReader(a.data)); err == nil {
-			a.fix = r.Manifest
-			r.Close()
-			err = fixarchive.CheckContainer(a.data)
-		}
+		a.fix, err = fixarchive.VerifyArchive(ctx, bytes.NewReader(a.data))
 	}
 	if err != nil {
 		a.unmap()
@@ -160,6 +159,7 @@ func (a *mappedArchive) unmap() {
 func (a *mappedArchive) entry(sum string) (*catalogEntry, error) {
 	e := &catalogEntry{Archive: repo.Archive{Size: a.info.Size(), SHA256: sum}, MTimeNS: a.info.ModTime().UnixNano()}
 	if m := a.fix; m != nil {
+		e.Verified = true
 		e.DescribeManifest(m)
 		return e, nil
 	}

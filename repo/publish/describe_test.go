@@ -92,7 +92,7 @@ func TestDescribeAllArchiveShrinks(t *testing.T) {
 	paths := manyArchives(t, 20)
 	victim := paths[len(paths)-3] // large enough to span pages
 	truncating := func(path string) (*mappedArchive, error) {
-		a, err := mapArchive(path)
+		a, err := mapArchive(context.Background(), path)
 		if err == nil && path == victim {
 			if err := os.Truncate(path, 0); err != nil {
 				t.Error(err)

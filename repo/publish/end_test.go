@@ -83,12 +83,12 @@ func TestAddRefusesDamagedArchives(t *testing.T) {
 }
 
 // repo build, for an archive copied into a channel without repo add,
-// checks the container's framing (cheaply, without decompressing): what
-// was appended or cut off is refused before an index lists it.
+// reads it as repo add does: what was appended, cut off or hidden after
+// the tar end is refused before an index lists it.
 func TestBuildRefusesDamagedContainers(t *testing.T) {
 	for _, c := range compressions {
 		paths := packSampleAs(t, c)
-		for _, d := range containerDamage {
+		for _, d := range append(containerDamage, damage{"entry hidden after the tar end", hideEntry, "data after the tar end-of-archive marker"}) {
 			t.Run(string(c)+"/"+d.name, func(t *testing.T) {
 				root := t.TempDir()
 				if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
@@ -103,7 +103,7 @@ func TestBuildRefusesDamagedContainers(t *testing.T) {
 				index := filepath.Join(channelDir(root), repo.IndexName)
 				before, _ := os.ReadFile(index)
 				_, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)})
-				testkit.WantErr(t, err, name, "invalid fix archive", string(c)+": ")
+				testkit.WantErr(t, err, name, "invalid fix archive", d.want)
 				if after, _ := os.ReadFile(index); !bytes.Equal(before, after) {
 					t.Error("a refused build rewrote index.json")
 				}
@@ -112,26 +112,27 @@ func TestBuildRefusesDamagedContainers(t *testing.T) {
 	}
 }
 
-// What build cannot see without decompressing (an entry hidden after the
-// tar end), repo verify finds: it reads every archive as install would.
-func TestVerifyReadsArchivesToTheEnd(t *testing.T) {
+// An archive changed after the build that signed it (an entry hidden
+// after the tar end by hand, say) is what repo verify finds, before a
+// publish sends it to servers.
+func TestVerifyFindsArchivesChangedAfterBuild(t *testing.T) {
 	for _, c := range compressions {
 		t.Run(string(c), func(t *testing.T) {
 			paths := packSampleAs(t, c)
 			root := t.TempDir()
-			if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+			if _, err := Add(t.Context(), root, paths, AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
 				t.Fatal(err)
 			}
 			data, _ := os.ReadFile(paths[2])
 			if err := os.WriteFile(filepath.Join(channelDir(root), filepath.Base(paths[2])), hideEntry(t, data), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Build(t.Context(), root, BuildOptions{Signer: vendorSigner(t)}); err != nil {
-				t.Fatal(err)
-			}
 			problems := verify(t, root, vendorPublic)
-			if len(problems) != 1 || !strings.Contains(problems[0], "acme-2.4.1.3.fix") || !strings.Contains(problems[0], "data after the tar end-of-archive marker") {
-				t.Fatalf("problems: %q, want one naming the hidden entry of acme-2.4.1.3.fix", problems)
+			if len(problems) != 1 || !strings.Contains(problems[0], "acme-2.4.1.3.fix") || !strings.Contains(problems[0], "the index says") {
+				t.Fatalf("problems: %q, want one naming acme-2.4.1.3.fix against its index entry", problems)
 			}
 		})
 	}
