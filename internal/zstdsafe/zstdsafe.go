@@ -1,7 +1,6 @@
 package zstdsafe
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -89,28 +88,4 @@ func (r *Reader) Close() error {
 	}
 	r.dec = nil
 	return nil
-}
-
-// CheckFraming checks the framing of the zstd data without decompressing
-// it: frame headers (windows within DefaultMaxWindow, no dictionary, no
-// skippable frame), the blocks each frame's block headers count, and that
-// the last frame ends exactly where data ends. What it cannot see (a
-// damaged block, a wrong checksum) only decompressing finds.
-func CheckFraming(data []byte) error {
-	g := newGuard(bytes.NewReader(data), DefaultMaxWindow)
-	for {
-		if len(g.pending) == 0 && g.remaining == 0 {
-			if err := g.step(); err == io.EOF {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			continue
-		}
-		g.pending = nil
-		if n, _ := g.r.Discard(int(g.remaining)); int64(n) < g.remaining {
-			return g.cut("frame %d: inside a block", g.frame)
-		}
-		g.remaining = 0
-	}
 }

@@ -47,24 +47,3 @@ func decompressor(r io.Reader) (io.Reader, Compression, error) {
 	}
 	return zr, c, nil
 }
-
-// CheckContainer checks the framing of a whole .fix file, zstd or xz by
-// its magic bytes, without decompressing it: nothing appended after the
-// last frame or stream, nothing cut off its end. It costs a walk over the
-// frame and block headers (zstd) or a read of the index (xz), so a build
-// can afford it for every new archive; the payload is checked only by
-// reading it all (VerifyArchive, Extract).
-func CheckContainer(data []byte) error {
-	c, err := DetectCompression(data[:min(len(data), len(xzMagic))])
-	if err != nil {
-		return &ArchiveError{Err: err}
-	}
-	check := zstdsafe.CheckFraming
-	if c == XZ {
-		check = xzsafe.CheckFraming
-	}
-	if err := check(data); err != nil {
-		return &ArchiveError{Err: fmt.Errorf("%s: %w", c, err)}
-	}
-	return nil
-}
