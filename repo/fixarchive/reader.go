@@ -317,6 +317,14 @@ func VerifyArchive(ctx context.Context, r io.Reader) (*repo.Manifest, error) {
 		return nil, err
 	}
 	defer a.Close()
+	return a.VerifyRest(ctx)
+}
+
+// VerifyRest reads the rest of the archive, to its true end, checking
+// every entry against the manifest, and returns the manifest: what
+// VerifyArchive does after NewArchiveReader, for a caller that looks at
+// the manifest first.
+func (a *ArchiveReader) VerifyRest(ctx context.Context) (*repo.Manifest, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err

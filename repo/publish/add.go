@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -61,9 +60,10 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	in := make([]incoming, len(archives))
 	// Each staged copy's writes wait for the disk: more workers than
 	// cores keep the cores busy meanwhile.
+	known := &knownArchives{root: root, cats: map[string]*catalog{}}
 	errs, err := forEachN(ctx, len(archives), 4*runtime.GOMAXPROCS(0), func(i int) error {
 		var err error
-		in[i], err = stageArchive(ctx, stage, i, archives[i])
+		in[i], err = stageArchive(ctx, stage, known, i, archives[i], false)
 		return err
 	})
 	if err != nil {
@@ -96,6 +96,9 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 			return nil, err
 		}
 		plans = append(plans, p)
+	}
+	if err := restage(ctx, stage, plans, len(archives)); err != nil {
+		return nil, err
 	}
 	if placesAny(plans, customs) {
 		// One sync for every copy, before the first is placed.
@@ -149,35 +152,9 @@ type incoming struct {
 	staged stagedCopy // its copy in Add's stage, written while it was verified
 }
 
-// stagedCopy is an archive's copy in Add's stage.
-type stagedCopy struct {
-	stage *atomicfile.Stage
-	name  string
-}
-
 // stagePrefix names Add's staging directories in the repository root;
 // the leading dot keeps them out of builds, verification and publishing.
 const stagePrefix = ".add-staging-"
-
-// stageArchive describes and verifies archive number i and copies it into
-// the stage in the same read of its bytes, straight to the disk (see
-// atomicfile.StagedFile): the disk writes while the other archives are
-// verified, one Stage.Sync makes all copies durable, and placing them is
-// renames.
-// Copies of archives that are refused or already present go away with
-// the stage.
-func stageArchive(ctx context.Context, stage *atomicfile.Stage, i int, path string) (incoming, error) {
-	name := strconv.Itoa(i)
-	f, err := stage.Create(name, 0o644)
-	if err != nil {
-		return incoming{}, fmt.Errorf("add %s: %w", path, err)
-	}
-	e, m, err := describeArchive(ctx, path, f)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("add %s: %w", path, cerr)
-	}
-	return incoming{path: path, entry: e, m: m, staged: stagedCopy{stage, name}}, err
-}
 
 // addPlan is what Add puts into one channel, in chain order.
 type addPlan struct {
@@ -291,6 +268,9 @@ func existingByVersion(list []*catalogEntry, v repo.Version) (*catalogEntry, boo
 // nothing done to that file later (cp over an existing file writes into
 // it) reaches the repository.
 func placeStaged(b *atomicfile.Batch, path string, staged stagedCopy, dst string) error {
+	if staged.stage == nil { // restage copies every archive a plan places
+		return fmt.Errorf("add %s: no copy of it was staged", path)
+	}
 	if err := staged.stage.Place(b, staged.name, dst); err != nil {
 		return fmt.Errorf("add %s: %w", path, err)
 	}

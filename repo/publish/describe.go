@@ -222,7 +222,7 @@ func describeArchive(ctx context.Context, path string, copyTo io.Writer) (*catal
 		w = io.MultiWriter(h, copyTo)
 	}
 	n := &countingWriter{w: w}
-	m, err := fixarchive.VerifyArchive(ctx, io.TeeReader(f, n))
+	m, err := verifyGated(ctx, io.TeeReader(f, n), copyTo)
 	if n.err != nil { // a full disk, not a broken archive
 		return nil, nil, fmt.Errorf("copy %s into the repository: %w", path, n.err)
 	}
@@ -239,6 +239,30 @@ func describeArchive(ctx context.Context, path string, copyTo io.Writer) (*catal
 	return e, m, nil
 }
 
+// manifestGate is a copyTo that is told the manifest as soon as it is
+// read, before the copy goes on (see lazyCopy in add.go): an archive of a
+// version the channel holds already need not be copied at all.
+type manifestGate interface {
+	io.Writer
+	manifestRead(m *repo.Manifest) error
+}
+
+// verifyGated is fixarchive.VerifyArchive that tells copyTo the manifest
+// first if it is a manifestGate.
+func verifyGated(ctx context.Context, r io.Reader, copyTo io.Writer) (*repo.Manifest, error) {
+	a, err := fixarchive.NewArchiveReader(r)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if g, ok := copyTo.(manifestGate); ok {
+		if err := g.manifestRead(a.Manifest); err != nil {
+			return nil, err
+		}
+	}
+	return a.VerifyRest(ctx)
+}
+
 // describeRPMCopy is describeRPM, then a copy of the RPM into copyTo
 // checked against the sha256 described: a package changed between the
 // reads is refused, not published.
@@ -246,6 +270,11 @@ func describeRPMCopy(ctx context.Context, path string, copyTo io.Writer) (*catal
 	e, m, err := describeRPM(ctx, path)
 	if err != nil || copyTo == nil {
 		return e, m, err
+	}
+	if g, ok := copyTo.(manifestGate); ok {
+		if err := g.manifestRead(m); err != nil {
+			return nil, nil, err
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {

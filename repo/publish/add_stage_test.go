@@ -1,0 +1,101 @@
+package publish
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+)
+
+// An archive whose channel lists its version already is verified as any
+// other but not copied into the stage; a new one is.
+func TestStageArchiveSkipsTheCopyOfListedArchives(t *testing.T) {
+	paths := packSampleAs(t, fixarchive.Zstd)
+	root := t.TempDir()
+	if _, err := Add(t.Context(), root, paths[:2], AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	stage, err := atomicfile.NewStage(root, stagePrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Remove()
+	known := &knownArchives{root: root, cats: map[string]*catalog{}}
+	tests := []struct {
+		name   string
+		path   string
+		copied bool
+	}{
+		{"listed", paths[1], false},
+		{"new", paths[2], true},
+	}
+	for i, tt := range tests {
+		a, err := stageArchive(t.Context(), stage, known, i, tt.path, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !a.entry.Verified || a.m == nil {
+			t.Errorf("%s: not verified", tt.name)
+		}
+		if got := a.staged.stage != nil; got != tt.copied {
+			t.Errorf("%s: copied %v, want %v", tt.name, got, tt.copied)
+		}
+		_, serr := os.Stat(stage.Path(strconv.Itoa(i)))
+		if tt.copied {
+			want, _ := os.ReadFile(tt.path)
+			if got, _ := os.ReadFile(stage.Path(a.staged.name)); !bytes.Equal(got, want) {
+				t.Errorf("%s: the staged copy differs from the archive", tt.name)
+			}
+		} else if a.staged.name != "" || serr == nil {
+			t.Errorf("%s: a copy was staged", tt.name)
+		}
+	}
+	// Skipping the copy skips nothing of the verification: a listed
+	// version with an entry hidden after the tar end is refused.
+	data, _ := os.ReadFile(paths[1])
+	bad := filepath.Join(t.TempDir(), filepath.Base(paths[1]))
+	os.WriteFile(bad, hideEntry(t, data), 0o644)
+	_, err = stageArchive(t.Context(), stage, known, 9, bad, false)
+	testkit.WantErr(t, err, "data after the tar end-of-archive marker")
+}
+
+// Adding known archives again writes no copy and changes nothing; an
+// archive the catalog lists but the channel lost (removed by hand) is
+// read again, copied and put back.
+func TestAddAgainAfterArchiveRemovedByHand(t *testing.T) {
+	paths := packSampleAs(t, fixarchive.Zstd)
+	root := t.TempDir()
+	if _, err := Add(t.Context(), root, paths, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Add(t.Context(), root, paths, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 0 || len(res.Unchanged) != len(paths) {
+		t.Fatalf("add again: added %v, unchanged %v", res.Added, res.Unchanged)
+	}
+	lost := filepath.Join(channelDir(root), filepath.Base(paths[2]))
+	if err := os.Remove(lost); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Add(t.Context(), root, paths, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 1 || filepath.Base(res.Added[0]) != filepath.Base(paths[2]) {
+		t.Fatalf("added %v, want the removed archive back", res.Added)
+	}
+	want, _ := os.ReadFile(paths[2])
+	if got, err := os.ReadFile(lost); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the archive put back differs: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, stagePrefix+"*")); len(left) != 0 {
+		t.Errorf("stages left: %v", left)
+	}
+}
