@@ -132,15 +132,17 @@ echo "== repo add of $N archives of $SIZE_KB KiB + repo build ($RUNS runs)"
 bench_archives "$out" "$N"
 list=$out/archives.list
 for i in $(seq 1 "$N"); do echo "$out/archives/bench-1.0.$i.fix"; done >"$list"
-# Each add into a new empty directory (see bench/add.sh for why the
-# previous run's repository is not removed just before).
-rm -rf "$out"/brepo "$out"/brepo.*
+# Each add into a new empty directory; an earlier run's repositories are
+# moved aside, not removed just before (see bench/add.sh for why).
+mkdir -p "$out/trash"
+mv "$out"/brepo.* "$out/trash/" 2>/dev/null || true
+rm -f "$out/brepo"
 hyperfine --style basic --runs "$RUNS" --export-json "$out/repo.json" \
 	--prepare "ln -sfn \$(mktemp -d $out/brepo.XXXXXX) $out/brepo" \
 	-n "repo add + repo build" "$hf -q repo add $out/brepo/ \$(cat $list) >/dev/null && $hf -q repo build $out/brepo/ --key $secret >/dev/null" \
 	--prepare "true" \
 	-n "openssl dgst -sha256" "openssl dgst -sha256 \$(cat $list) >/dev/null" >/dev/null
-rm -rf "$out"/brepo "$out"/brepo.*
+rm -rf "$out"/brepo "$out"/brepo.* "$out/trash"
 show "$out/repo.json"
 repo_ratio=$(ratio "$out/repo.json" 0 1)
 
