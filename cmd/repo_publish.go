@@ -50,7 +50,8 @@ AWS_REGION, ~/.aws/config); --endpoint names an S3-compatible server
 		Example: `  hotfix repo publish ./repo s3://acme-fixes/repo
   hotfix repo publish ./repo s3://fixes/acme --endpoint https://minio.example:9000 --prune
   hotfix repo publish ./repo /mnt/www/fixes --dry-run`,
-		Args: cobra.ExactArgs(2),
+		Args:        cobra.ExactArgs(2),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo, opts.Dest = args[0], args[1]
 			return runRepoPublish(c.Context(), g, opts)
@@ -97,7 +98,9 @@ func runRepoPublish(ctx context.Context, g *globalOptions, opts *repoPublishOpti
 	res, err := publish.Publish(ctx, opts.Repo, dest, publish.PublishOptions{
 		DryRun: opts.DryRun, Prune: opts.Prune, BreakLock: opts.BreakLock, Owner: owner, Logger: g.logger,
 	})
-	if res != nil && opts.DryRun {
+	// --json prints only a publish that finished: a failed one is its
+	// error and exit code, and a rerun reports the whole publish.
+	if res != nil && opts.DryRun && !g.JSON {
 		for _, a := range res.Actions {
 			fmt.Fprintf(g.stdout, "%s %s\n", a.Op, a.Key)
 		}
@@ -108,15 +111,11 @@ func runRepoPublish(ctx context.Context, g *globalOptions, opts *repoPublishOpti
 		}
 		return fmt.Errorf("repo publish: %w", err)
 	}
+	if g.JSON {
+		return printJSON(g.stdout, repoPublishOut(res, opts))
+	}
 	if !g.Quiet {
-		up, del := 0, 0
-		for _, a := range res.Actions {
-			if a.Op == "delete" {
-				del++
-			} else {
-				up++
-			}
-		}
+		up, del := countActions(res.Actions)
 		verb := "published"
 		if opts.DryRun {
 			verb = "would publish"
@@ -124,4 +123,43 @@ func runRepoPublish(ctx context.Context, g *globalOptions, opts *repoPublishOpti
 		fmt.Fprintf(g.stderr, "%s %s to %s: %d uploaded, %d unchanged, %d deleted\n", verb, opts.Repo, dest, up, res.Unchanged, del)
 	}
 	return nil
+}
+
+// countActions counts a publish's uploads and deletes.
+func countActions(actions []publish.Action) (up, del int) {
+	for _, a := range actions {
+		if a.Op == "delete" {
+			del++
+		} else {
+			up++
+		}
+	}
+	return up, del
+}
+
+// repoPublishJSON is `repo publish --json`.
+type repoPublishJSON struct {
+	Format    int                     `json:"format"`
+	Repo      string                  `json:"repo"`
+	Dest      string                  `json:"dest"`
+	DryRun    bool                    `json:"dry_run"`
+	Actions   []repoPublishJSONAction `json:"actions"` // in the order done (or, dry run, to be done)
+	Uploaded  int                     `json:"uploaded"`
+	Unchanged int                     `json:"unchanged"`
+	Deleted   int                     `json:"deleted"`
+}
+
+type repoPublishJSONAction struct {
+	Op  string `json:"op"` // "upload" or "delete"
+	Key string `json:"key"`
+}
+
+func repoPublishOut(res *publish.PublishResult, opts *repoPublishOptions) repoPublishJSON {
+	up, del := countActions(res.Actions)
+	out := repoPublishJSON{Format: jsonFormat, Repo: opts.Repo, Dest: opts.Dest, DryRun: opts.DryRun,
+		Actions: []repoPublishJSONAction{}, Uploaded: up, Unchanged: res.Unchanged, Deleted: del}
+	for _, a := range res.Actions {
+		out.Actions = append(out.Actions, repoPublishJSONAction{Op: a.Op, Key: a.Key})
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/publish"
@@ -44,7 +45,8 @@ fixes in the testing ring from the start.`,
 		Example: `  hotfix repo add --testing ./repo shop-6.14.2.4.fix && hotfix repo build ./repo --key vendor.sec
   hotfix repo rollout ./repo 6.14.2.4 --percent 10 --ramp 10%/6h && hotfix repo build ./repo --key vendor.sec
   hotfix repo rollout ./repo 6.14.2.4 --halt && hotfix repo build ./repo --key vendor.sec`,
-		Args: cobra.ExactArgs(2),
+		Args:        cobra.ExactArgs(2),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo, opts.Version = args[0], args[1]
 			return runRepoRollout(c, g, opts)
@@ -99,6 +101,10 @@ func runRepoRollout(c *cobra.Command, g *globalOptions, opts *repoRolloutOptions
 	if err != nil {
 		return fmt.Errorf("repo rollout: %w", err)
 	}
+	if g.JSON {
+		return printJSON(g.stdout, repoRolloutJSON{Format: jsonFormat, Product: res.Product, Version: res.Version.String(),
+			Before: rolloutOut(res.Before), After: rolloutOut(res.After)})
+	}
 	// A halted stage already names the stage it stopped ("halted (was 10
 	// %)"); saying "(was: 10 %)" again after it only repeats it.
 	was := " (was: " + res.Before.Stage() + ")"
@@ -108,4 +114,55 @@ func runRepoRollout(c *cobra.Command, g *globalOptions, opts *repoRolloutOptions
 	fmt.Fprintf(g.stdout, "%s %s: %s%s; run hotfix repo build %s to sign it\n",
 		res.Product, res.Version, res.After.Stage(), was, opts.Repo)
 	return nil
+}
+
+// repoRolloutJSON is `repo rollout --json`: the fix's stage before and
+// after, as the next build signs it.
+type repoRolloutJSON struct {
+	Format  int              `json:"format"`
+	Product string           `json:"product"`
+	Version string           `json:"version"`
+	Before  rolloutStageJSON `json:"before"`
+	After   rolloutStageJSON `json:"after"`
+}
+
+// rolloutStageJSON is one rollout stage. A fix never staged (or released
+// in full) is the stable ring with no percentage: everyone. A halted
+// stage keeps the ring and percentage it stopped.
+type rolloutStageJSON struct {
+	Stage   string           `json:"stage"` // "everyone", "testing", "percent" or "halted"
+	Ring    string           `json:"ring"`  // "stable" or "testing"
+	Percent *int             `json:"percent"`
+	Start   *string          `json:"start"`
+	Ramp    *rolloutRampJSON `json:"ramp"`
+	Halted  bool             `json:"halted"`
+}
+
+type rolloutRampJSON struct {
+	Step         int   `json:"step"`
+	EverySeconds int64 `json:"every_seconds"`
+}
+
+func rolloutOut(r *repo.Rollout) rolloutStageJSON {
+	out := rolloutStageJSON{Stage: "everyone", Ring: repo.RingStable}
+	if r == nil {
+		return out
+	}
+	out.Ring, out.Percent, out.Halted = r.Ring, r.Percent, r.Halted
+	switch {
+	case r.Halted:
+		out.Stage = "halted"
+	case r.Ring == repo.RingTesting:
+		out.Stage = "testing"
+	case r.Percent != nil:
+		out.Stage = "percent"
+	}
+	if r.Start != nil {
+		s := r.Start.UTC().Format(timeJSON)
+		out.Start = &s
+	}
+	if r.Ramp != nil {
+		out.Ramp = &rolloutRampJSON{Step: r.Ramp.Step, EverySeconds: int64(r.Ramp.Every / time.Second)}
+	}
+	return out
 }
