@@ -3,6 +3,7 @@ package cmd
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hotfix-project/hotfix/internal/testkit"
@@ -55,4 +56,45 @@ func TestJSONOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden("status-interrupted.json", hotfix(ExitOK, "--json", "status"))
+}
+
+// TestUninstallJSON: uninstall --json reports the customer fix removed
+// and its files; a refusal (not installed, changed by hand, paused)
+// prints nothing on stdout and keeps its exit code, the system as it was.
+func TestUninstallJSON(t *testing.T) {
+	e := newUAEnvRepo(t, customRepo(t), "customer = \"shop-a\"\n")
+	e.hotfix(t, ExitOK, "install", "--yes")
+	file := filepath.Join(e.Root, "app", "shop-a.php")
+	for _, c := range []struct {
+		name  string
+		setup func()
+		args  []string
+		code  int
+		want  string
+	}{
+		{"not installed", nil, []string{"IS-2"}, ExitError, "installed customer fixes: IS-1"},
+		{"paused", func() { e.hotfix(t, ExitOK, "pause", "--reason", "freeze") }, []string{"IS-1"}, ExitTempFail, "paused"},
+		{"changed by hand", func() {
+			e.hotfix(t, ExitOK, "resume")
+			testkit.WriteFile(t, filepath.Dir(file), "shop-a.php", "<?php // edited\n", 0o644)
+		}, []string{"IS-1"}, ExitError, "--force"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.setup != nil {
+				c.setup()
+			}
+			code, out, errOut := runHotfix(t, append([]string{"--config", e.Config, "--json", "uninstall"}, c.args...)...)
+			if code != c.code || out != "" || !strings.Contains(errOut, c.want) {
+				t.Errorf("exit %d, want %d with nothing on stdout and %q on stderr\nstdout:\n%s\nstderr:\n%s", code, c.code, c.want, out, errOut)
+			}
+			if _, err := os.Stat(file); err != nil {
+				t.Errorf("the refused uninstall removed %s: %v", file, err)
+			}
+		})
+	}
+	out, _ := e.hotfix(t, ExitOK, "--json", "uninstall", "--force", "IS-1")
+	testkit.Golden(t, "uninstall.json", normalize(t, out, e.Dir))
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("after uninstall %s is still there: %v", file, err)
+	}
 }

@@ -97,6 +97,14 @@ func TestJSONErrorsKeepExitCodes(t *testing.T) {
 	// repository's: refused, the dry run too.
 	differs := filepath.Join(scratch, "differs")
 	testkit.WriteFile(t, differs, "acme/2.4.1/acme-2.4.1.1.fix", "other bytes", 0o644)
+	// A mirror that holds a newer serial than its source: a source that
+	// went back is refused.
+	ahead, mirrored := filepath.Join(scratch, "ahead"), filepath.Join(scratch, "mirror")
+	testkit.CopyTree(t, uaRepo, ahead)
+	mustHotfix(t, ExitOK, "repo", "build", ahead, "--key", testSecret)
+	mustHotfix(t, ExitOK, "mirror", ahead, mirrored, "--keyring", testPublic)
+	_, otherPub := genKey(t, scratch, "other")
+	t.Setenv(passphraseEnv, "")
 	for _, c := range []struct {
 		name string
 		args []string
@@ -109,6 +117,14 @@ func TestJSONErrorsKeepExitCodes(t *testing.T) {
 		{"publish not built", []string{"repo", "publish", scratch, filepath.Join(scratch, "www2")}, ExitError, "build the repository first"},
 		{"publish bad bucket", []string{"repo", "publish", uaRepo, "s3:///x"}, ExitUsage, "names no bucket"},
 		{"rollout unknown fix", []string{"repo", "rollout", uaRepo, "2.4.1.9", "--full"}, ExitError, "not in the repository"},
+		{"mirror without keyring", []string{"mirror", uaRepo, filepath.Join(scratch, "m1")}, ExitUsage, "--keyring FILE|DIR is required"},
+		{"mirror other key", []string{"mirror", uaRepo, filepath.Join(scratch, "m2"), "--keyring", otherPub}, ExitError, "signed by unknown key"},
+		{"mirror source went back", []string{"mirror", uaRepo, mirrored, "--keyring", testPublic}, ExitError, "mirror into a new directory"},
+		{"mirror missing source", []string{"mirror", filepath.Join(scratch, "nothing"), filepath.Join(scratch, "m3"), "--keyring", testPublic}, ExitError, "nothing"},
+		{"export without out", []string{"repo", "export", uaRepo, "--product", "acme", "--base", "2.4.1"}, ExitUsage, "--out are required"},
+		{"export unknown channel", []string{"repo", "export", uaRepo, "--product", "acme", "--base", "9.9", "--out", filepath.Join(scratch, "b.tar")}, ExitError, "9.9"},
+		{"trust without signing", []string{"repo", "trust", uaRepo, "--root-key", testSecret}, ExitUsage, "--signing SIGNING.pub is required"},
+		{"trust unreadable key", []string{"repo", "trust", uaRepo, "--root-key", filepath.Join(scratch, "none.sec"), "--signing", testPublic}, ExitError, "none.sec"},
 		{"rollout two stages", []string{"repo", "rollout", uaRepo, "2.4.1.3", "--full", "--halt"}, ExitUsage, "exactly one of"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,5 +133,50 @@ func TestJSONErrorsKeepExitCodes(t *testing.T) {
 				t.Errorf("exit %d, want %d with nothing on stdout and %q on stderr\nstdout:\n%s\nstderr:\n%s", code, c.code, c.want, out, errOut)
 			}
 		})
+	}
+}
+
+// TestTrustExportMirrorJSON pins the --json forms of the key list, the
+// air-gap bundle and the mirror: a copy of the sample repository put
+// under a key list, exported, and mirrored from the directory and from
+// the bundle, twice (the second run fetches nothing).
+func TestTrustExportMirrorJSON(t *testing.T) {
+	uaSetup(t)
+	t.Setenv(passphraseEnv, "")
+	scratch := t.TempDir()
+	root := filepath.Join(scratch, "repo")
+	testkit.CopyTree(t, uaRepo, root)
+	golden := func(name, out string) {
+		t.Helper()
+		testkit.Golden(t, name, normalize(t, out, scratch))
+	}
+	root1, root1Pub := genKey(t, scratch, "root1")
+	_, sign1Pub := genKey(t, scratch, "sign1")
+	out, errOut := jsonOnly(t, ExitOK, "repo", "trust", root, "--root-key", root1, "--signing", sign1Pub, "--expires", "365d")
+	golden("repo-trust.json", out)
+	if !strings.Contains(errOut, "next: hotfix repo build") {
+		t.Errorf("repo trust --json dropped the next step from stderr:\n%s", errOut)
+	}
+	var second repoTrustJSON
+	out, _ = jsonOnly(t, ExitOK, "repo", "trust", root, "--root-key", root1, "--signing", sign1Pub, "--signing", testPublic)
+	if err := json.Unmarshal([]byte(out), &second); err != nil || second.Version != 2 || second.Previous == nil || *second.Previous != 1 || len(second.SigningKeys) != 2 {
+		t.Errorf("second key list: %v\n%s", err, out)
+	}
+	mustHotfix(t, ExitOK, "repo", "build", root, "--key", testSecret)
+
+	bundle := filepath.Join(scratch, "acme-2.4.1.tar")
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	out, _ = jsonOnly(t, ExitOK, "repo", "export", root, "--product", "acme", "--base", "2.4.1", "--out", bundle)
+	golden("repo-export.json", out)
+
+	mirrorDir := filepath.Join(scratch, "mirror")
+	out, _ = jsonOnly(t, ExitOK, "mirror", root, mirrorDir, "--keyring", root1Pub)
+	golden("mirror.json", out)
+	out, _ = jsonOnly(t, ExitOK, "mirror", root, mirrorDir, "--keyring", root1Pub)
+	golden("mirror-again.json", out)
+	var fromBundle mirrorJSON
+	out, _ = jsonOnly(t, ExitOK, "mirror", bundle, filepath.Join(scratch, "site"), "--keyring", root1Pub)
+	if err := json.Unmarshal([]byte(out), &fromBundle); err != nil || len(fromBundle.Channels) != 1 || fromBundle.Fetched == 0 || fromBundle.Source != bundle {
+		t.Errorf("mirror of the bundle: %v\n%s", err, out)
 	}
 }

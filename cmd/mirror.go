@@ -52,7 +52,8 @@ come along from a directory and a bundle; over HTTP, where nothing lists
 them, name each with --customer. The HTML pages and feeds are not mirrored (unsigned).`,
 		Example: `  hotfix mirror https://fixes.acme.example/ /srv/hotfix --keyring /etc/hotfix/keys
   hotfix mirror acme-2.4.1.tar /srv/hotfix --keyring /etc/hotfix/keys`,
-		Args: cobra.ExactArgs(2),
+		Args:        cobra.ExactArgs(2),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Source, o.Dir = args[0], args[1]
 			return runMirror(c.Context(), g, o)
@@ -98,6 +99,9 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	if err != nil {
 		return err
 	}
+	if g.JSON {
+		return printJSON(g.stdout, mirrorOut(res, o))
+	}
 	for _, ch := range res.Channels {
 		fmt.Fprintf(g.stdout, "%s %s: serial %d, %d fixes\n", ch.Product, ch.Base, ch.Serial, ch.Fixes)
 	}
@@ -107,4 +111,32 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	}
 	fmt.Fprintln(g.stdout)
 	return nil
+}
+
+// mirrorJSON is `mirror --json`.
+type mirrorJSON struct {
+	Format   int                 `json:"format"`
+	Source   string              `json:"source"`
+	Dir      string              `json:"dir"`
+	Channels []mirrorJSONChannel `json:"channels"`
+	Fetched  int                 `json:"fetched"` // archives and repodata files fetched
+	Kept     int                 `json:"kept"`    // archives already held, byte for byte
+	Updated  int                 `json:"updated"` // metadata files written because they changed
+	Removed  int                 `json:"removed"` // stale repodata files removed
+}
+
+type mirrorJSONChannel struct {
+	Product string `json:"product"`
+	Base    string `json:"base"`
+	Serial  int64  `json:"serial"`
+	Fixes   int    `json:"fixes"`
+}
+
+func mirrorOut(res *mirror.Result, o *mirrorOptions) mirrorJSON {
+	out := mirrorJSON{Format: jsonFormat, Source: o.Source, Dir: o.Dir, Channels: []mirrorJSONChannel{},
+		Fetched: res.Fetched, Kept: res.Kept, Updated: res.Updated, Removed: res.Removed}
+	for _, ch := range res.Channels {
+		out.Channels = append(out.Channels, mirrorJSONChannel{Product: ch.Product, Base: ch.Base.String(), Serial: ch.Serial, Fixes: ch.Fixes})
+	}
+	return out
 }

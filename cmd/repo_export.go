@@ -42,7 +42,8 @@ shortly before the bundle travels.`,
 		Example: `  hotfix repo export ./repo --product acme --base 2.4.1 --out acme-2.4.1.tar
   hotfix repo export ./repo --product acme --base 2.4.1 --from 2.4.1.3 --out acme-2.4.1.3-on.tar
   hotfix repo export ./repo --product acme --base 2.4.1 --customer shop-a --out acme-2.4.1-shop-a.tar`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			return runRepoExport(c.Context(), g, opts)
@@ -77,6 +78,11 @@ func runRepoExport(ctx context.Context, g *globalOptions, opts *repoExportOption
 	if err != nil {
 		return err
 	}
+	if g.JSON {
+		return printJSON(g.stdout, repoExportJSON{Format: jsonFormat, Product: opts.Product, Base: base.String(), Serial: res.Index.Serial,
+			Out: opts.Out, Archives: res.Archives, Keys: res.Keys, Repodata: res.Repodata, RepoJSON: res.Root,
+			CustomerChannels: res.Customers, Bytes: res.Bytes, Expires: res.Index.Expires.UTC().Format(timeJSON)})
+	}
 	extra := ""
 	if res.Customers > 0 {
 		extra = fmt.Sprintf(", %d customer channels", res.Customers)
@@ -87,4 +93,20 @@ func runRepoExport(ctx context.Context, g *globalOptions, opts *repoExportOption
 	fmt.Fprintf(g.stdout, "exported %s %s serial %d (%d archives, %d key files%s, %d bytes) to %s; its index expires on %s\n",
 		opts.Product, base, res.Index.Serial, res.Archives, res.Keys, extra, res.Bytes, opts.Out, res.Index.Expires.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// repoExportJSON is `repo export --json`.
+type repoExportJSON struct {
+	Format           int    `json:"format"`
+	Product          string `json:"product"`
+	Base             string `json:"base"`
+	Serial           int64  `json:"serial"` // of the channel index carried
+	Out              string `json:"out"`
+	Archives         int    `json:"archives"` // of the channel and of its customers
+	Keys             int    `json:"keys"`     // files of keys/
+	Repodata         bool   `json:"repodata"`
+	RepoJSON         bool   `json:"repo_json"`
+	CustomerChannels int    `json:"customer_channels"`
+	Bytes            int64  `json:"bytes"`
+	Expires          string `json:"expires"` // the index's expiry: the bundle is good until then
 }

@@ -46,7 +46,8 @@ The keys' passphrase, if any, comes from $` + passphraseEnv + `.`,
 		Example: `  hotfix repo trust ./repo --root-key root1.sec --signing sign1.pub
   hotfix repo trust ./repo --root-key root1.sec --signing sign2.pub
   hotfix repo trust ./repo --root-key root1.sec --root-key root2.sec --root root2.pub --signing sign2.pub`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: jsonCommand,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Repo = args[0]
 			return runRepoTrust(c.Context(), g, opts)
@@ -94,13 +95,42 @@ func runRepoTrust(ctx context.Context, g *globalOptions, opts *repoTrustOptions)
 		return fmt.Errorf("repo trust: %w", err)
 	}
 	kl := res.List
-	fmt.Fprintf(g.stdout, "key list version %d: %s\n  root keys (threshold %d): %s\n  signing keys: %s\n  expires: %s\n",
-		kl.Version, res.Path, kl.Root.Threshold, strings.Join(kl.RootFingerprints(), ", "),
-		strings.Join(kl.SigningFingerprints(), ", "), kl.Expires.Format(time.RFC3339))
+	if g.JSON {
+		if err := printJSON(g.stdout, repoTrustOut(res)); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(g.stdout, "key list version %d: %s\n  root keys (threshold %d): %s\n  signing keys: %s\n  expires: %s\n",
+			kl.Version, res.Path, kl.Root.Threshold, strings.Join(kl.RootFingerprints(), ", "),
+			strings.Join(kl.SigningFingerprints(), ", "), kl.Expires.Format(time.RFC3339))
+	}
+	// The next step is advice for the vendor, on stderr: --json keeps it.
 	if !g.Quiet {
 		fmt.Fprintf(g.stderr, "next: hotfix repo build %s --key SIGNING.sec (one of the signing keys above), then publish keys/ with the indexes\n", opts.Repo)
 	}
 	return nil
+}
+
+// repoTrustJSON is `repo trust --json`: the key list version written.
+type repoTrustJSON struct {
+	Format      int      `json:"format"`
+	Version     int64    `json:"version"`
+	Previous    *int64   `json:"previous"` // null for the first version
+	Path        string   `json:"path"`     // keys/N.root.json; its signature is beside it
+	Threshold   int      `json:"threshold"`
+	RootKeys    []string `json:"root_keys"` // fingerprints
+	SigningKeys []string `json:"signing_keys"`
+	Expires     string   `json:"expires"`
+}
+
+func repoTrustOut(res *publish.TrustResult) repoTrustJSON {
+	kl := res.List
+	out := repoTrustJSON{Format: jsonFormat, Version: kl.Version, Path: res.Path, Threshold: kl.Root.Threshold,
+		RootKeys: orEmpty(kl.RootFingerprints()), SigningKeys: orEmpty(kl.SigningFingerprints()), Expires: kl.Expires.UTC().Format(timeJSON)}
+	if res.Previous != nil {
+		out.Previous = &res.Previous.Version
+	}
+	return out
 }
 
 func readFiles(paths []string) ([][]byte, error) {
