@@ -1,15 +1,15 @@
 package atomicfile
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 const stageHelperEnv = "ATOMICFILE_STAGE_HELPER"
@@ -31,7 +31,7 @@ func TestStageHelperProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	fmt.Println("staged", s.Dir())
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testkit.HelperWait()
 	os.Exit(0)
 }
 
@@ -52,26 +52,10 @@ func writeStaged(s *Stage, name, content string) error {
 // that process was killed with SIGKILL.
 func TestStageOfKilledProcess(t *testing.T) {
 	parent := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStageHelperProcess$")
-	cmd.Env = append(os.Environ(), stageHelperEnv+"="+parent)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	dir, ok := strings.CutPrefix(strings.TrimSpace(line), "staged ")
-	if err != nil || !ok {
-		t.Fatalf("helper said %q, %v; want \"staged DIR\"", line, err)
+	h := testkit.StartHelper(t, "TestStageHelperProcess", stageHelperEnv+"="+parent)
+	dir, ok := strings.CutPrefix(h.Line, "staged ")
+	if !ok {
+		t.Fatalf("helper said %q; want \"staged DIR\"", h.Line)
 	}
 
 	live, err := NewStage(parent, ".stage-")
@@ -81,10 +65,7 @@ func TestStageOfKilledProcess(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "half")); err != nil {
 		t.Fatalf("the stage of a live process was removed: %v", err)
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	h.Kill()
 	next, err := NewStage(parent, ".stage-")
 	if err != nil {
 		t.Fatal(err)

@@ -1,16 +1,16 @@
 package lockfile
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 const helperEnv = "HOTFIX_LOCKFILE_TEST_HOLD"
@@ -29,8 +29,7 @@ func TestHelperProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	fmt.Println("locked")
-	// Block until the parent closes stdin (or kills us).
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testkit.HelperWait() // until the parent closes stdin (or kills us)
 	_ = l.Release()
 	os.Exit(0)
 }
@@ -342,35 +341,13 @@ func TestCannotCreateLockDir(t *testing.T) {
 // the lock must be free at once and the file must survive.
 func TestOtherProcess(t *testing.T) {
 	path := lockPath(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+path)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	proc := testkit.StartHelper(t, "TestHelperProcess", helperEnv+"="+path)
+	if proc.Line != "locked" {
+		t.Fatalf("helper said %q; want \"locked\"", proc.Line)
 	}
-	defer stdin.Close()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "locked" {
-		t.Fatalf("helper said %q, %v; want \"locked\"", line, err)
-	}
-	child := cmd.Process.Pid
+	child := proc.Pid()
 
-	_, err = TryAcquire(path, "hotfix cron")
+	_, err := TryAcquire(path, "hotfix cron")
 	le := asLocked(t, err)
 	if le.Holder == nil || le.Holder.PID != child {
 		t.Fatalf("Holder = %+v, want pid %d", le.Holder, child)
@@ -383,11 +360,7 @@ func TestOtherProcess(t *testing.T) {
 		t.Errorf("ReadHolder = %+v, %v; want pid %d", h, err, child)
 	}
 
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL on Unix
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	killed = true
+	proc.Kill() // SIGKILL
 
 	l, err := TryAcquire(path, "hotfix cron")
 	if err != nil {
