@@ -69,7 +69,7 @@ func TestCronDayFilter(t *testing.T) {
 func TestCronRandomWait(t *testing.T) {
 	e := newUAEnv(t, "[schedule]\nrandom_wait = \"1h\"\n")
 	p := e.start(t, "-v", "cron")
-	awaitText(t, p.stderr, "random wait before the run")
+	p.stderr.Await(t, "random wait before the run")
 	start := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	code := p.wait(t, 5*time.Second)

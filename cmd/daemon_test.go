@@ -5,7 +5,6 @@ package cmd
 // repository handler, and started, signalled and raced against itself.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -194,28 +193,10 @@ func (e *uaEnv) awaitLock(t *testing.T, name string) *lockfile.Holder {
 	return nil
 }
 
-// uaBuffer is an output sink safe to read while the process writes.
-type uaBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *uaBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *uaBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // uaProc is a running hotfix.
 type uaProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *uaBuffer
+	stdout, stderr *testkit.LockedBuffer
 	done           chan struct{}
 	code           int
 }
@@ -224,7 +205,7 @@ type uaProc struct {
 // not a terminal.
 func (e *uaEnv) start(t *testing.T, args ...string) *uaProc {
 	t.Helper()
-	p := &uaProc{stdout: &uaBuffer{}, stderr: &uaBuffer{}, done: make(chan struct{})}
+	p := &uaProc{stdout: &testkit.LockedBuffer{}, stderr: &testkit.LockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(uaBin, append([]string{"--config", e.Config}, args...)...)
 	p.cmd.Env = append(os.Environ(), "HOTFIX_CONFIG=/nonexistent/hotfix.toml")
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -275,16 +256,6 @@ func (e *uaEnv) run(t *testing.T, args ...string) (code int, stdout, stderr stri
 	return code, p.stdout.String(), p.stderr.String()
 }
 
-func awaitText(t *testing.T, b *uaBuffer, text string) {
-	t.Helper()
-	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(5 * time.Millisecond) {
-		if strings.Contains(b.String(), text) {
-			return
-		}
-	}
-	t.Fatalf("output never said %q:\n%s", text, b.String())
-}
-
 var allFixes = []string{"2.4.1.1", "2.4.1.2", "2.4.1.3"}
 
 // TestDaemonProcess: a real daemon, triggered with SIGUSR1, reloaded with
@@ -294,8 +265,8 @@ func TestDaemonProcess(t *testing.T) {
 	notifyTable := "[notify]\nsystem_name = \"shop-prod-1\"\nwebhook = \"" + sink.URL + "\"\n"
 	e := newUAEnv(t, "[schedule]\ncron = \"0 4 * * *\"\nrandom_wait = \"0\"\n"+notifyTable)
 	d := e.start(t, "daemon")
-	awaitText(t, d.stderr, "daemon started")
-	awaitText(t, d.stderr, `cron="0 4 * * *"`)
+	d.stderr.Await(t, "daemon started")
+	d.stderr.Await(t, `cron="0 4 * * *"`)
 
 	d.cmd.Process.Signal(syscall.SIGUSR1)
 	reps := sink.Await(t, 1)
@@ -305,17 +276,17 @@ func TestDaemonProcess(t *testing.T) {
 	if got := e.installed(t); !slices.Equal(got, allFixes) {
 		t.Errorf("installed %v", got)
 	}
-	awaitText(t, d.stderr, "scheduled run done")
+	d.stderr.Await(t, "scheduled run done")
 
 	e.write(t, "[schedule]\ncron = \"30 5 * * 1-5\"\nrandom_wait = \"0\"\n"+notifyTable)
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	awaitText(t, d.stderr, "configuration reloaded")
-	awaitText(t, d.stderr, `cron="30 5 * * 1-5"`)
+	d.stderr.Await(t, "configuration reloaded")
+	d.stderr.Await(t, `cron="30 5 * * 1-5"`)
 
 	e.write(t, "[schedule]\ndays_of_week = \"78\"\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
-	awaitText(t, d.stderr, "configuration not reloaded: keeping the previous one")
-	awaitText(t, d.stderr, "schedule.days_of_week")
+	d.stderr.Await(t, "configuration not reloaded: keeping the previous one")
+	d.stderr.Await(t, "schedule.days_of_week")
 
 	// The old configuration is still in force: a run still reports.
 	d.cmd.Process.Signal(syscall.SIGUSR1)
@@ -331,7 +302,7 @@ func TestDaemonProcess(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("daemon took %v to stop while waiting", took)
 	}
-	awaitText(t, d.stderr, "daemon stopped")
+	d.stderr.Await(t, "daemon stopped")
 }
 
 // TestDaemonProcessStopsAfterCurrentFix: SIGTERM while an install holds
@@ -342,18 +313,18 @@ func TestDaemonProcess(t *testing.T) {
 func TestDaemonProcessStopsAfterCurrentFix(t *testing.T) {
 	e := newUAEnv(t, "[schedule]\nrandom_wait = \"0\"\n[hooks]\npre_install = \"sleep 1\"\n")
 	d := e.start(t, "daemon")
-	awaitText(t, d.stderr, "daemon started")
+	d.stderr.Await(t, "daemon started")
 	d.cmd.Process.Signal(syscall.SIGUSR1)
 	e.awaitLock(t, client.TransactionLock)
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if code := d.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("daemon exit %d\n%s", code, d.stderr)
 	}
-	awaitText(t, d.stderr, "waiting for the current run to stop after the fix it is installing")
+	d.stderr.Await(t, "waiting for the current run to stop after the fix it is installing")
 	if got := e.installed(t); len(got) != 0 {
 		t.Errorf("installed %v after SIGTERM before the first fix began", got)
 	}
-	awaitText(t, d.stderr, "stopped by a signal between fixes")
+	d.stderr.Await(t, "stopped by a signal between fixes")
 	// Nothing is half done: status finds no interrupted transaction, and
 	// the next run installs the rest.
 	if code, _, stderr := e.run(t, "cron", "--now"); code != 0 {

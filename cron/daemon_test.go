@@ -1,7 +1,6 @@
 package cron
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 // manualClock moves only when the test advances it, and remembers every
@@ -96,34 +96,6 @@ func (c *manualClock) awaitSleepers(t *testing.T, deadline time.Time, n int) {
 	t.Fatalf("nobody sleeps until %s; sleepers: %v", deadline.Format(time.RFC3339), got)
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) await(t *testing.T, text string) {
-	t.Helper()
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(time.Millisecond) {
-		if strings.Contains(s.String(), text) {
-			return
-		}
-	}
-	t.Fatalf("log never said %q:\n%s", text, s.String())
-}
-
 // daemonClient makes a client from a configuration whose [schedule] is
 // given; the network is never used (Run is replaced).
 func daemonClient(t *testing.T, dir, schedule string) (*client.Client, error) {
@@ -150,7 +122,7 @@ cache_dir = %q
 // recording Run.
 type daemonHarness struct {
 	clock  *manualClock
-	log    *syncBuffer
+	log    *testkit.LockedBuffer
 	runs   chan string // the clock's time (RFC 3339) and trigger of each run
 	reload chan struct{}
 	runNow chan struct{}
@@ -169,7 +141,7 @@ func startDaemon(t *testing.T, o harnessOptions) *daemonHarness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &daemonHarness{
-		clock: newManualClock(o.start), log: &syncBuffer{}, runs: make(chan string, 10),
+		clock: newManualClock(o.start), log: &testkit.LockedBuffer{}, runs: make(chan string, 10),
 		reload: make(chan struct{}), runNow: make(chan struct{}), done: make(chan error, 1),
 	}
 	loads := 0
@@ -247,12 +219,12 @@ func TestDaemonRunsOnAllowedDaysOnly(t *testing.T) {
 	h.expectRun(t, "2025-01-06T04:00:00Z daemon")
 	// The run must have ended before the clock jumps, or the daemon rightly
 	// skips the next one as overlapping (seen on a loaded machine).
-	h.log.await(t, "scheduled run ended")
+	h.log.Await(t, "scheduled run ended")
 	// Tuesday to Sunday are skipped: the next sleep ends a week later.
 	h.clock.awaitSleeper(t, at("2025-01-13T04:00:00Z"))
 	h.clock.Advance(7 * 24 * time.Hour)
 	h.expectRun(t, "2025-01-13T04:00:00Z daemon")
-	h.log.await(t, "next=2025-01-06T04:00:00Z")
+	h.log.Await(t, "next=2025-01-06T04:00:00Z")
 }
 
 func TestDaemonRandomWaitBounds(t *testing.T) {
@@ -300,8 +272,8 @@ func TestDaemonSkipsWhileStillRunning(t *testing.T) {
 	h.expectRun(t, "2025-01-06T04:01:00Z daemon")
 	h.clock.awaitSleeper(t, at("2025-01-06T04:02:00Z"))
 	h.clock.Advance(time.Minute)
-	h.log.await(t, "run skipped: the previous run is still going")
-	h.log.await(t, "due=2025-01-06T04:02:00Z")
+	h.log.Await(t, "run skipped: the previous run is still going")
+	h.log.Await(t, "due=2025-01-06T04:02:00Z")
 	h.expectNoRun(t)
 	close(release)
 	h.clock.awaitSleeper(t, at("2025-01-06T04:03:00Z"))
@@ -316,11 +288,11 @@ func TestDaemonReload(t *testing.T) {
 		schedules: []string{"cron = \"0 4 * * *\"\nrandom_wait = \"0\"", "cron = \"30 5 * * *\"\nrandom_wait = \"0\"", "!"}})
 	h.clock.awaitSleeper(t, at("2025-01-06T04:00:00Z"))
 	h.reload <- struct{}{}
-	h.log.await(t, "configuration reloaded")
+	h.log.Await(t, "configuration reloaded")
 	h.clock.awaitSleeper(t, at("2025-01-06T05:30:00Z"))
 	h.reload <- struct{}{}
-	h.log.await(t, "configuration not reloaded: keeping the previous one")
-	h.log.await(t, "schedule.cron: broken on purpose")
+	h.log.Await(t, "configuration not reloaded: keeping the previous one")
+	h.log.Await(t, "schedule.cron: broken on purpose")
 	// The loop sleeps again until 05:30 before the clock moves on.
 	h.clock.awaitSleepers(t, at("2025-01-06T05:30:00Z"), 2)
 	h.clock.Advance(time.Hour)
@@ -355,7 +327,7 @@ func TestDaemonStopsAtOnceWhileWaiting(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("stopping took %v", d)
 	}
-	h.log.await(t, "daemon stopped")
+	h.log.Await(t, "daemon stopped")
 }
 
 func TestDaemonStopsDuringRandomWait(t *testing.T) {
@@ -397,7 +369,7 @@ func TestDaemonWaitsForTheRunningRun(t *testing.T) {
 	if !done {
 		t.Fatal("Daemon returned before the run finished")
 	}
-	h.log.await(t, "waiting for the current run to stop after the fix it is installing")
+	h.log.Await(t, "waiting for the current run to stop after the fix it is installing")
 }
 
 func TestDaemonRecoversPanic(t *testing.T) {
@@ -417,7 +389,7 @@ func TestDaemonRecoversPanic(t *testing.T) {
 	h.clock.awaitSleeper(t, at("2025-01-06T04:00:00Z"))
 	h.clock.Advance(time.Minute)
 	h.expectRun(t, "2025-01-06T04:00:00Z daemon")
-	h.log.await(t, "run exploded")
+	h.log.Await(t, "run exploded")
 	h.clock.awaitSleeper(t, at("2025-01-06T05:00:00Z"))
 	time.Sleep(20 * time.Millisecond)
 	h.clock.Advance(time.Hour)

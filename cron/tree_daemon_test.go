@@ -67,7 +67,7 @@ func newTreeConfig(t *testing.T, schedule string) (path string, roots map[string
 // per instance.
 func TestDaemonInstallsTheTree(t *testing.T) {
 	path, _ := newTreeConfig(t, "cron = \"0 4 * * *\"\ndays_of_week = \"1\"\nrandom_wait = \"0\"")
-	log := &syncBuffer{}
+	log := &testkit.LockedBuffer{}
 	load := func() (*client.Client, error) {
 		cfg, err := client.LoadConfig(path)
 		if err != nil {
