@@ -269,16 +269,5 @@ func TestTreeInstallFromBundleHeldToParent(t *testing.T) {
 	if _, err := publish.Export(context.Background(), treeRepo(t), publish.ExportOptions{Product: "tree", Base: repo.MustParseVersion("1.0"), Out: b}); err != nil {
 		t.Fatal(err)
 	}
-	res := e.hotfix(t, "--instance", "b", "install", "--from", b)
-	if res.Code != 1 || !strings.Contains(res.Stderr, "blocked: parent a is at 1.0") {
-		t.Errorf("install --from BUNDLE past the parent: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
-	}
-	assertTree(t, expectedRoot(t, 0), e.Roots["b"])
-	if res = e.hotfix(t, "--instance", "a", "install", "--from", b); res.Code != 0 {
-		t.Fatalf("install --from BUNDLE on a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
-	}
-	if res = e.hotfix(t, "--instance", "b", "install", "--from", b); res.Code != 0 {
-		t.Fatalf("install --from BUNDLE on b after a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
-	}
-	assertTree(t, expectedRoot(t, 2), e.Roots["b"])
+	e.installFromHeldToParent(t, b, 2)
 }

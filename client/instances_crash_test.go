@@ -246,17 +246,25 @@ func TestTreeScheduledRunAndHostPause(t *testing.T) {
 func TestTreeInstallFromHeldToParent(t *testing.T) {
 	t.Parallel()
 	e := newTreeEnv(t, "")
-	fix := filepath.Join(treeRepo(t), "tree", "1.0", "tree-1.0.1.fix")
-	res := e.hotfix(t, "--instance", "b", "install", "--from", fix)
+	e.installFromHeldToParent(t, filepath.Join(treeRepo(t), "tree", "1.0", "tree-1.0.1.fix"), 1)
+}
+
+// installFromHeldToParent checks that install --from (a .fix or an
+// export bundle) takes child b no further than its parent a: refused
+// with exit 1, naming a's level, and b untouched while a is at its
+// base; taken to fix level want once a has installed from it too.
+func (e *treeEnv) installFromHeldToParent(t *testing.T, from string, want int) {
+	t.Helper()
+	res := e.hotfix(t, "--instance", "b", "install", "--from", from)
 	if res.Code != 1 || !strings.Contains(res.Stderr, "blocked: parent a is at 1.0") {
-		t.Errorf("install --from past the parent: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+		t.Errorf("install --from %s past the parent: exit %d\n%s%s", from, res.Code, res.Stdout, res.Stderr)
 	}
 	assertTree(t, expectedRoot(t, 0), e.Roots["b"])
-	if res = e.hotfix(t, "--instance", "a", "install", "--from", fix); res.Code != 0 {
-		t.Fatalf("install --from on a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	if res = e.hotfix(t, "--instance", "a", "install", "--from", from); res.Code != 0 {
+		t.Fatalf("install --from %s on a: exit %d\n%s%s", from, res.Code, res.Stdout, res.Stderr)
 	}
-	if res = e.hotfix(t, "--instance", "b", "install", "--from", fix); res.Code != 0 {
-		t.Fatalf("install --from on b after a: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	if res = e.hotfix(t, "--instance", "b", "install", "--from", from); res.Code != 0 {
+		t.Fatalf("install --from %s on b after a: exit %d\n%s%s", from, res.Code, res.Stdout, res.Stderr)
 	}
-	assertTree(t, expectedRoot(t, 1), e.Roots["b"])
+	assertTree(t, expectedRoot(t, want), e.Roots["b"])
 }
