@@ -109,25 +109,10 @@ func Run(ctx context.Context, cl *client.Client, opts RunOptions) (*Report, erro
 		defer lk.Release()
 	}
 	rep.Finished = now().UTC()
-	var locked *lockfile.LockedError
-	var paused *client.PausedError
 	var te *client.TreeError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &te):
-		// The outcome is the instances' (treeRun.sum).
-	case errors.As(runErr, &locked):
-		rep.Outcome, rep.LockedBy = notify.OutcomeLocked, runErr.Error()
-	case errors.As(runErr, &paused):
-		rep.Outcome, rep.Paused = notify.OutcomePaused, paused.Pause()
-	case errors.Is(runErr, client.ErrWaitingForPrimary) || errors.Is(runErr, client.ErrBlocked):
-		// Not a failure: the next run goes on once the primary (or
-		// the parent instance) has the fixes.
-		rep.Outcome, rep.Waiting = notify.OutcomeWaiting, runErr.Error()
-	case rep.Outcome == notify.OutcomeStopped:
-		rep.Error = runErr.Error()
-	default:
-		rep.Outcome, rep.Error = notify.OutcomeFailed, runErr.Error()
+	if runErr != nil && !errors.As(runErr, &te) {
+		// A tree run's outcome is its instances' (treeRun.sum).
+		ended(rep, runErr)
 	}
 	if tree != nil {
 		tree.settle(rep, lk != nil, installTime, log)
@@ -214,12 +199,11 @@ func steps(ctx context.Context, cl *client.Client, rep *Report, opts RunOptions,
 		return err
 	}
 	if ctx.Err() != nil && len(rep.Installed) < len(rep.Found) {
-		rep.Outcome = notify.OutcomeStopped
 		left := []string{}
 		for _, f := range rep.Found[len(rep.Installed):] {
 			left = append(left, f.Version)
 		}
-		return fmt.Errorf("stopped by a signal between fixes: %s still pending (the next run installs them)", strings.Join(left, ", "))
+		return fmt.Errorf("%w between fixes: %s still pending (the next run installs them)", errSignalled, strings.Join(left, ", "))
 	}
 	rep.Outcome = notify.OutcomeInstalled
 	if len(rep.Installed) == 0 {
@@ -242,6 +226,36 @@ func mayStart(ctx context.Context, cl *client.Client) error {
 		return &client.PausedError{Info: *p}
 	}
 	return nil
+}
+
+// errSignalled marks a run that a signal stopped between fixes.
+var errSignalled = errors.New("stopped by a signal")
+
+// ended sets the outcome of a run, or of one instance's part of a tree
+// run, that err ended: skipped (locked, paused, waiting for the cluster's
+// primary: not failures, the next run goes on), blocked (an instance
+// held to its parent), stopped by a signal, else failed. It is the one
+// mapping from an error to an outcome, for Run and the tree run alike.
+func ended(rep *Report, err error) {
+	var locked *lockfile.LockedError
+	var paused *client.PausedError
+	switch {
+	case errors.As(err, &locked):
+		rep.Outcome, rep.LockedBy = notify.OutcomeLocked, err.Error()
+	case errors.As(err, &paused):
+		rep.Outcome, rep.Paused = notify.OutcomePaused, paused.Pause()
+	case errors.Is(err, client.ErrWaitingForPrimary):
+		// Before ErrBlocked: a child behind a waiting parent waits too.
+		rep.Outcome, rep.Waiting = notify.OutcomeWaiting, err.Error()
+	case errors.Is(err, client.ErrBlocked):
+		// Only an instance has a parent, so only a tree run's part
+		// (Run without instances installs the one root, held by none).
+		rep.Outcome, rep.Waiting = notify.OutcomeBlocked, err.Error()
+	case errors.Is(err, errSignalled):
+		rep.Outcome, rep.Error = notify.OutcomeStopped, err.Error()
+	default:
+		rep.Outcome, rep.Error = notify.OutcomeFailed, err.Error()
+	}
 }
 
 // panicked logs a panic recovered in a run and is the run's error, so

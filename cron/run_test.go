@@ -252,6 +252,9 @@ func TestRunStopsBetweenFixes(t *testing.T) {
 	if rep.Outcome != notify.OutcomeStopped || !slices.Equal(versionsOf(rep.Installed), []string{"2.4.1.1"}) {
 		t.Errorf("report %+v", rep)
 	}
+	if want := "stopped by a signal between fixes: 2.4.1.2, 2.4.1.3 still pending (the next run installs them)"; rep.Error != want {
+		t.Errorf("report error %q, want %q", rep.Error, want)
+	}
 	if got := e.installed(t); !slices.Equal(got, []string{"2.4.1.1"}) {
 		t.Errorf("installed %v, want exactly 2.4.1.1 (steps %v)", got, steps)
 	}

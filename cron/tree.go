@@ -11,7 +11,6 @@ import (
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/client/notify"
-	"github.com/hotfix-project/hotfix/internal/lockfile"
 )
 
 // treeRun is a scheduled run over the [[instance]] tables of a
@@ -178,34 +177,24 @@ func (r *treeRun) checkOne(ctx context.Context, part *Report, log *slog.Logger) 
 }
 
 // outcome sets one instance's outcome from what it found, installed and
-// the error that stopped it, as Run does for one installation.
+// the error that stopped it; an error goes through ended, as Run's does.
 func outcome(part *Report, err error, signalled bool, cfg *client.Config) {
-	var locked *lockfile.LockedError
-	var paused *client.PausedError
 	switch {
+	case err != nil && !errors.Is(err, errStopped):
+		ended(part, err)
 	case err == nil && len(part.Found) == 0:
 		part.Outcome = notify.OutcomeUpToDate
 	case err == nil && cfg.Schedule.CheckOnly:
 		part.Outcome = notify.OutcomePending
 	case err == nil && cfg.Schedule.DownloadOnly:
 		part.Outcome = notify.OutcomeDownloaded
-	case err == nil && signalled && len(part.Installed) < len(part.Found), errors.Is(err, errStopped):
+	case err != nil, signalled && len(part.Installed) < len(part.Found):
 		part.Outcome = notify.OutcomeStopped
 		part.Error = "stopped by a signal between fixes: the next run installs the rest"
-	case err == nil && len(part.Installed) == 0:
+	case len(part.Installed) == 0:
 		part.Outcome = notify.OutcomeUpToDate // another install got there first
-	case err == nil:
-		part.Outcome = notify.OutcomeInstalled
-	case errors.As(err, &locked):
-		part.Outcome, part.LockedBy = notify.OutcomeLocked, err.Error()
-	case errors.As(err, &paused):
-		part.Outcome, part.Paused = notify.OutcomePaused, paused.Pause()
-	case errors.Is(err, client.ErrWaitingForPrimary):
-		part.Outcome, part.Waiting = notify.OutcomeWaiting, err.Error()
-	case errors.Is(err, client.ErrBlocked):
-		part.Outcome, part.Waiting = notify.OutcomeBlocked, err.Error()
 	default:
-		part.Outcome, part.Error = notify.OutcomeFailed, err.Error()
+		part.Outcome = notify.OutcomeInstalled
 	}
 }
 
