@@ -275,7 +275,7 @@ func (t *Tree) writeNodeStatus(runErr error) error {
 	}
 	ns := newNodeStatus(t.Cfg, t.Now(), runErr)
 	for _, in := range t.nodes() {
-		cl, err := t.client(in.Name)
+		cl, err := t.Client(in.Name)
 		if err != nil {
 			continue
 		}

@@ -201,8 +201,12 @@ func (t *Tree) selected(name string) bool {
 	return false
 }
 
-// client is the Client of one instance.
-func (t *Tree) client(name string) (*Client, error) {
+// Client is the Client of one instance ("" for the one installation of
+// a configuration without [[instance]] tables): its own root, state and
+// locks (Config.ForInstance), logging with its name, on the tree's
+// clock. Every instance's client is made here: the tree's own runs,
+// status and metrics, and cron's scheduled run over the tree.
+func (t *Tree) Client(name string) (*Client, error) {
 	cfg, err := t.Cfg.ForInstance(name)
 	if err != nil {
 		return nil, err

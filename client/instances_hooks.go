@@ -90,7 +90,7 @@ func (t *Tree) takeBack(ctx context.Context, rs []InstanceResult, why error) {
 		}
 		vs := versionsOf(r.Installed)
 		err := fmt.Errorf("%w; the fixes of this run (%s) were rolled back on %s", why, describeVersions(vs), r.Name)
-		cl, cerr := t.client(r.Name)
+		cl, cerr := t.Client(r.Name)
 		if cerr == nil {
 			before := r.before
 			_, cerr = cl.Rollback(ctx, RollbackOptions{To: &before})

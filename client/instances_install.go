@@ -58,7 +58,7 @@ func (t *Tree) Install(ctx context.Context, opts InstallOptions) (*TreeResult, e
 // on a cluster secondary the primary's), check, and install what is
 // pending up to the cap.
 func (t *Tree) installOne(ctx context.Context, in InstanceConfig, parentOf func(string) *InstanceResult, opts InstallOptions) InstanceResult {
-	cl, err := t.client(in.Name)
+	cl, err := t.Client(in.Name)
 	if err != nil {
 		return InstanceResult{Outcome: OutcomeFailed, Err: err}
 	}
@@ -98,7 +98,7 @@ func (t *Tree) parentCap(in InstanceConfig, parentOf func(string) *InstanceResul
 		lv := pr.Level
 		return &lv, nil
 	}
-	pcl, err := t.client(in.Parent)
+	pcl, err := t.Client(in.Parent)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (t *Tree) Rollback(ctx context.Context, opts RollbackOptions) ([]RollbackIn
 				return InstanceResult{Outcome: OutcomeBlocked, Err: fmt.Errorf("not rolled back: its child %s failed to roll back, and %s must not end up below it", child.Name, in.Name)}
 			}
 		}
-		cl, err := t.client(in.Name)
+		cl, err := t.Client(in.Name)
 		if err != nil {
 			return InstanceResult{Outcome: OutcomeFailed, Err: err}
 		}
@@ -94,7 +94,7 @@ func (t *Tree) rollbackTargets(to *repo.Version) (map[string]repo.Version, error
 	targets := map[string]repo.Version{}
 	for _, level := range levels {
 		for _, in := range level {
-			cl, err := t.client(in.Name)
+			cl, err := t.Client(in.Name)
 			if err != nil {
 				return nil, err
 			}

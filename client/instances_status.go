@@ -47,7 +47,7 @@ func (t *Tree) Status() (*TreeStatus, error) {
 				continue
 			}
 			is := InstanceStatus{Name: in.Name, Parent: in.Parent, Root: in.Root}
-			cl, err := t.client(in.Name)
+			cl, err := t.Client(in.Name)
 			if err == nil {
 				is.Status, err = cl.Status()
 			}
@@ -86,7 +86,7 @@ func (t *Tree) blockedNow(in InstanceConfig, st *Status) *BlockedError {
 		return nil
 	}
 	be := &BlockedError{Instance: in.Name, Parent: in.Parent}
-	pcl, err := t.client(in.Parent)
+	pcl, err := t.Client(in.Parent)
 	if err != nil {
 		be.Failed = true
 		return be
@@ -112,7 +112,7 @@ func (t *Tree) WriteMetrics() error {
 		if !t.selected(in.Name) {
 			continue
 		}
-		cl, err := t.client(in.Name)
+		cl, err := t.Client(in.Name)
 		if err == nil {
 			err = cl.WriteMetrics()
 		}

@@ -177,13 +177,10 @@ func runTreeCheck(ctx context.Context, g *globalOptions, cfg *client.Config) err
 	var errs []*client.InstanceError
 	for _, name := range order {
 		ic := instanceCheckJSON{Name: name, checkJSON: checkJSON{Pending: []checkJSONEntry{}, Held: []checkJSONHeld{}}}
-		icfg, err := cfg.ForInstance(name)
+		cl, err := t.Client(name)
 		var res *client.CheckResult
 		if err == nil {
-			var cl *client.Client
-			if cl, err = client.New(icfg, g.logger); err == nil {
-				res, err = cl.Check(ctx)
-			}
+			res, err = cl.Check(ctx)
 		}
 		if err != nil {
 			errs = append(errs, &client.InstanceError{Instance: name, Err: err})

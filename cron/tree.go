@@ -51,21 +51,15 @@ func newTreeRun(cl *client.Client, opts RunOptions, log *slog.Logger) (*treeRun,
 	return r, nil
 }
 
-// client is the client of one instance, made once per run.
-func (r *treeRun) client(name string, log *slog.Logger) (*client.Client, error) {
+// client is the client of one instance (client.Tree.Client), made once
+// per run.
+func (r *treeRun) client(name string) (*client.Client, error) {
 	if c, ok := r.cls[name]; ok {
 		return c, nil
 	}
-	icfg, err := r.cl.Cfg.ForInstance(name)
+	c, err := r.tree.Client(name)
 	if err != nil {
 		return nil, err
-	}
-	c, err := client.New(icfg, log.With("instance", name))
-	if err != nil {
-		return nil, err
-	}
-	if r.cl.Now != nil {
-		c.Now = r.cl.Now
 	}
 	r.cls[name] = c
 	return c, nil
@@ -83,7 +77,7 @@ func (r *treeRun) run(ctx context.Context, rep *Report, opts RunOptions, log *sl
 			r.stopped(rep, err)
 		}
 	}()
-	return r.steps(ctx, rep, opts, log, installTime)
+	return r.steps(ctx, rep, opts, installTime)
 }
 
 // stopped gives every instance's part the error that stopped the whole
@@ -102,7 +96,7 @@ func (r *treeRun) stopped(rep *Report, err error) {
 // parent, a failure stopping only its subtree). The returned error joins
 // the instances' errors (a *client.TreeError); the report's outcome is
 // set from them.
-func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, log *slog.Logger, installTime *time.Duration) error {
+func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, installTime *time.Duration) error {
 	host := r.cl
 	if err := mayStart(ctx, host); err != nil {
 		return err
@@ -111,7 +105,7 @@ func (r *treeRun) steps(ctx context.Context, rep *Report, opts RunOptions, log *
 	errs := map[string]error{}
 	pending := false
 	for _, part := range r.parts {
-		n, err := r.checkOne(ctx, part, log)
+		n, err := r.checkOne(ctx, part)
 		if err != nil {
 			errs[part.Instance] = err
 		}
@@ -168,8 +162,8 @@ func (r *treeRun) part(name string) *Report {
 
 // checkOne checks one instance and, unless check_only, downloads its
 // pending fixes; it returns how many are pending.
-func (r *treeRun) checkOne(ctx context.Context, part *Report, log *slog.Logger) (int, error) {
-	c, err := r.client(part.Instance, log)
+func (r *treeRun) checkOne(ctx context.Context, part *Report) (int, error) {
+	c, err := r.client(part.Instance)
 	if err != nil {
 		return 0, err
 	}
@@ -275,7 +269,7 @@ func addNames(to, names []string) []string {
 func (r *treeRun) settle(rep *Report, held bool, installTime time.Duration, log *slog.Logger) {
 	for _, part := range r.parts {
 		part.Started, part.Finished = rep.Started, rep.Finished
-		c, err := r.client(part.Instance, log)
+		c, err := r.client(part.Instance)
 		if err != nil {
 			continue
 		}
@@ -291,7 +285,7 @@ func (r *treeRun) settle(rep *Report, held bool, installTime time.Duration, log 
 // the lock once its report reached someone, what it reported.
 func (r *treeRun) record(held bool, notifyErr error, log *slog.Logger) {
 	for _, part := range r.parts {
-		c, err := r.client(part.Instance, log)
+		c, err := r.client(part.Instance)
 		if err != nil || part.Outcome == "" {
 			continue
 		}
