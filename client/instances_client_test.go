@@ -3,10 +3,13 @@ package client
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/repo"
 )
 
 // TestTreeClient: Tree.Client, the one constructor of an instance's
@@ -57,5 +60,68 @@ func TestTreeClient(t *testing.T) {
 				t.Errorf("log does not name instance %s:\n%s", tt.name, logs.String())
 			}
 		})
+	}
+}
+
+// TestTreeLevelReaderReadsOnce: status reads a parent's recorded level
+// once for all its children: a second child asking after the parent's
+// root changed gets the first read, while a new status reads afresh
+// (and a parent that cannot be read stays unreadable for the rest).
+func TestTreeLevelReaderReadsOnce(t *testing.T) {
+	t.Parallel()
+	e := newTreeEnv(t, "")
+	tr, err := NewTree(e.Cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := repo.MustParseVersion("1.0.1")
+	for _, name := range treeNames() {
+		cl, err := tr.Client(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "a" {
+			if _, err := cl.Install(t.Context(), InstallOptions{Target: &want}); err != nil {
+				t.Fatalf("a to %s: %v", want, err)
+			}
+		}
+		if _, err := cl.Check(t.Context()); err != nil {
+			t.Fatalf("check %s: %v", name, err)
+		}
+	}
+	levelOf := tr.levelReader()
+	if lv, err := levelOf("a"); err != nil || !lv.Equal(want) {
+		t.Fatalf("level of a: %s, %v; want %s", lv, err, want)
+	}
+	// a's root loses its version file: a fresh read fails.
+	if err := os.Remove(filepath.Join(e.Roots["a"], "VERSION")); err != nil {
+		t.Fatal(err)
+	}
+	if lv, err := levelOf("a"); err != nil || !lv.Equal(want) {
+		t.Errorf("second read of a: %s, %v; want the first, %s", lv, err, want)
+	}
+	fresh := tr.levelReader()
+	if _, err := fresh("a"); err == nil {
+		t.Fatal("a fresh read of a without its version file did not fail")
+	}
+	if err := os.WriteFile(filepath.Join(e.Roots["a"], "VERSION"), []byte("1.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh("a"); err == nil {
+		t.Error("the failed read of a was read again")
+	}
+	// Status: a's children b and c are compared with one read of a.
+	st, err := tr.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, is := range st.Instances {
+		states[is.Name] = is.State + "|" + is.Blocked
+	}
+	for name, wantState := range map[string]string{"b": "pending|", "c": "pending|", "d": "blocked|blocked: parent b is at 1.0", "e": "blocked|blocked: parent b is at 1.0"} {
+		if states[name] != wantState {
+			t.Errorf("%s: %q, want %q", name, states[name], wantState)
+		}
 	}
 }

@@ -41,6 +41,7 @@ func (t *Tree) Status() (*TreeStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	levelOf := t.levelReader()
 	for _, level := range levels {
 		for _, in := range level {
 			if !t.selected(in.Name) {
@@ -53,7 +54,7 @@ func (t *Tree) Status() (*TreeStatus, error) {
 			}
 			var blocked *BlockedError
 			if err == nil && is.Pending > 0 {
-				blocked = t.blockedNow(in, is.Status)
+				blocked = blockedNow(in, is.Status, levelOf)
 			}
 			switch {
 			case err != nil:
@@ -81,17 +82,13 @@ func (t *Tree) Status() (*TreeStatus, error) {
 // next one now: its parent is not past its level (the parent is behind,
 // or its run failed), which no install of the child alone changes. A
 // parent that cannot be read blocks too, for the install would refuse.
-func (t *Tree) blockedNow(in InstanceConfig, st *Status) *BlockedError {
+// levelOf reads the parent's recorded level (levelReader).
+func blockedNow(in InstanceConfig, st *Status, levelOf func(name string) (repo.Version, error)) *BlockedError {
 	if in.Parent == "" {
 		return nil
 	}
 	be := &BlockedError{Instance: in.Name, Parent: in.Parent}
-	pcl, err := t.Client(in.Parent)
-	if err != nil {
-		be.Failed = true
-		return be
-	}
-	plv, err := recordedLevel(pcl)
+	plv, err := levelOf(in.Parent)
 	if err != nil {
 		be.Failed = true
 		return be
@@ -102,6 +99,32 @@ func (t *Tree) blockedNow(in InstanceConfig, st *Status) *BlockedError {
 	}
 	be.ParentLevel = plv
 	return be
+}
+
+// levelReader reads an instance's recorded level (recordedLevel) the
+// first time it is asked for it and answers from that read after: a
+// parent's level is read once, however many of its children have
+// fixes pending.
+func (t *Tree) levelReader() func(name string) (repo.Version, error) {
+	type read struct {
+		lv  repo.Version
+		err error
+	}
+	reads := map[string]read{}
+	return func(name string) (repo.Version, error) {
+		if r, ok := reads[name]; ok {
+			return r.lv, r.err
+		}
+		var r read
+		cl, err := t.Client(name)
+		if err == nil {
+			r.lv, r.err = recordedLevel(cl)
+		} else {
+			r.err = err
+		}
+		reads[name] = r
+		return r.lv, r.err
+	}
 }
 
 // WriteMetrics rewrites each instance's metrics file (metrics_file with
