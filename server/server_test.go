@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,28 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func writeFile(t *testing.T, root, name, content string) {
 	t.Helper()
@@ -388,7 +370,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.LockedBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
 	srv := newTestServer(t, newRepo(t), logger)
 	do(t, "GET", srv.URL+"/p/6.14.2/p-6.14.2.1.fix", nil)
