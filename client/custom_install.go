@@ -19,7 +19,9 @@ const customStoreDir = "custom"
 
 // customStore is where the transactions of customer fix id live.
 func (c *Client) customStore(id string) txn.Store {
-	return txn.Store{Root: c.Cfg.Root, StateDir: filepath.Join(c.Cfg.StateDir, customStoreDir, id)}
+	// Its heir is the vendor fixes' store: the paths a vendor fix
+	// overrode go to that fix's record when the customer fix goes.
+	return txn.Store{Root: c.Cfg.Root, StateDir: filepath.Join(c.Cfg.StateDir, customStoreDir, id), Heir: c.Cfg.StateDir}
 }
 
 // planCustoms decides which customer fixes this run installs after the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hotfix-project/hotfix/client/txn"
 	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/repo"
 )
@@ -125,32 +126,28 @@ func (c *Client) customChanges(st *State, cf *InstalledCustom) ([]string, error)
 }
 
 // uninstallCustom takes customer fix id off the root as one rollback
-// transaction of its store. The paths a vendor fix overrode are first
-// handed over to that vendor fix's rollback record (txn.Store.Adopt), so
-// that the file stays the vendor's and a later rollback of the vendor
-// fix restores what was there before the customer fix. The caller holds
-// the lock.
+// transaction of its store. The paths a vendor fix overrode are handed
+// over to that vendor fix's rollback record (txn.HandOver), so that the
+// file stays the vendor's and a later rollback of the vendor fix
+// restores what was there before the customer fix. The handover is part
+// of the transaction (its journal names it from the start), so a crash
+// inside it is finished by the next recover before anything can roll
+// the vendor fix back. The caller holds the lock.
 func (c *Client) uninstallCustom(ctx context.Context, st *State, id string) error {
 	cf := st.customFix(id)
 	if cf == nil {
 		return nil
 	}
-	store := c.customStore(id)
-	var over []string
-	for p := range cf.Overridden {
-		over = append(over, p)
-	}
-	sort.Strings(over)
-	for _, p := range over {
-		by, err := repo.ParseVersion(cf.Overridden[p])
+	var hand []txn.HandOver
+	for p, v := range cf.Overridden {
+		by, err := repo.ParseVersion(v)
 		if err != nil {
 			return fmt.Errorf("customer fix %s: overridden %s: %w", id, p, err)
 		}
-		if err := c.store().Adopt(by, st.IsInstalled(by), store, cf.Version, p); err != nil {
-			return fmt.Errorf("uninstall customer fix %s: %w", id, err)
-		}
+		hand = append(hand, txn.HandOver{Path: p, To: by, Drop: !st.IsInstalled(by)})
 	}
-	t, err := store.BeginRollback(cf.Version)
+	sort.Slice(hand, func(i, j int) bool { return hand[i].Path < hand[j].Path })
+	t, err := c.customStore(id).BeginRollback(cf.Version, hand...)
 	if err != nil {
 		return fmt.Errorf("uninstall customer fix %s: %w", id, err)
 	}

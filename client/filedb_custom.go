@@ -31,10 +31,10 @@ func recordCustomFiles(st *State, cf *InstalledCustom, m *repo.Manifest) {
 
 // undoCustomFiles gives the paths customer fix cf owns back to the
 // records they had before it (or to none), and hands the record of a
-// path a vendor fix overrode over to that fix's Previous, as
-// txn.Store.Adopt hands over its backup: the vendor fix's rollback then
-// restores the record from before the customer fix. It is part of the
-// state write that commits the uninstall.
+// path a vendor fix overrode over to that fix's Previous, as the
+// uninstall hands over its backup (txn.HandOver): the vendor fix's
+// rollback then restores the record from before the customer fix. It is
+// part of the state write that commits the uninstall.
 func undoCustomFiles(st *State, cf *InstalledCustom) {
 	st.files().Revert(customOwner(cf), cf.owned(), cf.Previous)
 	for p, by := range cf.Overridden {

@@ -55,6 +55,9 @@ type Journal struct {
 	Phase       string       `json:"phase"`
 	Entries     []Entry      `json:"entries"`
 	CreatedDirs []string     `json:"created_dirs,omitempty"` // shallowest first
+	// HandOver lists the paths a rollback gives to a later fix's record
+	// instead of undoing them (Finish does it first, Recover again).
+	HandOver []HandOver `json:"hand_over,omitempty"`
 	// Script is the install script running, if one is: Recover stops
 	// what it left running before it touches the root.
 	Script *procgroup.Group `json:"script,omitempty"`

@@ -45,8 +45,11 @@ func (s Store) CheckBackups(v repo.Version) error {
 
 // BeginRollback turns the rollback record of v back into the transaction
 // in progress, its journal marked as a rollback, durably: from here on a
-// crash is finished by Recover, not undone.
-func (s Store) BeginRollback(v repo.Version) (*Txn, error) {
+// crash is finished by Recover, not undone. The paths hand names are
+// handed over to later fixes' records (s.Heir's) instead of restored:
+// the journal lists them in the same write, so that the handover is part
+// of the transaction.
+func (s Store) BeginRollback(v repo.Version, hand ...HandOver) (*Txn, error) {
 	if err := s.CheckBackups(v); err != nil {
 		return nil, err
 	}
@@ -61,7 +64,7 @@ func (s Store) BeginRollback(v repo.Version) (*Txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	j.Op = OpRollback
+	j.Op, j.HandOver = OpRollback, hand
 	if err := j.save(t.dir); err != nil {
 		return nil, err
 	}
@@ -72,10 +75,14 @@ func (s Store) BeginRollback(v repo.Version) (*Txn, error) {
 	return t, nil
 }
 
-// Finish completes a rollback: it restores the root, lets forget drop
-// the fix from the caller's record, and discards the transaction. It is
-// safe to repeat after a crash.
+// Finish completes a rollback: it hands the journal's HandOver paths
+// over, restores the root, lets forget drop the fix from the caller's
+// record, and discards the transaction. It is safe to repeat after a
+// crash.
 func (t *Txn) Finish(ctx context.Context, forget func(v repo.Version) error) error {
+	if err := t.handOver(); err != nil {
+		return fmt.Errorf("roll back %s: %w: run \"hotfix recover\" after fixing the cause", t.Journal.Version, err)
+	}
 	if err := t.Restore(ctx); err != nil {
 		return fmt.Errorf("roll back %s: %w: run \"hotfix recover\" after fixing the cause", t.Journal.Version, err)
 	}

@@ -21,6 +21,10 @@ import (
 type Store struct {
 	Root     string // the product's install root
 	StateDir string
+	// Heir is the StateDir of the store whose fixes' records take over
+	// the paths a rollback in this one hands over (HandOver); "" when
+	// it hands nothing over.
+	Heir string
 }
 
 // Txn is one transaction in progress: its journal and its directory.
