@@ -38,19 +38,25 @@ func recordCustomFiles(st *State, cf *InstalledCustom, m *repo.Manifest) {
 func undoCustomFiles(st *State, cf *InstalledCustom) {
 	st.files().Revert(customOwner(cf), cf.owned(), cf.Previous)
 	for p, by := range cf.Overridden {
-		vf := st.installedFix(by)
-		if vf == nil {
-			continue
-		}
-		if before, had := cf.Previous[p]; had {
-			if vf.Previous == nil {
-				vf.Previous = map[string]FileRecord{}
-			}
-			vf.Previous[p] = before
-		} else {
-			delete(vf.Previous, p)
+		if vf := st.installedFix(by); vf != nil {
+			before, had := cf.Previous[p]
+			setPrevious(&vf.Previous, p, before, had)
 		}
 	}
+}
+
+// setPrevious makes *prev, a fix's Previous, hold rec for path p when
+// has, and no record for p otherwise (the path was nobody's before that
+// fix): what handing a path's record from one fix to another comes to.
+func setPrevious(prev *map[string]FileRecord, p string, rec FileRecord, has bool) {
+	if !has {
+		delete(*prev, p)
+		return
+	}
+	if *prev == nil {
+		*prev = map[string]FileRecord{}
+	}
+	(*prev)[p] = rec
 }
 
 // installedFix is the installed vendor fix of version v ("2.4.1.3"), or
@@ -93,19 +99,14 @@ func (c *Client) migrateCustomFiles(st *State, r *beneath.Root) {
 				continue
 			}
 			before, had := vf.Previous[p]
-			if vf.Previous == nil {
-				vf.Previous = map[string]FileRecord{}
+			sum, shipped := cf.Files[p]
+			var rec FileRecord
+			if shipped {
+				rec = c.overriddenRecord(owner, vf.Version, p, sum, m)
 			}
-			if sum, shipped := cf.Files[p]; shipped {
-				vf.Previous[p] = c.overriddenRecord(owner, vf.Version, p, sum, m)
-			} else {
-				delete(vf.Previous, p)
-			}
+			setPrevious(&vf.Previous, p, rec, shipped)
 			if had {
-				if cf.Previous == nil {
-					cf.Previous = map[string]FileRecord{}
-				}
-				cf.Previous[p] = before
+				setPrevious(&cf.Previous, p, before, true)
 			}
 		}
 		st.migrated = true
