@@ -23,8 +23,9 @@ import (
 // from its archive in the download cache or, failing that, from its
 // backup journal and the root as it is now. A damaged state.json is
 // kept beside, never deleted. It returns what it did, "" when the state
-// was sound. The caller holds the transaction lock.
-func (c *Client) rebuildState(base repo.Version) (string, error) {
+// was sound, with the customer fixes it restored and lost in res. The
+// caller holds the transaction lock.
+func (c *Client) rebuildState(base repo.Version, res *RecoverResult) (string, error) {
 	_, err := c.state(base)
 	if !errors.Is(err, ErrStateLost) {
 		return "", err
@@ -79,13 +80,18 @@ func (c *Client) rebuildState(base repo.Version) (string, error) {
 	}
 	restored := ""
 	if len(customs) > 0 {
-		restored = "restored " + strings.Join(customs, ", ")
+		var names []string
+		for _, f := range customs {
+			names = append(names, f.String())
+		}
+		restored = "restored " + strings.Join(names, ", ")
 	}
+	res.RestoredCustom, res.LostCustom = customs, lost
 	did := sentence(kept, fmt.Sprintf("rebuilt %s from the backups and the audit log: installed on %s %s: %s (added %s)",
 		path, c.Cfg.Product, base, describeVersions(versionsOfInstalled(installed)), describeVersions(added)), restored, sentence(notes...), sentence(cnotes...))
 	var lostErr error
 	if len(lost) > 0 {
-		lostErr = &CustomLostError{Fixes: lost, Dir: filepath.Join(c.Cfg.StateDir, customStoreDir)}
+		lostErr = &CustomLostError{Lost: lost, Dir: filepath.Join(c.Cfg.StateDir, customStoreDir)}
 	}
 	outcome := "ok"
 	if lostErr != nil {

@@ -86,27 +86,46 @@ func (c *Client) unlistedCustoms(st *State) []customBackup {
 // since (install --force) is recorded as overridden by it when the
 // archive tells the customer's digest. It returns what it restored, the
 // notes on what it could not know, and the customer fixes it could not
-// restore at all (their rollback record unreadable).
-func (c *Client) rebuildCustoms(st *State, audit []AuditRecord) (restored, notes []string, lost []string) {
+// restore at all (their rollback record unreadable), Reason saying why.
+func (c *Client) rebuildCustoms(st *State, audit []AuditRecord) (restored []CustomFixRef, notes []string, lost []CustomFixRef) {
 	for _, b := range c.unlistedCustoms(st) {
+		ref := CustomFixRef{ID: b.ID, Version: b.Version.String()}
 		if cf := st.customFix(b.ID); cf != nil {
 			// Two versions of one id: the state's stays, the other
 			// record cannot be trusted to be the installed one.
-			lost = append(lost, fmt.Sprintf("%s (the state lists version %s; its rollback record %s is left over)", b, cf.Version, b.dir))
+			ref.Reason = fmt.Sprintf("the state lists version %s; its rollback record %s is left over", cf.Version, b.dir)
+			lost = append(lost, ref)
 			continue
 		}
 		rec, note, err := c.rebuiltCustom(st, b, audit)
 		if err != nil {
-			lost = append(lost, fmt.Sprintf("%s (%v)", b, err))
+			ref.Reason = err.Error()
+			lost = append(lost, ref)
 			continue
 		}
 		st.Custom = append(st.Custom, rec)
-		restored = append(restored, b.String())
+		restored = append(restored, ref)
 		if note != "" {
 			notes = append(notes, note)
 		}
 	}
 	return restored, notes, lost
+}
+
+// CustomFixRef names a customer fix that recover restored or lost (for
+// recover --json), and for a lost one why.
+type CustomFixRef struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func (r CustomFixRef) String() string {
+	s := "customer fix " + r.ID + " " + r.Version
+	if r.Reason != "" {
+		s += " (" + r.Reason + ")"
+	}
+	return s
 }
 
 // rebuiltCustom makes the record of the customer fix b.
@@ -224,12 +243,16 @@ func customAuditDetail(id string, v repo.Version, customer string) string {
 // CustomLostError is a rebuild that could not restore some customer
 // fixes: their files stay in the root as they are, unrecorded.
 type CustomLostError struct {
-	Fixes []string // "customer fix ID VERSION (why)"
-	Dir   string   // state_dir/custom
+	Lost []CustomFixRef // with the reason of each
+	Dir  string         // state_dir/custom
 }
 
 func (e *CustomLostError) Error() string {
-	return fmt.Sprintf("%s: could not restore %s from their rollback records in %s; their files stay in the root as they are, recorded by no fix, and no uninstall can undo them", ErrStateLost, strings.Join(e.Fixes, "; "), e.Dir)
+	var fixes []string
+	for _, f := range e.Lost {
+		fixes = append(fixes, f.String())
+	}
+	return fmt.Sprintf("%s: could not restore %s from their rollback records in %s; their files stay in the root as they are, recorded by no fix, and no uninstall can undo them", ErrStateLost, strings.Join(fixes, "; "), e.Dir)
 }
 
 // Is makes errors.Is(err, ErrStateLost) hold: the state stays short of

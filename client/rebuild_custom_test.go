@@ -8,8 +8,10 @@ package client
 // to install it again.
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,4 +213,81 @@ func FuzzLastCustomInstall(f *testing.F) {
 			t.Fatalf("detail %q gave customer %q", detail, customer)
 		}
 	})
+}
+
+// TestRecoverJSONNamesCustomerFixes: recover --json lists the customer
+// fixes a rebuild restored and those it could not, by id and version
+// (and why), beside the free text recovered that scripts may read.
+func TestRecoverJSONNamesCustomerFixes(t *testing.T) {
+	t.Parallel()
+	type ref struct{ ID, Version, Reason string }
+	damage := func(t *testing.T, e *testEnv, id string) {
+		t.Helper()
+		journal := filepath.Join(e.Cfg.StateDir, customStoreDir, id, "backups", "1", "journal.json")
+		if err := os.WriteFile(journal, []byte("{\"op\": "), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name           string
+		lose           func(t *testing.T, e *testEnv)
+		code           int
+		restored, lost []string // "ID VERSION"
+		said           string   // in recovered
+	}{
+		{"nothing to do", func(*testing.T, *testEnv) {}, 0, nil, nil, ""},
+		{"restored", func(t *testing.T, e *testEnv) { remove(t, statePath(e)) }, 0, []string{"IS-1 1", "IS-2 1"}, nil, "restored customer fix IS-1 1, customer fix IS-2 1"},
+		{"one restored, one lost", func(t *testing.T, e *testEnv) { remove(t, statePath(e)); damage(t, e, "IS-2") }, 1, []string{"IS-1 1"}, []string{"IS-2 1"}, "restored customer fix IS-1 1"},
+		{"both lost", func(t *testing.T, e *testEnv) {
+			remove(t, statePath(e))
+			damage(t, e, "IS-1")
+			damage(t, e, "IS-2")
+		}, 1, nil, []string{"IS-1 1", "IS-2 1"}, "rebuilt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, e := customEnv(t)
+			r.addCustom(t, packCustomFix(t, "shop-a", "IS-2", "1", map[string]string{"app/other.php": "<?php // other\n"}, ""))
+			if out := e.hotfix(t, "install"); out.Code != 0 {
+				t.Fatalf("install IS-2: %d\n%s", out.Code, out.Stderr)
+			}
+			tc.lose(t, e)
+			out := e.hotfix(t, "recover", "--json")
+			var got struct {
+				Format         int     `json:"format"`
+				Recovered      *string `json:"recovered"`
+				RestoredCustom []ref   `json:"restored_custom"`
+				LostCustom     []ref   `json:"lost_custom"`
+			}
+			if err := json.Unmarshal([]byte(out.Stdout), &got); err != nil || out.Code != tc.code {
+				t.Fatalf("recover --json: exit %d, %v\n%s%s", out.Code, err, out.Stdout, out.Stderr)
+			}
+			if got.Recovered == nil || !strings.Contains(*got.Recovered, tc.said) || (tc.said == "") != (*got.Recovered == "") {
+				t.Fatalf("recovered = %v, want %q in it", got.Recovered, tc.said)
+			}
+			if got.RestoredCustom == nil || got.LostCustom == nil {
+				t.Fatalf("restored_custom and lost_custom must be lists, never null:\n%s", out.Stdout)
+			}
+			names := func(rs []ref) []string {
+				var out []string
+				for _, r := range rs {
+					out = append(out, r.ID+" "+r.Version)
+				}
+				return out
+			}
+			if !slices.Equal(names(got.RestoredCustom), tc.restored) || !slices.Equal(names(got.LostCustom), tc.lost) {
+				t.Fatalf("restored %v lost %v, want %v and %v", got.RestoredCustom, got.LostCustom, tc.restored, tc.lost)
+			}
+			for _, l := range got.LostCustom {
+				if !strings.Contains(l.Reason, "unreadable") {
+					t.Errorf("lost %s: reason %q does not say why", l.ID, l.Reason)
+				}
+			}
+			for _, r := range got.RestoredCustom {
+				if r.Reason != "" {
+					t.Errorf("restored %s has a reason %q", r.ID, r.Reason)
+				}
+			}
+		})
+	}
 }

@@ -189,15 +189,24 @@ func (c *Client) forget(st *State) func(v repo.Version) error {
 // audit log (see rebuildState), then finishes or undoes a transaction
 // that a crash interrupted, so that the root matches the installed state
 // again. Install and rollback
-// do this first on their own. It returns what it did, "" when there was
-// nothing to do.
-func (c *Client) Recover(ctx context.Context, wait time.Duration) (string, error) {
+// do this first on their own. It returns what it did (Did "" when there
+// was nothing to do); on error, what it did before.
+func (c *Client) Recover(ctx context.Context, wait time.Duration) (*RecoverResult, error) {
 	lk, err := c.lock(ctx, "hotfix recover", wait)
 	if err != nil {
-		return "", err
+		return &RecoverResult{}, err
 	}
 	defer lk.Release()
 	return c.recoverAll(ctx)
+}
+
+// RecoverResult is what Recover did.
+type RecoverResult struct {
+	Did string // for people and the audit log; "" for nothing
+	// RestoredCustom are the customer fixes whose records a rebuild of
+	// a lost state restored from their rollback records; LostCustom
+	// those it could not restore (the error is then a *CustomLostError).
+	RestoredCustom, LostCustom []CustomFixRef
 }
 
 // recoverLocked is what install and rollback do first, under the lock:
@@ -216,15 +225,18 @@ func (c *Client) recoverLocked(ctx context.Context) error {
 
 // recoverAll is Recover under the lock: rebuild a lost state, then
 // finish or undo the interrupted transaction.
-func (c *Client) recoverAll(ctx context.Context) (string, error) {
+func (c *Client) recoverAll(ctx context.Context) (*RecoverResult, error) {
+	res := &RecoverResult{}
 	var rebuilt string
 	if base, err := c.Base(); err == nil {
-		if rebuilt, err = c.rebuildState(base); err != nil {
-			return rebuilt, fmt.Errorf("recover: %w", err)
+		if rebuilt, err = c.rebuildState(base, res); err != nil {
+			res.Did = rebuilt
+			return res, fmt.Errorf("recover: %w", err)
 		}
 	}
 	did, err := c.recoverTxn(ctx)
-	return sentence(rebuilt, did), err
+	res.Did = sentence(rebuilt, did)
+	return res, err
 }
 
 // recoverTxn finishes or undoes the interrupted transaction; the caller

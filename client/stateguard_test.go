@@ -95,7 +95,8 @@ func TestLostStateRefusedThenRebuilt(t *testing.T) {
 				assertTree(t, kept, backups)
 			}
 
-			did, err := c.Recover(ctx, 0)
+			res, err := c.Recover(ctx, 0)
+			did := res.Did
 			if err != nil {
 				t.Fatalf("recover: %v", err)
 			}
@@ -164,7 +165,8 @@ func TestFreshServerNeedsNoState(t *testing.T) {
 	if _, err := c.Status(); err != nil {
 		t.Fatal(err)
 	}
-	did, err := c.Recover(context.Background(), 0)
+	res, err := c.Recover(context.Background(), 0)
+	did := res.Did
 	if err != nil || did != "" {
 		t.Fatalf("recover on a new server: %q, %v", did, err)
 	}

@@ -43,10 +43,14 @@ install it again.`,
 	return c
 }
 
-// recoverJSON is `recover --json`: what recover did, "" for nothing.
+// recoverJSON is `recover --json`: what recover did ("" for nothing),
+// and the customer fixes a rebuild of a lost state restored and could
+// not restore. recovered stays for the scripts that read it.
 type recoverJSON struct {
-	Format    int    `json:"format"`
-	Recovered string `json:"recovered"`
+	Format         int                   `json:"format"`
+	Recovered      string                `json:"recovered"`
+	RestoredCustom []client.CustomFixRef `json:"restored_custom"`
+	LostCustom     []client.CustomFixRef `json:"lost_custom"`
 }
 
 func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) error {
@@ -54,13 +58,21 @@ func runRecover(ctx context.Context, g *globalOptions, opts *recoverOptions) err
 	if err != nil {
 		return err
 	}
-	did, err := cl.Recover(ctx, opts.Wait)
+	res, err := cl.Recover(ctx, opts.Wait)
+	did := res.Did
 	var lost *client.CustomLostError
 	if errors.As(err, &lost) {
 		err = fmt.Errorf("%w: move their directories out of %s and run \"hotfix install --force\", which installs them again from the repository over their files as they are", err, lost.Dir)
 	}
 	if g.JSON {
-		if jerr := printJSON(g.stdout, recoverJSON{Format: jsonFormat, Recovered: did}); jerr != nil && err == nil {
+		out := recoverJSON{Format: jsonFormat, Recovered: did, RestoredCustom: res.RestoredCustom, LostCustom: res.LostCustom}
+		if out.RestoredCustom == nil {
+			out.RestoredCustom = []client.CustomFixRef{}
+		}
+		if out.LostCustom == nil {
+			out.LostCustom = []client.CustomFixRef{}
+		}
+		if jerr := printJSON(g.stdout, out); jerr != nil && err == nil {
 			err = jerr
 		}
 		return err
