@@ -198,6 +198,8 @@ func (s *bundleSource) customRun() ([]repo.CustomIndexFix, map[string]string) {
 	return s.customs, s.replacing
 }
 
+func (s *bundleSource) customIndex() *repo.CustomIndex { return s.custom }
+
 // customArchive is the customer fix's archive as the bundle carried it
 // into the cache, verified against the customer's signed index.
 func (s *bundleSource) customArchive(_ context.Context, base repo.Version, f repo.CustomIndexFix) (string, error) {

@@ -64,10 +64,20 @@ type customSource interface {
 	// customArchive makes customer fix f's archive available on this
 	// host, verified against the customer's signed index.
 	customArchive(ctx context.Context, base repo.Version, f repo.CustomIndexFix) (string, error)
+	// customIndex is the customer's verified index the run went by, or
+	// nil (reinstallReplaced finds there what the run had replaced).
+	customIndex() *repo.CustomIndex
 }
 
 func (s *repoSource) customRun() ([]repo.CustomIndexFix, map[string]string) {
 	return s.customs, s.replacing
+}
+
+func (s *repoSource) customIndex() *repo.CustomIndex {
+	if s.res == nil || s.res.Custom == nil {
+		return nil
+	}
+	return s.res.Custom.Index
 }
 
 func (s *repoSource) customArchive(ctx context.Context, base repo.Version, f repo.CustomIndexFix) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,6 +149,7 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 		return out, nil
 	}
 	var auditErr error
+	before := slices.Clone(st.Custom) // what an unhealthy host gets back
 	failed := func(vs []repo.Version, err error) (*InstallResult, error) {
 		return out, joinErrs(err, auditErr, c.audit(action, vs, "failed", err.Error()))
 	}
@@ -191,7 +193,7 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 		// the whole tree (Tree.afterHooks).
 		return out, auditErr
 	}
-	return out, joinErrs(c.afterInstall(ctx, src, st, todo, out), auditErr)
+	return out, joinErrs(c.afterInstall(ctx, src, st, todo, out, before, &opts), auditErr)
 }
 
 // afterInstall runs post_install and health_check for the fixes of a
@@ -200,7 +202,8 @@ func (c *Client) runFixes(ctx context.Context, src fixSource, opts InstallOption
 // what decides whether they stay. Unhealthy, the run's fixes are taken
 // back; healthy, they stay, and a failed post_install is reported as
 // such, saying that they stay.
-func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, todo []repo.IndexFix, out *InstallResult) error {
+// before are the customer fixes installed before the run.
+func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, todo []repo.IndexFix, out *InstallResult, before []InstalledCustom, opts *InstallOptions) error {
 	vs := versionsOf(out.Installed)
 	postErr := c.runHook(ctx, "post_install", c.Cfg.Hooks.PostInstall, todo)
 	err := c.runHook(ctx, "health_check", c.Cfg.Hooks.HealthCheck, todo)
@@ -215,11 +218,9 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 		postErr = fmt.Errorf("%w; %s, so the fixes of this run (%s) stay installed and recorded: do by hand what post_install should have done", postErr, health, describeVersions(vs))
 		return joinErrs(postErr, c.audit("post_install", vs, "failed", postErr.Error()))
 	}
-	var rbErr error
-	// The run's customer fixes stand on its vendor fixes: they go first.
-	for i := len(out.Custom) - 1; i >= 0 && rbErr == nil; i-- {
-		rbErr = c.uninstallCustom(ctx, st, out.Custom[i].ID)
-	}
+	// The run's customer fixes stand on its vendor fixes: they go first
+	// (takeBackCustoms), and those it replaced come back last.
+	gone, rbErr := c.takeBackCustoms(ctx, st, out.Custom)
 	for range out.Installed {
 		if rbErr != nil {
 			break
@@ -228,7 +229,16 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 			break
 		}
 	}
-	err = fmt.Errorf("%w; %s", err, src.rolledBack(vs))
+	var back string
+	if rbErr == nil {
+		back, rbErr = c.reinstallReplaced(ctx, st, src, before, opts)
+	}
+	var did []string
+	if len(vs) > 0 {
+		did = append(did, src.rolledBack(vs))
+	}
+	did = slices.DeleteFunc(append(did, gone, back), func(s string) bool { return s == "" })
+	err = fmt.Errorf("%w; %s", err, strings.Join(did, "; "))
 	if rbErr != nil {
 		err = fmt.Errorf("%w, but rolling back failed: %w", err, rbErr)
 	}
