@@ -1,8 +1,12 @@
 package cmd
 
 import (
+	"encoding/json"
+	"github.com/hotfix-project/hotfix/internal/demo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,5 +100,38 @@ func TestUninstallJSON(t *testing.T) {
 	testkit.Golden(t, "uninstall.json", normalize(t, out, e.Dir))
 	if _, err := os.Stat(file); !os.IsNotExist(err) {
 		t.Errorf("after uninstall %s is still there: %v", file, err)
+	}
+}
+
+// TestUninstallJSONLeavesOverridden: a customer fix file a vendor fix
+// overrode (install --force) is listed under "left", the others under
+// "restored".
+func TestUninstallJSONLeavesOverridden(t *testing.T) {
+	uaSetup(t)
+	archives := packDemo(t)
+	dir := filepath.Join(t.TempDir(), "repo")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	testkit.WriteFile(t, src, "fix.toml", "product = \""+demo.Product+"\"\nkind = \"custom\"\ncustomer = \"shop-a\"\nid = \"IS-1\"\nversion = \"1\"\nbase = \""+demo.Base+"\"\nsummary = \"Shop A checkout\"\n", 0o644)
+	testkit.WriteFile(t, src, "files/app/checkout.php", "<?php // shop a checkout\n", 0o644)
+	testkit.WriteFile(t, src, "files/app/extra.php", "extra\n", 0o644)
+	custom, _, err := fixarchive.Pack(t.Context(), src, filepath.Join(src, "out"), fixarchive.PackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHotfix(t, ExitOK, append([]string{"repo", "add", dir, custom}, archives[:2]...)...)
+	mustHotfix(t, ExitOK, "repo", "build", dir, "--key", testSecret)
+	e := newUAEnvRepo(t, dir, "customer = \"shop-a\"\n")
+	e.hotfix(t, ExitOK, "install", "--yes")
+	// 2.4.1.3 changes app/checkout.php: forced over the customer's file.
+	mustHotfix(t, ExitOK, "repo", "add", dir, archives[2])
+	mustHotfix(t, ExitOK, "repo", "build", dir, "--key", testSecret)
+	e.hotfix(t, ExitOK, "install", "--yes", "--force")
+	out, _ := e.hotfix(t, ExitOK, "--json", "uninstall", "IS-1")
+	var got uninstallJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil || !slices.Equal(got.Restored, []string{"app/extra.php"}) || !slices.Equal(got.Left, []string{"app/checkout.php"}) {
+		t.Errorf("uninstall --json: %v\n%s", err, out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,6 +79,19 @@ func TestVendorJSONOutputs(t *testing.T) {
 	out, _ = jsonOnly(t, ExitOK, "repo", "publish", root, dest)
 	if err := json.Unmarshal([]byte(out), &again); err != nil || again.Uploaded != 0 || len(again.Actions) != 0 || again.Unchanged == 0 {
 		t.Errorf("second publish: %v\n%s", err, out)
+	}
+
+	// An archive no index names: --prune deletes it, after the indexes.
+	stray := filepath.Join(dest, "acme", "2.4.1", "acme-2.4.1.9.fix")
+	testkit.WriteFile(t, filepath.Dir(stray), filepath.Base(stray), "withdrawn", 0o644)
+	var pruned repoPublishJSON
+	out, _ = jsonOnly(t, ExitOK, "repo", "publish", root, dest, "--prune")
+	want := []repoPublishJSONAction{{Op: "delete", Key: "acme/2.4.1/acme-2.4.1.9.fix"}}
+	if err := json.Unmarshal([]byte(out), &pruned); err != nil || pruned.Deleted != 1 || pruned.Uploaded != 0 || !slices.Equal(pruned.Actions, want) {
+		t.Errorf("publish --prune: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("publish --prune left %s: %v", stray, err)
 	}
 }
 
