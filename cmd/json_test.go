@@ -2,15 +2,17 @@ package cmd
 
 import (
 	"encoding/json"
-	"github.com/hotfix-project/hotfix/internal/demo"
-	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/spf13/cobra"
 )
 
 // TestJSONOutputs pins the --json outputs monitoring scripts read
@@ -133,5 +135,34 @@ func TestUninstallJSONLeavesOverridden(t *testing.T) {
 	var got uninstallJSON
 	if err := json.Unmarshal([]byte(out), &got); err != nil || !slices.Equal(got.Restored, []string{"app/extra.php"}) || !slices.Equal(got.Left, []string{"app/checkout.php"}) {
 		t.Errorf("uninstall --json: %v\n%s", err, out)
+	}
+}
+
+// TestJSONRefusedOnlyWhereNothingToRead: every command has a --json form
+// but the few whose output is for people or a shell (the long-running
+// server and daemon, the demo, completion scripts), and those refuse
+// --json (exit 2) rather than ignore it.
+func TestJSONRefusedOnlyWhereNothingToRead(t *testing.T) {
+	refusing := map[string]bool{"serve": true, "daemon": true, "demo": true, "completion": true, "help": true}
+	root := newRootCmd(&globalOptions{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+			path := strings.TrimPrefix(sub.CommandPath(), "hotfix ")
+			if sub.Hidden || !sub.Runnable() || sub.HasSubCommands() || sub.Annotations["json"] == "yes" {
+				continue
+			}
+			if !refusing[strings.Fields(path)[0]] {
+				t.Errorf("%s has no --json form", path)
+			}
+		}
+	}
+	walk(root)
+	for _, args := range [][]string{{"serve", "repo"}, {"daemon"}, {"demo"}, {"completion", "bash"}} {
+		code, out, errOut := runHotfix(t, append([]string{"--json"}, args...)...)
+		if code != ExitUsage || out != "" || !strings.Contains(errOut, args[0]) || !strings.Contains(errOut, "has no JSON output") {
+			t.Errorf("--json %v: exit %d, want 2 refusing --json\nstdout:\n%s\nstderr:\n%s", args, code, out, errOut)
+		}
 	}
 }
