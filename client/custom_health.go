@@ -44,7 +44,7 @@ func (c *Client) takeBackCustoms(ctx context.Context, st *State, installed []rep
 // of before (those installed before the run) that are no longer
 // installed: the run replaced them. Each must still be in the source's
 // verified customer index. It returns what it did, for the error.
-func (c *Client) reinstallReplaced(ctx context.Context, st *State, src fixSource, before []InstalledCustom, opts *InstallOptions) (string, error) {
+func (c *Client) reinstallReplaced(ctx context.Context, st *State, src customSource, before []InstalledCustom, opts *InstallOptions) (string, error) {
 	var back []string
 	done := func() string { return describeCustoms(back, "installed again") }
 	for _, cf := range before {
@@ -78,9 +78,9 @@ func (c *Client) reinstallReplaced(ctx context.Context, st *State, src fixSource
 // the state recorded as installed (every path and digest): the cache
 // holds only archives once checked against a signed index, and the
 // install verifies every file against the manifest.
-func (c *Client) replacedArchive(ctx context.Context, src fixSource, st *State, cf *InstalledCustom) (repo.CustomIndexFix, string, error) {
+func (c *Client) replacedArchive(ctx context.Context, src customSource, st *State, cf *InstalledCustom) (repo.CustomIndexFix, string, error) {
 	if f, ok := customIndexFix(src, cf.ID, cf.Version); ok {
-		path, err := src.(customSource).customArchive(ctx, st.Base, f)
+		path, err := src.customArchive(ctx, st.Base, f)
 		return f, path, err
 	}
 	path := filepath.Join(c.customCache(st.Base), repo.CustomArchiveName(c.Cfg.Product, cf.ID, cf.Version))
@@ -110,13 +110,12 @@ func sameAsInstalled(m *repo.Manifest, cf *InstalledCustom) bool {
 }
 
 // customIndexFix finds customer fix id at version v in the verified
-// customer index of src.
-func customIndexFix(src fixSource, id string, v repo.Version) (repo.CustomIndexFix, bool) {
-	cs, ok := src.(customSource)
-	if !ok {
+// customer index of src (none when src is nil).
+func customIndexFix(src customSource, id string, v repo.Version) (repo.CustomIndexFix, bool) {
+	if src == nil {
 		return repo.CustomIndexFix{}, false
 	}
-	ix := cs.customIndex()
+	ix := src.customIndex()
 	if ix == nil {
 		return repo.CustomIndexFix{}, false
 	}
@@ -145,4 +144,87 @@ func describeCustoms(ids []string, what string) string {
 		return "customer fixes " + strings.Join(ids, ", ") + ", which the run had replaced, were " + what
 	}
 	return "customer fixes " + strings.Join(ids, ", ") + " were " + what
+}
+
+// takeBackInstance is what an unhealthy host does to one instance of a
+// tree run (Tree.takeBack), in the same order as afterInstall: the
+// run's customer fixes (custom) go, newest first; then its vendor fixes
+// (vendor), by a rollback to level before, with a rollback's checks;
+// then the customer fixes the run replaced (of beforeCustom) come back,
+// from the customer's index fetched again, or the download cache. It
+// returns what it did, for the instance's error.
+func (c *Client) takeBackInstance(ctx context.Context, before repo.Version, vendor bool, custom []repo.CustomIndexFix, beforeCustom []InstalledCustom) (string, error) {
+	var did []string
+	done := func() string {
+		return strings.Join(slices.DeleteFunc(did, func(s string) bool { return s == "" }), "; ")
+	}
+	if len(custom) > 0 {
+		gone, err := c.underLock(ctx, func(st *State) (string, error) { return c.takeBackCustoms(ctx, st, custom) })
+		if did = append(did, gone); err != nil {
+			return done(), err
+		}
+	}
+	if vendor {
+		if _, err := c.Rollback(ctx, RollbackOptions{To: &before}); err != nil {
+			return done(), err
+		}
+	}
+	back, err := c.underLock(ctx, func(st *State) (string, error) {
+		var src customSource
+		if ix, err := c.fetchCustomIndex(ctx, st.Base); err == nil {
+			src = &indexCustoms{c: c, ix: ix}
+		} else if c.Cfg.Customer != "" {
+			c.Log.Warn("customer index unreachable: the customer fixes to install again come from the download cache", "err", err)
+		}
+		return c.reinstallReplaced(ctx, st, src, beforeCustom, &InstallOptions{})
+	})
+	did = append(did, back)
+	return done(), err
+}
+
+// underLock runs do on the state under the transaction lock, after
+// finishing an interrupted transaction.
+func (c *Client) underLock(ctx context.Context, do func(st *State) (string, error)) (string, error) {
+	lk, err := c.lock(ctx, "hotfix install (health_check failed)", 0)
+	if err != nil {
+		return "", err
+	}
+	defer lk.Release()
+	if err := c.recoverLocked(ctx); err != nil {
+		return "", err
+	}
+	st, _, err := c.loadState(true)
+	if err != nil {
+		return "", err
+	}
+	return do(st)
+}
+
+// indexCustoms is a customer's verified index as a customSource, for
+// installing again what a tree run replaced.
+type indexCustoms struct {
+	c  *Client
+	ix *repo.CustomIndex
+}
+
+func (s *indexCustoms) customRun() ([]repo.CustomIndexFix, map[string]string) { return nil, nil }
+
+func (s *indexCustoms) customIndex() *repo.CustomIndex { return s.ix }
+
+func (s *indexCustoms) customArchive(ctx context.Context, base repo.Version, f repo.CustomIndexFix) (string, error) {
+	return s.c.downloadCustom(ctx, base, f, nil)
+}
+
+// installedCustoms is the customer fixes recorded on cl's root now (nil
+// when its state cannot be read).
+func installedCustoms(cl *Client) []InstalledCustom {
+	base, err := cl.Base()
+	if err != nil {
+		return nil
+	}
+	st, err := cl.state(base)
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(st.Custom)
 }

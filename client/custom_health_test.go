@@ -10,6 +10,7 @@ package client
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
+	"github.com/hotfix-project/hotfix/repo/publish"
 )
 
 // healthEnv is a host with customer = "shop-a" whose health_check script
@@ -204,4 +207,140 @@ func TestHealthCheckTakesBackCustomerFixes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// treeCustomFix packs customer fix id of shop-a for the tree product
+// (base 1.0) and adds it to the repository at dir, built again.
+func treeCustomFix(t *testing.T, dir, id, version string, files map[string]string, extra string) {
+	t.Helper()
+	src := t.TempDir()
+	testkit.WriteFile(t, src, "fix.toml", fmt.Sprintf("product = \"tree\"\nkind = \"custom\"\ncustomer = \"shop-a\"\nid = %q\nversion = %q\nbase = \"1.0\"\nsummary = \"customer fix %s %s\"\n%s", id, version, id, version, extra), 0o644)
+	for p, data := range files {
+		testkit.WriteFile(t, src, "files/"+p, data, 0o644)
+	}
+	p, _, err := fixarchive.Pack(t.Context(), src, filepath.Join(src, "out"), fixarchive.PackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Add(t.Context(), dir, []string{p}, publish.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Build(t.Context(), dir, publish.BuildOptions{Signer: testSigner(t, "vendor.sec.asc")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTreeHealthCheckTakesBackCustomerFixes: over instances, an
+// unhealthy host takes each instance's customer fixes back first (one
+// with min_fix on the run's vendor fix used to stop the vendor rollback),
+// then its vendor fixes, then installs again the customer fix the run
+// replaced; every root and file database is as before the run.
+func TestTreeHealthCheckTakesBackCustomerFixes(t *testing.T) {
+	t.Parallel()
+	is1 := map[string]string{"app/v.txt": "shop a\n", "app/shop.txt": "shop a 1\n"}
+	for _, tc := range []struct {
+		name   string
+		before func(t *testing.T, repoDir string, e *treeEnv) // what the host has before the run
+		stays  string                                         // the customer fix after the rollback
+		level  int
+		say    []string
+	}{
+		{"vendor and customer fixes of one run", func(t *testing.T, repoDir string, _ *treeEnv) {
+			treeCustomFix(t, repoDir, "IS-1", "1", is1, "min_fix = \"1.0.2\"\n")
+		}, "", 0, []string{"the fixes of this run (1.0.1, 1.0.2) were rolled back on d", "customer fix IS-1 1 was uninstalled there"}},
+		{"a customer fix the run replaced is installed again", func(t *testing.T, repoDir string, e *treeEnv) {
+			treeCustomFix(t, repoDir, "IS-1", "1", is1, "min_fix = \"1.0.2\"\n")
+			healthy(t, e)
+			treeCustomFix(t, repoDir, "IS-1", "2", map[string]string{"app/v.txt": "shop a 2\n", "app/shop2.txt": "shop a 2\n"}, "min_fix = \"1.0.2\"\n")
+		}, "IS-1 1", 2, []string{"customer fix IS-1 2 was uninstalled; customer fix IS-1 1, which the run had replaced, was installed again on d"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			repoDir := filepath.Join(t.TempDir(), "repo")
+			testkit.CopyTree(t, treeRepo(t), repoDir)
+			dir := t.TempDir()
+			e := newTreeEnv(t, customerLine+treeHookTable(dir))
+			cfg, err := os.ReadFile(e.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg = []byte(strings.Replace(string(cfg), "file://"+filepath.ToSlash(treeRepo(t)), "file://"+filepath.ToSlash(repoDir), 1))
+			testkit.WriteFile(t, e.Dir, "hotfix.toml", string(cfg), 0o644)
+			tc.before(t, repoDir, e)
+			before := map[string]tree{}
+			dbs := map[string]map[string]string{}
+			for _, name := range treeNames() {
+				before[name] = snapshot(t, e.Roots[name])
+				dbs[name] = treeDB(t, e, name)
+			}
+			unhealthyTree(t, e, dir)
+			res := e.hotfix(t, "install", "--yes")
+			if res.Code != 1 {
+				t.Fatalf("unhealthy run: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+			}
+			for _, s := range tc.say {
+				if !strings.Contains(res.Stdout+res.Stderr, s) {
+					t.Errorf("the run does not say %q:\n%s%s", s, res.Stdout, res.Stderr)
+				}
+			}
+			for _, name := range treeNames() {
+				assertTree(t, before[name], e.Roots[name])
+				if got := treeDB(t, e, name); !reflect.DeepEqual(got, dbs[name]) {
+					t.Fatalf("%s: file database %v, before the run %v", name, got, dbs[name])
+				}
+				cl, err := NewTree(e.Cfg, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := cl.Client(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				for _, cf := range installedCustoms(c) {
+					ids = append(ids, cf.ID+" "+cf.Version.String())
+				}
+				if strings.Join(ids, ",") != tc.stays {
+					t.Fatalf("%s: customer fixes %v after the rollback, want %q", name, ids, tc.stays)
+				}
+				if lv, _ := recordedLevel(c); lv.String() != fmt.Sprintf("1.0.%d", tc.level) && !(tc.level == 0 && lv.String() == "1.0") {
+					t.Fatalf("%s at %s after the rollback, want level %d", name, lv, tc.level)
+				}
+			}
+		})
+	}
+}
+
+// treeDB is the file database's owners of instance name ("" owners when
+// nothing was recorded yet).
+func treeDB(t *testing.T, e *treeEnv, name string) map[string]string {
+	t.Helper()
+	dir := instanceDir(e.Cfg.StateDir, name)
+	if st, err := LoadState(dir); err != nil || st.DB == nil {
+		return map[string]string{}
+	}
+	return dbOwners(t, dir)
+}
+
+// healthy installs everything on every instance with a passing
+// health_check.
+func healthy(t *testing.T, e *treeEnv) {
+	t.Helper()
+	if res := e.hotfix(t, "install", "--yes"); res.Code != 0 {
+		t.Fatalf("healthy run: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// unhealthyTree makes the tree host's health_check fail from now on.
+func unhealthyTree(t *testing.T, e *treeEnv, dir string) {
+	t.Helper()
+	cfg, err := os.ReadFile(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(cfg), treeHookTable(dir), treeHookTable(dir, "health_check"), 1)
+	if s == string(cfg) {
+		t.Fatal("no hook table to make unhealthy")
+	}
+	testkit.WriteFile(t, e.Dir, "hotfix.toml", s, 0o644)
 }

@@ -231,7 +231,8 @@ func (c *Client) afterInstall(ctx context.Context, src fixSource, st *State, tod
 	}
 	var back string
 	if rbErr == nil {
-		back, rbErr = c.reinstallReplaced(ctx, st, src, before, opts)
+		cs, _ := src.(customSource)
+		back, rbErr = c.reinstallReplaced(ctx, st, cs, before, opts)
 	}
 	var did []string
 	if len(vs) > 0 {

@@ -114,6 +114,11 @@ type InstanceResult struct {
 	Err       error // nil unless Outcome is failed, blocked or waiting
 
 	before repo.Version // its level before the run, where an unhealthy host takes it back to
+	// custom are the customer fixes the run installed, beforeCustom
+	// those installed before it: what an unhealthy host takes back and
+	// gives back (takeBackInstance).
+	custom       []repo.CustomIndexFix
+	beforeCustom []InstalledCustom
 }
 
 // TreeResult is what a tree run did, instance by instance in tree order

@@ -85,15 +85,24 @@ func (t *Tree) afterHooks(ctx context.Context, h *treeHooks, rs []InstanceResult
 func (t *Tree) takeBack(ctx context.Context, rs []InstanceResult, why error) {
 	for i := len(rs) - 1; i >= 0; i-- {
 		r := &rs[i]
-		if len(r.Installed) == 0 {
+		if len(r.Installed) == 0 && len(r.custom) == 0 {
 			continue
 		}
-		vs := versionsOf(r.Installed)
-		err := fmt.Errorf("%w; the fixes of this run (%s) were rolled back on %s", why, describeVersions(vs), r.Name)
+		did := "nothing"
+		if len(r.Installed) > 0 {
+			did = fmt.Sprintf("the fixes of this run (%s) were rolled back", describeVersions(versionsOf(r.Installed)))
+		}
+		err := fmt.Errorf("%w; %s on %s", why, did, r.Name)
 		cl, cerr := t.Client(r.Name)
 		if cerr == nil {
-			before := r.before
-			_, cerr = cl.Rollback(ctx, RollbackOptions{To: &before})
+			// Customer fixes first, as afterInstall does.
+			var customs string
+			customs, cerr = cl.takeBackInstance(ctx, r.before, len(r.Installed) > 0, r.custom, r.beforeCustom)
+			if customs != "" && len(r.Installed) > 0 {
+				err = fmt.Errorf("%w; %s there", err, customs)
+			} else if customs != "" {
+				err = fmt.Errorf("%w; %s on %s", why, customs, r.Name)
+			}
 			r.Level, _ = recordedLevel(cl)
 			if cerr == nil {
 				cl.syncCluster(nil) // a primary's record goes back down with it
@@ -102,7 +111,7 @@ func (t *Tree) takeBack(ctx context.Context, rs []InstanceResult, why error) {
 		if cerr != nil {
 			err = fmt.Errorf("%w, but rolling back failed: %w", why, cerr)
 		} else {
-			r.Installed = nil
+			r.Installed, r.custom = nil, nil
 		}
 		r.Outcome, r.Err = OutcomeFailed, err
 	}

@@ -128,7 +128,8 @@ func blockedBy(err error, in InstanceConfig, parentOf func(string) *InstanceResu
 // its primary's (gate.go).
 func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig, parentCap *repo.Version, opts InstallOptions) (r InstanceResult, again bool) {
 	before, _ := recordedLevel(cl)
-	defer func() { r.before = before }()
+	beforeCustom := installedCustoms(cl)
+	defer func() { r.before, r.beforeCustom = before, beforeCustom }()
 	iopts := opts
 	iopts.parentLevel = parentCap
 	iopts.Progress = func(v repo.Version, step string) {
@@ -139,7 +140,7 @@ func (t *Tree) installCapped(ctx context.Context, cl *Client, in InstanceConfig,
 	ir, err := cl.Install(ctx, iopts)
 	out := InstanceResult{Outcome: OutcomeInstalled}
 	if ir != nil {
-		out.Installed, out.Logs, out.Kept = ir.Installed, ir.Logs, ir.Kept
+		out.Installed, out.Logs, out.Kept, out.custom = ir.Installed, ir.Logs, ir.Kept, ir.Custom
 	}
 	if opts.DryRun {
 		out.Outcome, out.Level = OutcomeDryRun, before
