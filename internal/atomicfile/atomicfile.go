@@ -10,7 +10,9 @@ import (
 )
 
 // File is a pending atomic write. Write to it, then Commit; Abort (safe to
-// defer after Commit) removes the temporary file.
+// defer after Commit) removes the temporary file. A Commit also removes
+// the temporaries that writes of the same file killed earlier left (see
+// removeStale).
 type File struct {
 	*os.File
 	target string
@@ -39,16 +41,21 @@ func (f *File) Commit() error {
 	if err == nil {
 		err = f.File.Sync()
 	}
-	if cerr := f.File.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
 		err = os.Rename(name, f.target)
 	}
 	if err != nil {
 		os.Remove(name)
+	}
+	// Closed only now: its lock keeps cleanups away from the temporary
+	// until it is renamed or removed.
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", f.target, err)
 	}
+	RemoveStale(f.target)
 	return SyncDir(filepath.Dir(f.target))
 }
 
@@ -58,8 +65,8 @@ func (f *File) Abort() {
 		return
 	}
 	f.done = true
-	f.File.Close()
 	os.Remove(f.File.Name())
+	f.File.Close()
 }
 
 // WriteFile atomically replaces path with data.
@@ -95,13 +102,15 @@ func WriteFrom(path string, r io.Reader, perm os.FileMode) (int64, error) {
 func WriteUnsynced(path string, data []byte, perm os.FileMode) error {
 	tmp, err := writeTemp(path, bytes.NewReader(data), perm, -1, -1)
 	if err == nil {
-		if err = os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
+		if err = os.Rename(tmp.Name(), path); err != nil {
+			os.Remove(tmp.Name())
 		}
+		tmp.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	RemoveStale(path)
 	return nil
 }
 

@@ -25,13 +25,17 @@ const batchWorkers = 8
 // renamed into place in the order they were added, only after all of them
 // are on disk (so a publishing order such as data, index, signature
 // holds), and each directory is synced once at the end. A crash leaves at
-// worst temporaries named ".NAME.tmp-*" beside their targets.
+// worst temporaries named ".NAME.tmp-*" beside their targets, which the
+// next write of the same targets removes (see removeStale). Each written
+// temporary stays open, holding its lock, until it is renamed: a batch
+// costs a descriptor per file it writes (a build writes a dozen).
 type Batch struct {
 	items []batchItem
 }
 
 type batchItem struct {
 	temp, target string
+	f            *os.File // the open, locked temporary of a Write
 	perm         os.FileMode
 	uid, gid     int
 	adopted      bool // temp is the caller's file, not ours to remove
@@ -41,11 +45,11 @@ type batchItem struct {
 // Write adds a file whose content is read from r. uid >= 0 sets the owner
 // when running as root.
 func (b *Batch) Write(path string, r io.Reader, perm os.FileMode, uid, gid int) error {
-	temp, err := writeTemp(path, r, perm, uid, gid)
+	f, err := writeTemp(path, r, perm, uid, gid)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	b.items = append(b.items, batchItem{temp: temp, target: path, perm: perm, uid: uid, gid: gid})
+	b.items = append(b.items, batchItem{temp: f.Name(), f: f, target: path, perm: perm, uid: uid, gid: gid})
 	return nil
 }
 
@@ -88,6 +92,9 @@ func (b *Batch) Abort() {
 		if it.temp != "" && !it.adopted {
 			os.Remove(it.temp)
 		}
+		if it.f != nil {
+			it.f.Close() // after the removal: the lock guards the name until it is gone
+		}
 	}
 	b.items = nil
 }
@@ -107,7 +114,7 @@ func (b *Batch) Commit(ctx context.Context) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			if err := syncFile(b.items[i].temp); err != nil {
+			if err := b.items[i].sync(); err != nil {
 				return fmt.Errorf("write %s: %w", b.items[i].target, err)
 			}
 			return nil
@@ -133,7 +140,34 @@ func (b *Batch) Commit(ctx context.Context) error {
 		it.temp = ""
 		dirs[filepath.Dir(it.target)] = true
 	}
+	b.removeStale()
 	return SyncDirs(dirs)
+}
+
+// sync makes the item's file durable: through the temporary still open
+// for a Write, by opening it otherwise.
+func (it *batchItem) sync() error {
+	if it.f != nil {
+		return it.f.Sync()
+	}
+	return syncFile(it.temp)
+}
+
+// removeStale removes, once the batch is in place, the temporaries that
+// earlier interrupted writes of its targets left: one listing per
+// directory.
+func (b *Batch) removeStale() {
+	byDir := map[string]map[string]bool{}
+	for _, it := range b.items {
+		dir := filepath.Dir(it.target)
+		if byDir[dir] == nil {
+			byDir[dir] = map[string]bool{}
+		}
+		byDir[dir][filepath.Base(it.target)] = true
+	}
+	for dir, bases := range byDir {
+		removeStale(dir, bases)
+	}
 }
 
 // SyncDirs fsyncs each directory once, several at a time, so that the
@@ -160,37 +194,34 @@ func TempGlob(path string) string {
 
 func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
 
-// createTemp creates the temporary file an atomic write of path starts with.
-func createTemp(path string) (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(path), tempPrefix(path)+"*")
-}
-
 func (b *Batch) copyAdopted(it *batchItem) error {
 	in, err := os.Open(it.temp)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	temp, err := writeTemp(it.target, in, it.perm, it.uid, it.gid)
+	f, err := writeTemp(it.target, in, it.perm, it.uid, it.gid)
 	if err != nil {
 		return err
 	}
-	if err := syncFile(temp); err != nil {
-		os.Remove(temp)
-		return err
+	defer f.Close()
+	err = f.Sync()
+	if err == nil {
+		err = os.Rename(f.Name(), it.target)
 	}
-	if err := os.Rename(temp, it.target); err != nil {
-		os.Remove(temp)
-		return err
+	if err != nil {
+		os.Remove(f.Name())
 	}
-	return nil
+	return err
 }
 
-// writeTemp writes r to a new temporary beside path, unsynced.
-func writeTemp(path string, r io.Reader, perm os.FileMode, uid, gid int) (string, error) {
+// writeTemp writes r to a new temporary beside path, unsynced, and
+// returns it open: its lock lasts until the caller closes it, after
+// renaming or removing it.
+func writeTemp(path string, r io.Reader, perm os.FileMode, uid, gid int) (*os.File, error) {
 	f, err := createTemp(path)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	_, err = io.Copy(f, r)
 	if err == nil {
@@ -199,14 +230,12 @@ func writeTemp(path string, r io.Reader, perm os.FileMode, uid, gid int) (string
 	if err == nil && uid >= 0 && os.Geteuid() == 0 {
 		err = f.Chown(uid, gid)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", err
+		f.Close()
+		return nil, err
 	}
-	return f.Name(), nil
+	return f, nil
 }
 
 func syncFile(path string) error {

@@ -25,7 +25,9 @@ func CreateNew(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	// The temporary name goes in every case; after the link the data lives
-	// on under path.
+	// on under path. The file is closed after that (deferred calls run
+	// last first), so its lock guards the name until it is gone.
+	defer f.Close()
 	defer os.Remove(f.Name())
 	_, err = f.Write(data)
 	if err == nil {
@@ -34,12 +36,10 @@ func CreateNew(path string, data []byte, perm os.FileMode) error {
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
+	RemoveStale(path)
 	if err := os.Link(f.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create %s: %w", path, fs.ErrExist)

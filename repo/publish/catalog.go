@@ -202,6 +202,9 @@ func (c *catalog) save(dir string) error {
 	if appendable {
 		err = recordlog.AppendAt(path, tail, c.size)
 		if err == nil {
+			// A rewrite killed earlier may have left its temporary: the
+			// rewrite below removes such leftovers itself, an append here.
+			atomicfile.RemoveStale(path)
 			c.size += int64(len(tail))
 			c.records += records
 		}
