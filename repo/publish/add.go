@@ -135,15 +135,6 @@ func placesAny(plans []*addPlan, customs []incoming) bool {
 	return len(customs) > 0
 }
 
-// checkRepoRoot refuses a repository root that is not a directory: Add
-// and AddChannel create channels in it but never the repository itself.
-func checkRepoRoot(root string) error {
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return fmt.Errorf("repository %s is not a directory: create it with mkdir first", root)
-	}
-	return nil
-}
-
 // incoming is an archive given to Add, described and verified.
 type incoming struct {
 	path   string

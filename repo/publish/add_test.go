@@ -130,7 +130,7 @@ func TestAddPlacesByManifest(t *testing.T) {
 func TestAddRefusesMissingRepoAndFiles(t *testing.T) {
 	paths := packSample(t)
 	_, err := Add(t.Context(), filepath.Join(t.TempDir(), "nope"), paths[:1], AddOptions{})
-	testkit.WantErr(t, err, "not a directory")
+	testkit.WantErr(t, err, "does not exist", "create it with mkdir first")
 	_, err = Add(t.Context(), t.TempDir(), []string{filepath.Join(t.TempDir(), "absent.fix")}, AddOptions{})
 	testkit.WantErr(t, err, "absent.fix")
 }
