@@ -96,6 +96,10 @@ func runMirror(ctx context.Context, g *globalOptions, o *mirrorOptions) error {
 	if errors.Is(err, mirror.ErrRollback) {
 		return fmt.Errorf("%w: nothing was changed in %s; if the vendor really went back, mirror into a new directory", err, o.Dir)
 	}
+	var cc *mirror.ChannelChoiceError
+	if errors.As(err, &cc) {
+		return channelChoiceAdvice(err, cc, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -139,4 +143,26 @@ func mirrorOut(res *mirror.Result, o *mirrorOptions) mirrorJSON {
 		out.Channels = append(out.Channels, mirrorJSONChannel{Product: ch.Product, Base: ch.Base.String(), Serial: ch.Serial, Fixes: ch.Fixes})
 	}
 	return out
+}
+
+// channelChoiceAdvice says what to run instead when the source holds
+// none of the channels --product and --base chose: the command that
+// mirrors what it holds, and, for a bundle, how to get one of the chosen
+// channel.
+func channelChoiceAdvice(err error, cc *mirror.ChannelChoiceError, o *mirrorOptions) error {
+	if len(cc.Have) == 0 {
+		return fmt.Errorf("%w; the source publishes no channel yet: ask the vendor to build it", err)
+	}
+	run := func(c mirror.ChannelID) string {
+		return fmt.Sprintf("hotfix mirror %s %s --keyring %s --product %s --base %s", o.Source, o.Dir, o.Keyring, c.Product, c.Base)
+	}
+	if !cc.Bundle {
+		return fmt.Errorf("%w; to mirror %s, run: %s (or leave out --product and --base to mirror every channel)", err, cc.Have[0], run(cc.Have[0]))
+	}
+	want := "--product P --base B"
+	if o.Product != "" && o.Base != "" {
+		want = "--product " + o.Product + " --base " + o.Base
+	}
+	return fmt.Errorf("%w; to mirror the bundle's channel, run: %s (or leave out --product and --base); for %s, ask for a bundle of it (hotfix repo export REPO %s --out FILE)",
+		err, run(cc.Have[0]), cc.Chosen, want)
 }

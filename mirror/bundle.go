@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hotfix-project/hotfix/client"
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
@@ -55,7 +56,7 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 		},
 		Index: func(h *bundle.Header, data, sig []byte) (*repo.Index, error) {
 			if !m.wanted(h.Product, h.Base) {
-				return nil, fmt.Errorf("the bundle holds %s %s, not %s", h.Product, h.Base, m.choice())
+				return nil, &ChannelChoiceError{Source: path, Bundle: true, Chosen: m.choice(), Have: []ChannelID{{h.Product, h.Base}}}
 			}
 			cp.product, cp.base = h.Product, h.Base
 			if err := h.CheckKeyListOrder(client.ClaimedKeyList(data)); err != nil {
@@ -108,6 +109,40 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 	}
 	p.channels = []*channelPlan{cp}
 	return p, nil
+}
+
+// ChannelChoiceError is the refusal of a source that holds none of the
+// channels the options choose: a bundle of another channel (a bundle
+// holds one), a repository that lists none of them. Have lists the
+// channels the source holds, for the command to name the options that
+// take them.
+type ChannelChoiceError struct {
+	Source string
+	Bundle bool
+	Chosen string // what the options chose: "acme 2.5.0", "product acme", "base 2.5.0"
+	Have   []ChannelID
+}
+
+// ChannelID names a channel.
+type ChannelID struct {
+	Product string
+	Base    repo.Version
+}
+
+func (c ChannelID) String() string { return c.Product + " " + c.Base.String() }
+
+func (e *ChannelChoiceError) Error() string {
+	if e.Bundle && len(e.Have) == 1 {
+		return fmt.Sprintf("the bundle holds the channel %s, not %s: nothing was mirrored", e.Have[0], e.Chosen)
+	}
+	have := make([]string, len(e.Have))
+	for i, c := range e.Have {
+		have[i] = c.String()
+	}
+	if len(have) == 0 {
+		have = []string{"none"}
+	}
+	return fmt.Sprintf("%s lists no channel of %s (it lists %s): nothing was mirrored", e.Source, e.Chosen, strings.Join(have, ", "))
 }
 
 // bundleRefs notes files in refs (by name relative to the channel) and

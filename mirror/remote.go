@@ -64,7 +64,13 @@ func (m *mirror) planRemote(ctx context.Context, source string) (*plan, error) {
 		}
 	}
 	if len(p.channels) == 0 {
-		return nil, fmt.Errorf("mirror: %s lists no channel of %s", source, m.choice())
+		e := &ChannelChoiceError{Source: m.opts.Source, Chosen: m.choice()}
+		for _, prod := range ri.Products {
+			for _, ch := range prod.Channels {
+				e.Have = append(e.Have, ChannelID{prod.Name, ch.Base})
+			}
+		}
+		return nil, fmt.Errorf("mirror: %w", e)
 	}
 	found := map[string]bool{}
 	for _, cp := range p.channels {
