@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/hotfix-project/hotfix/client"
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/bundle"
 )
@@ -92,12 +90,8 @@ func (m *mirror) planBundle(ctx context.Context, path string) (*plan, error) {
 			if keep, err := m.have(cp, refs[name]); err != nil || keep {
 				return nil, err
 			}
-			rel := cp.rel() + "/" + name
-			if err := os.MkdirAll(filepath.Dir(m.stagedPath(rel)), 0o755); err != nil {
-				return nil, err
-			}
 			cp.staged = append(cp.staged, name)
-			return atomicfile.Create(m.stagedPath(rel), 0o644)
+			return m.createStaged(cp.rel() + "/" + name)
 		},
 	})
 	if err != nil {

@@ -68,7 +68,7 @@ func (r *remote) customers(ctx context.Context, cp *channelPlan, found map[strin
 // lower than (nor equal with other bytes to) the mirror's.
 func (m *mirror) verifyCustom(ctx context.Context, cp *channelPlan, customer string, data, sig []byte) (*repo.CustomIndex, error) {
 	rel := repo.CustomIndexPath(cp.product, cp.base, customer) + "/" + repo.IndexName
-	old, err := os.ReadFile(m.local(rel))
+	old, err := m.readLocal(rel, m.maxIndex())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}

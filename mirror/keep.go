@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
+	"path"
 	"regexp"
 	"strings"
 
 	"github.com/hotfix-project/hotfix/client"
-	"github.com/hotfix-project/hotfix/internal/atomicfile"
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/yum"
 	"github.com/hotfix-project/hotfix/sign"
@@ -43,15 +42,19 @@ func archivesOf(ix *repo.Index) []fileRef {
 // refused: a published archive never changes, so either the source is
 // not the vendor's repository or someone changed the mirror by hand.
 func (m *mirror) have(cp *channelPlan, f fileRef) (bool, error) {
-	path := m.local(cp.rel() + "/" + f.name)
-	fi, err := os.Lstat(path)
+	rel := cp.rel() + "/" + f.name
+	path := m.local(rel)
+	fi, err := m.root.Lstat(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	if err := repo.CheckFile(path, f.size, f.sha256); err != nil || !fi.Mode().IsRegular() {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return false, fmt.Errorf("mirror: %s is a symbolic link: a mirror holds its archives itself and never writes through a link; remove the link and run the mirror again", path)
+	}
+	if err := m.checkLocal(rel, f.size, f.sha256); err != nil || !fi.Mode().IsRegular() {
 		return false, fmt.Errorf("mirror: %s is not the file the signed index of %s %s names (%v): a published archive never changes; "+
 			"if the mirror was changed by hand, remove the file and run the mirror again, otherwise the source is not the vendor's repository", path, cp.product, cp.base, err)
 	}
@@ -93,19 +96,20 @@ func (m *mirror) place(p *plan) error {
 	for _, cp := range p.channels {
 		for _, name := range cp.staged {
 			rel := cp.rel() + "/" + name
-			dst := m.local(rel)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			if err := m.root.MkdirAll(path.Dir(rel), 0o755); err != nil {
 				return err
 			}
-			if err := os.Rename(m.stagedPath(rel), dst); err != nil {
+			if err := beneath.Rename(m.root, stagedRel(rel), m.root, rel); err != nil {
 				return fmt.Errorf("mirror: %w", err)
 			}
-			dirs[filepath.Dir(dst)] = true
+			dirs[path.Dir(rel)] = true
 			m.res.Fetched++
 		}
 	}
-	if err := atomicfile.SyncDirs(dirs); err != nil {
-		return err
+	for dir := range dirs {
+		if err := m.root.SyncDir(dir); err != nil {
+			return err
+		}
 	}
 	// The key lists go before the indexes signed under them: a client
 	// that reads a new index finds the list version it names.
@@ -149,14 +153,10 @@ func (m *mirror) writeSigned(rel string, data, sig []byte) error {
 
 // write replaces a file atomically unless it holds data already.
 func (m *mirror) write(rel string, data []byte) error {
-	path := m.local(rel)
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+	if m.holds(rel, data) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+	if err := m.writeLocal(rel, data); err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
 	m.res.Updated++
@@ -178,8 +178,8 @@ func (m *mirror) pruneRepodata(cp *channelPlan) error {
 	for _, f := range files {
 		keep[f.Name] = true
 	}
-	dir := m.local(cp.rel() + "/" + yum.Dir)
-	ents, err := os.ReadDir(dir)
+	dir := cp.rel() + "/" + yum.Dir
+	ents, err := m.readDir(dir)
 	if err != nil {
 		return fmt.Errorf("mirror: %w", err)
 	}
@@ -187,8 +187,8 @@ func (m *mirror) pruneRepodata(cp *channelPlan) error {
 		if keep[e.Name()] || !e.Type().IsRegular() || !repo.IsPlainFileName(e.Name()) {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("mirror: remove stale %s: %w", filepath.Join(dir, e.Name()), err)
+		if err := m.root.Remove(dir + "/" + e.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("mirror: remove stale %s: %w", m.local(dir+"/"+e.Name()), err)
 		}
 		m.res.Removed++
 	}
@@ -207,7 +207,7 @@ func (m *mirror) checkKeyLists(ctx context.Context, p *plan) error {
 	for _, k := range p.keys {
 		carried[k.name] = k.data
 	}
-	ents, err := os.ReadDir(m.local(repo.KeysDir))
+	ents, err := m.readDir(repo.KeysDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -215,7 +215,7 @@ func (m *mirror) checkKeyLists(ctx context.Context, p *plan) error {
 		if !keyListName.MatchString(e.Name()) {
 			continue
 		}
-		have, err := os.ReadFile(m.local(repo.KeysDir + "/" + e.Name()))
+		have, err := m.readLocal(repo.KeysDir+"/"+e.Name(), repo.MaxKeyListSize)
 		if err != nil {
 			return err
 		}

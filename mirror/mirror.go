@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client"
+	"github.com/hotfix-project/hotfix/internal/beneath"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/sign"
@@ -75,12 +76,16 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
+	m := &mirror{opts: opts, staging: filepath.Join(opts.Dir, stagingName), res: &Result{}}
+	if err := m.openDir(); err != nil {
+		return nil, err
+	}
+	defer m.root.Close()
 	lk, err := lockfile.TryAcquire(filepath.Join(opts.Dir, lockName), "hotfix mirror")
 	if err != nil {
 		return nil, fmt.Errorf("mirror into %s: %w", opts.Dir, err)
 	}
 	defer lk.Release()
-	m := &mirror{opts: opts, staging: filepath.Join(opts.Dir, stagingName), res: &Result{}}
 	var p *plan
 	resumable := true // a bundle is read again whole: nothing of it to resume
 	if isURL(opts.Source) {
@@ -114,9 +119,9 @@ func Mirror(ctx context.Context, opts Options) (*Result, error) {
 		// keeps it, so that the next run resumes.
 		var te *client.TrustError
 		if !resumable || errors.As(err, &te) || errors.Is(err, ErrRollback) {
-			os.RemoveAll(m.staging)
+			os.RemoveAll(m.staging) // removes a link in its place, never follows one
 		}
-		return nil, err
+		return nil, m.linkAdvice(err)
 	}
 	os.RemoveAll(m.staging)
 	return m.res, nil
@@ -129,6 +134,7 @@ func isURL(s string) bool {
 // mirror is one run.
 type mirror struct {
 	opts    Options
+	root    *beneath.Root // DIR: every path in it is resolved beneath it (dir.go)
 	staging string
 	res     *Result
 	// keyRead reads the source's key list versions; keys is the newest
@@ -170,19 +176,14 @@ func (m *mirror) wanted(product string, base repo.Version) bool {
 	return (m.opts.Product == "" || m.opts.Product == product) && (m.opts.Base == nil || m.opts.Base.Equal(base))
 }
 
-// local is a path in the mirror.
-func (m *mirror) local(rel string) string { return filepath.Join(m.opts.Dir, filepath.FromSlash(rel)) }
-
-// stagedPath is a path in the staging directory.
-func (m *mirror) stagedPath(rel string) string {
-	return filepath.Join(m.staging, filepath.FromSlash(rel))
-}
+// local is a path in the mirror, for messages.
+func (m *mirror) local(rel string) string { return m.root.Join(rel) }
 
 // lastSerial is the serial of the channel's index the mirror holds (0
 // when none). The mirror's own index was verified when it was kept; it is
 // only parsed here.
 func (m *mirror) lastSerial(product string, base repo.Version) (int64, []byte, error) {
-	data, err := os.ReadFile(m.local(product + "/" + base.String() + "/" + repo.IndexName))
+	data, err := m.readLocal(product+"/"+base.String()+"/"+repo.IndexName, m.maxIndex())
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil, nil
 	}

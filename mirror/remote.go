@@ -149,7 +149,7 @@ func (m *mirror) verifyRoot(ctx context.Context, data, sig []byte) (*repo.RootIn
 	if err != nil {
 		return nil, err
 	}
-	if old, err := os.ReadFile(m.local(repo.RootIndexName)); err == nil {
+	if old, err := m.readLocal(repo.RootIndexName, m.maxIndex()); err == nil {
 		if prev, perr := repo.ParseRootIndex(old); perr == nil && ri.Generated.Before(prev.Generated) {
 			return nil, fmt.Errorf("%w: %s generated %s, the mirror's %s", ErrRollback, repo.RootIndexName,
 				ri.Generated.UTC().Format(time.RFC3339), prev.Generated.UTC().Format(time.RFC3339))
@@ -202,7 +202,11 @@ func (r *remote) fetch(ctx context.Context, cp *channelPlan, files []fileRef) er
 			continue
 		}
 		rel := cp.rel() + "/" + f.name
-		if err := r.f.Download(ctx, rel, r.m.stagedPath(rel), f.size, f.sha256, nil); err != nil {
+		dest, err := r.m.prepareDownload(rel)
+		if err != nil {
+			return err
+		}
+		if err := r.f.Download(ctx, rel, dest, f.size, f.sha256, nil); err != nil {
 			return fmt.Errorf("mirror: %s: %w", rel, err)
 		}
 		cp.staged = append(cp.staged, f.name)
