@@ -144,6 +144,17 @@ func TestRepoAddPermissionDenied(t *testing.T) {
 			return filepath.Join(dir, "repo")
 		}, []string{"--product", "acme", "--base", "2.4.1"},
 			[]string{"create channel acme 2.4.1: permission denied in %D%/repo", "grant write permission"}},
+		{"adding an archive to a repository that may not be written", func(dir string) string {
+			noWrite(t, filepath.Join(dir, "repo"))
+			return filepath.Join(dir, "repo")
+		}, []string{archive},
+			[]string{"create the staging directory: permission denied in %D%/repo", "grant write permission"}},
+		{"adding an archive under a product directory that may not be written", func(dir string) string {
+			writable(t, filepath.Join(dir, "repo"))
+			noWrite(t, filepath.Join(dir, "repo", "acme"))
+			return filepath.Join(dir, "repo")
+		}, []string{archive},
+			[]string{"create channel: permission denied in %D%/repo/acme", "grant write permission"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, err := os.MkdirTemp(top, "case-")

@@ -54,7 +54,7 @@ func Add(ctx context.Context, root string, archives []string, opts AddOptions) (
 	}
 	stage, err := atomicfile.NewStage(root, stagePrefix)
 	if err != nil {
-		return nil, fmt.Errorf("add: %w", err)
+		return nil, fmt.Errorf("add: %w", cannotCreate("the staging directory", root, err))
 	}
 	defer stage.Remove()
 	in := make([]incoming, len(archives))
@@ -215,7 +215,7 @@ func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *s
 		return nil
 	}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
-		return fmt.Errorf("add: %w", err)
+		return fmt.Errorf("add: %w", cannotCreate("channel", p.dir, err))
 	}
 	var b atomicfile.Batch
 	defer b.Abort()
