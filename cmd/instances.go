@@ -32,10 +32,11 @@ func loadTree(g *globalOptions, cfg *client.Config) (*client.Tree, error) {
 	return t, nil
 }
 
-// instanceClient is the client of the one instance --instance names,
-// for the commands that work on one root at a time; without --instance
-// it is the host's configuration, which, with [[instance]] tables, has
-// no root of its own: needRoot then asks for --instance.
+// instanceClient is the client of the one instance --instance names
+// (client.Tree.Client), for the commands that work on one root at a
+// time; without --instance it is the host's configuration, which, with
+// [[instance]] tables, has no root of its own: needRoot then asks for
+// --instance.
 func instanceClient(g *globalOptions, cfg *client.Config, needRoot bool) (*client.Client, error) {
 	switch {
 	case len(g.Instances) > 1:
@@ -44,11 +45,11 @@ func instanceClient(g *globalOptions, cfg *client.Config, needRoot bool) (*clien
 		if len(cfg.Instances) == 0 {
 			return nil, usagef("%s has no [[instance]] tables, so there is no instance %q: leave out --instance", cfg.Path, g.Instances[0])
 		}
-		icfg, err := cfg.ForInstance(g.Instances[0])
+		t, err := loadTree(g, cfg)
 		if err != nil {
-			return nil, &usageError{err}
+			return nil, err
 		}
-		return client.New(icfg, g.logger)
+		return t.Client(g.Instances[0])
 	case needRoot && len(cfg.Instances) > 0:
 		return nil, usagef("%s has several installations: name one with --instance NAME (%s)", cfg.Path, strings.Join(cfg.InstanceNames(), ", "))
 	}
