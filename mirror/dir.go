@@ -119,12 +119,15 @@ func stagedRel(rel string) string { return stagingName + "/" + rel }
 // prepareDownload makes the staging directory of rel, reached without
 // links, and removes what is not a regular file where the download and
 // its partial file go: a link planted there (staging is the run's own,
-// under DIR's lock) would otherwise be written through. The download
-// itself then opens plain paths below DIR/.mirror, checked here.
-func (m *mirror) prepareDownload(rel string) (string, error) {
+// under DIR's lock) would otherwise be written through. It returns the
+// path the download writes: the file's name in that directory opened
+// beneath DIR, through /proc/self/fd, so that no directory on the way is
+// looked up again (a link swapped in meanwhile is not followed); without
+// /proc, the plain path checked here. Call done when the download ends.
+func (m *mirror) prepareDownload(rel string) (dest string, done func(), err error) {
 	srel := stagedRel(rel)
 	if err := m.root.MkdirAll(path.Dir(srel), 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	for _, p := range []string{srel, srel + ".part"} {
 		fi, err := m.root.Lstat(p)
@@ -132,10 +135,19 @@ func (m *mirror) prepareDownload(rel string) (string, error) {
 			err = m.root.Remove(p)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return m.root.Join(srel), nil
+	d, err := m.root.OpenDir(path.Dir(srel))
+	if err != nil {
+		return "", nil, err
+	}
+	byFD := fmt.Sprintf("/proc/self/fd/%d", d.Fd())
+	if fi, err := os.Stat(byFD); err != nil || !fi.IsDir() {
+		d.Close()
+		return m.root.Join(srel), func() {}, nil
+	}
+	return byFD + "/" + path.Base(srel), func() { d.Close() }, nil
 }
 
 // stagedFile is an archive of a bundle written into the staging

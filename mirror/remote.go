@@ -202,11 +202,13 @@ func (r *remote) fetch(ctx context.Context, cp *channelPlan, files []fileRef) er
 			continue
 		}
 		rel := cp.rel() + "/" + f.name
-		dest, err := r.m.prepareDownload(rel)
+		dest, done, err := r.m.prepareDownload(rel)
 		if err != nil {
 			return err
 		}
-		if err := r.f.Download(ctx, rel, dest, f.size, f.sha256, nil); err != nil {
+		err = r.f.Download(ctx, rel, dest, f.size, f.sha256, nil)
+		done()
+		if err != nil {
 			return fmt.Errorf("mirror: %s: %w", rel, err)
 		}
 		cp.staged = append(cp.staged, f.name)
