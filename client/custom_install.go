@@ -267,6 +267,32 @@ func (c *Client) forgetCustom(st *State, id string) func(v repo.Version) error {
 	}
 }
 
+// interruptedCustom is the customer fix transaction a crash left (at
+// most one: every transaction holds the lock), as status shows it, or
+// nil.
+func (c *Client) interruptedCustom(st *State) (*StatusInterrupted, error) {
+	dirents, err := os.ReadDir(filepath.Join(c.Cfg.StateDir, customStoreDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dirents {
+		store := c.customStore(d.Name())
+		if !d.IsDir() || store.InProgress() == "" {
+			continue
+		}
+		in, err := store.Inspect()
+		if err != nil || in == nil {
+			return nil, err
+		}
+		cf := st.customFix(d.Name())
+		return statusInterrupted(in, cf != nil && cf.Version.Equal(in.Version), store.InProgress(), d.Name()), nil
+	}
+	return nil, nil
+}
+
 // recoverCustoms finishes or undoes the customer fix transactions a
 // crash interrupted (at most one: every transaction holds the lock).
 func (c *Client) recoverCustoms(ctx context.Context) (string, error) {

@@ -22,12 +22,8 @@ type InterruptedError struct {
 
 func (e *InterruptedError) Error() string {
 	in := e.Interrupted
-	what := "a transaction"
-	if in.Version != "" {
-		what = "the transaction of " + in.Version
-	}
 	return fmt.Sprintf("%s: %s stopped at step %s on %s and is still in %s; a dry run changes nothing, so it neither recovers it nor tests against a root that may hold part of a fix: run \"hotfix recover\", which will %s, then the dry run again",
-		ErrInterrupted, what, in.Step, in.Since.UTC().Format(time.RFC3339), e.Dir, in.Recover)
+		ErrInterrupted, in.What(), in.Step, in.Since.UTC().Format(time.RFC3339), e.Dir, in.Recover)
 }
 
 // Is makes errors.Is(err, ErrInterrupted) hold.
@@ -40,5 +36,5 @@ func (c *Client) refuseInterrupted(st *State) error {
 	if err != nil || in == nil {
 		return err
 	}
-	return &InterruptedError{Interrupted: *in, Dir: c.store().InProgress()}
+	return &InterruptedError{Interrupted: *in, Dir: in.dir}
 }

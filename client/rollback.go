@@ -92,12 +92,12 @@ func (c *Client) rollbackDryRun(opts RollbackOptions) (*RollbackResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := c.store().Inspect()
+	in, err := c.interrupted(st)
 	if err != nil {
 		return nil, err
 	}
 	if in != nil {
-		return nil, fmt.Errorf("a transaction was interrupted (step %s): \"hotfix recover\" must finish or undo it before a rollback can be planned", in.Step())
+		return nil, fmt.Errorf("%s was interrupted (step %s): \"hotfix recover\" must finish or undo it before a rollback can be planned", in.What(), in.Step)
 	}
 	n, err := c.planRollback(st, opts.To)
 	if err != nil {

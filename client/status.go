@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotfix-project/hotfix/client/notify"
+	"github.com/hotfix-project/hotfix/client/txn"
 	"github.com/hotfix-project/hotfix/internal/lockfile"
 	"github.com/hotfix-project/hotfix/internal/words"
 	"github.com/hotfix-project/hotfix/repo"
@@ -36,6 +37,21 @@ type StatusInterrupted struct {
 	Step    string    `json:"step"`
 	Since   time.Time `json:"since"`
 	Recover string    `json:"recover"`
+	// Custom is the customer fix's id when the transaction is one of
+	// its own (an install, or an uninstall handing files over).
+	Custom string `json:"custom,omitempty"`
+	dir    string // the transaction's directory
+}
+
+// What names the interrupted transaction for people.
+func (in *StatusInterrupted) What() string {
+	switch {
+	case in.Custom != "":
+		return "the transaction of customer fix " + in.Custom + " " + in.Version
+	case in.Version != "":
+		return "the transaction of " + in.Version
+	}
+	return "a transaction"
 }
 
 // StatusLock is the holder of the transaction lock in Status.
@@ -111,7 +127,7 @@ func (c *Client) Status() (*Status, error) {
 		return nil, err
 	}
 	if out.Interrupted != nil {
-		out.Journal = c.store().InProgress()
+		out.Journal = out.Interrupted.dir
 	}
 	return out, nil
 }
@@ -120,14 +136,26 @@ func (c *Client) Status() (*Status, error) {
 // recorded state, which decides what recover will do with it.
 func (c *Client) interrupted(st *State) (*StatusInterrupted, error) {
 	in, err := c.store().Inspect()
-	if err != nil || in == nil {
+	if err != nil {
 		return nil, err
 	}
-	out := &StatusInterrupted{Step: in.Step(), Since: in.Since, Recover: in.WouldDo(st.IsInstalled(in.Version))}
+	if in != nil {
+		return statusInterrupted(in, st.IsInstalled(in.Version), c.store().InProgress(), ""), nil
+	}
+	return c.interruptedCustom(st)
+}
+
+// statusInterrupted is in as status shows it; committed says whether the
+// state records its fix.
+func statusInterrupted(in *txn.Interrupted, committed bool, dir, custom string) *StatusInterrupted {
+	if in == nil {
+		return nil
+	}
+	out := &StatusInterrupted{Step: in.Step(), Since: in.Since, Recover: in.WouldDo(committed), Custom: custom, dir: dir}
 	if !in.Version.IsZero() {
 		out.Version = in.Version.String()
 	}
-	return out, nil
+	return out
 }
 
 // WriteMetrics rewrites [notify] metrics_file from the local state (it

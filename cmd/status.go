@@ -85,12 +85,8 @@ func runStatus(_ context.Context, g *globalOptions, _ *statusOptions) error {
 		fmt.Fprintf(w, "lock:       held by pid %d since %s\n", st.Lock.PID, st.Lock.Since.Local().Format("15:04:05"))
 	}
 	if in := st.Interrupted; in != nil {
-		what := "a transaction"
-		if in.Version != "" {
-			what = "the transaction of " + in.Version
-		}
 		fmt.Fprintf(w, "WARNING:    %s was interrupted at step %s (since %s) and is in %s: run \"hotfix recover\" (it will say: %s)\n",
-			what, in.Step, in.Since.Local().Format("2006-01-02 15:04:05"), st.Journal, in.Recover)
+			in.What(), in.Step, in.Since.Local().Format("2006-01-02 15:04:05"), st.Journal, in.Recover)
 	}
 	return nil
 }
