@@ -133,7 +133,7 @@ func (r *bundleRead) check(data []byte, seenKey string) (IndexCheck, error) {
 	c := r.s.c
 	keys, err := c.indexKeysFrom(r.ctx, ClaimedKeyList(data), r.lists.Read)
 	return IndexCheck{Keyring: r.kr, Keys: keys, Product: c.Cfg.Product, Base: r.base, Now: c.Now(),
-		LastSerial: r.seen.Serials[seenKey], MaxSize: r.limit, ConfigPath: c.Cfg.Path, AllowExpired: r.s.opts.AllowExpired}, err
+		LastSerial: r.seen.Serials[seenKey], MaxSize: r.limit, ConfigPath: c.Cfg.Path, TrustedKeys: c.trustedKeysName(), AllowExpired: r.s.opts.AllowExpired}, err
 }
 
 func (r *bundleRead) index(h *bundle.Header, data, sig []byte) (*repo.Index, error) {

@@ -273,12 +273,19 @@ func (c *Client) fetchIndex(ctx context.Context, base repo.Version) (*repo.Index
 	ix, err := VerifyIndex(data, sig, IndexCheck{
 		Keyring: kr, Keys: keys, Product: c.Cfg.Product, Base: base, Now: c.Now(),
 		LastSerial: seen.Serials[channelKey(c.Cfg.Product, base)], MaxSize: limit, ConfigPath: c.Cfg.Path,
+		TrustedKeys: c.trustedKeysName(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.keep(got)
 	return ix, nil
+}
+
+// trustedKeysName names this server's trusted keys in the remedy for an
+// index signed by another key (IndexCheck.TrustedKeys).
+func (c *Client) trustedKeysName() string {
+	return fmt.Sprintf("trusted_keys (%s)", c.Cfg.TrustedKeys)
 }
 
 // maxIndexSize is the most bytes a channel index, repo.json or a

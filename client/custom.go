@@ -175,6 +175,7 @@ func (c *Client) fetchCustomIndex(ctx context.Context, base repo.Version) (*repo
 	ix, err := VerifyCustomIndex(data, sig, c.Cfg.Customer, IndexCheck{
 		Keyring: kr, Keys: keys, Product: c.Cfg.Product, Base: base, Now: c.Now(),
 		LastSerial: seen.Serials[customKey(c.Cfg.Product, base, c.Cfg.Customer)], MaxSize: limit, ConfigPath: c.Cfg.Path,
+		TrustedKeys: c.trustedKeysName(),
 	})
 	if err != nil {
 		return nil, err

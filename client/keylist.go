@@ -259,7 +259,11 @@ func keyListStateError(err error, dir string) error {
 func verifyIndexSignature(what string, data, sig []byte, c IndexCheck) error {
 	if c.Keys == nil {
 		if _, err := c.Keyring.Verify(data, sig, c.Now); err != nil {
-			return &TrustError{What: what, Err: err}
+			hint := ""
+			if errors.Is(err, sign.ErrUnknownKey) && c.TrustedKeys != "" {
+				hint = "if you trust the vendor's key, add its public key to " + c.TrustedKeys
+			}
+			return &TrustError{What: what, Err: err, Hint: hint}
 		}
 		return nil
 	}
@@ -274,7 +278,7 @@ func verifyIndexSignature(what string, data, sig []byte, c IndexCheck) error {
 	note := ""
 	if c.Keyring != nil {
 		if _, terr := c.Keyring.Verify(data, sig, c.Now); terr == nil {
-			note = " (its file in trusted_keys no longer counts: with a key list only the root keys there do)"
+			note = " (its file among the trusted keys no longer counts: with a key list only the root keys there do)"
 		}
 	}
 	return &TrustError{What: what,

@@ -61,6 +61,10 @@ type IndexCheck struct {
 	LastSerial int64 // highest serial seen before for this channel
 	MaxSize    int64
 	ConfigPath string // named in the remedy for an index over MaxSize
+	// TrustedKeys names where the trusted keys come from (a server's
+	// trusted_keys, a mirror's keyring), in the remedy for an index
+	// signed by a key not among them.
+	TrustedKeys string
 	// AllowExpired accepts an index past its expiry (an export bundle
 	// that travelled longer than its validity, by the administrator's
 	// explicit choice); everything else is checked as ever.

@@ -66,8 +66,12 @@ func TestVerifyIndex(t *testing.T) {
 		{name: "first sight of the channel", data: data, sig: sig, edit: func(c *IndexCheck) { c.LastSerial = 0 }},
 		{name: "changed after signing", data: changed, sig: sig, sentinel: sign.ErrBadSignature,
 			msg: []string{"index for acme 2.4.1", "bad signature", "changed after it was signed"}},
-		{name: "unknown key", data: data, sig: otherSig, sentinel: sign.ErrUnknownKey,
-			msg: []string{"index for acme 2.4.1", "unknown key", "trusted_keys"}},
+		{name: "unknown key", data: data, sig: otherSig, sentinel: sign.ErrUnknownKey, edit: func(c *IndexCheck) {
+			c.TrustedKeys = "trusted_keys (/etc/hotfix/trusted.d)"
+		}, msg: []string{"index for acme 2.4.1", "unknown key", "add its public key to trusted_keys (/etc/hotfix/trusted.d)"}},
+		{name: "unknown key, a mirror's keyring", data: data, sig: otherSig, sentinel: sign.ErrUnknownKey, edit: func(c *IndexCheck) {
+			c.TrustedKeys = "the mirror's keyring /srv/keys"
+		}, msg: []string{"unknown key", "add its public key to the mirror's keyring /srv/keys"}},
 		{name: "empty keyring", data: data, sig: sig, edit: func(c *IndexCheck) {
 			c.Keyring = testKeyring(t, "other.pub.asc")
 		}, sentinel: sign.ErrUnknownKey, msg: []string{"unknown key"}},

@@ -132,7 +132,7 @@ func TestJSONErrorsKeepExitCodes(t *testing.T) {
 		{"publish bad bucket", []string{"repo", "publish", uaRepo, "s3:///x"}, ExitUsage, "names no bucket"},
 		{"rollout unknown fix", []string{"repo", "rollout", uaRepo, "2.4.1.9", "--full"}, ExitError, "not in the repository"},
 		{"mirror without keyring", []string{"mirror", uaRepo, filepath.Join(scratch, "m1")}, ExitUsage, "--keyring FILE|DIR is required"},
-		{"mirror other key", []string{"mirror", uaRepo, filepath.Join(scratch, "m2"), "--keyring", otherPub}, ExitError, "signed by unknown key"},
+		{"mirror other key", []string{"mirror", uaRepo, filepath.Join(scratch, "m2"), "--keyring", otherPub}, ExitError, "add its public key to the mirror's keyring " + otherPub},
 		{"mirror source went back", []string{"mirror", uaRepo, mirrored, "--keyring", testPublic}, ExitError, "mirror into a new directory"},
 		{"mirror missing source", []string{"mirror", filepath.Join(scratch, "nothing"), filepath.Join(scratch, "m3"), "--keyring", testPublic}, ExitError, "nothing"},
 		{"export without out", []string{"repo", "export", uaRepo, "--product", "acme", "--base", "2.4.1"}, ExitUsage, "--out are required"},

@@ -228,7 +228,7 @@ func (m *mirror) verifyIndex(ctx context.Context, product string, base repo.Vers
 // or the keyring under the plain rule.
 func (m *mirror) check(ctx context.Context, data []byte) (client.IndexCheck, error) {
 	keys, err := m.keysFor(ctx, client.ClaimedKeyList(data))
-	return client.IndexCheck{Keyring: m.opts.Keyring, Keys: keys, Now: m.opts.Now(), MaxSize: m.maxIndex()}, err
+	return client.IndexCheck{Keyring: m.opts.Keyring, Keys: keys, Now: m.opts.Now(), MaxSize: m.maxIndex(), TrustedKeys: m.trustedKeysName()}, err
 }
 
 // keysFor walks the source's key list forward from where this run got
@@ -260,4 +260,13 @@ func (m *mirror) maxIndex() int64 {
 		return m.opts.Network.MaxIndexSize
 	}
 	return repo.MaxIndexSize
+}
+
+// trustedKeysName names the mirror's keyring in the remedy for an index
+// signed by a key not in it (IndexCheck.TrustedKeys).
+func (m *mirror) trustedKeysName() string {
+	if m.opts.KeyringPath == "" {
+		return "the mirror's keyring"
+	}
+	return "the mirror's keyring " + m.opts.KeyringPath
 }

@@ -42,7 +42,7 @@ func (r *remote) repodata(ctx context.Context, cp *channelPlan) error {
 // under, or the keyring) and returns the data files it names.
 func (m *mirror) verifyRepoMD(cp *channelPlan, md, sig []byte) ([]fileRef, error) {
 	rel := cp.rel() + "/" + yum.Dir + "/" + yum.RepoMDName
-	check := client.IndexCheck{Keyring: m.opts.Keyring, Keys: m.keys, Now: m.opts.Now()}
+	check := client.IndexCheck{Keyring: m.opts.Keyring, Keys: m.keys, Now: m.opts.Now(), TrustedKeys: m.trustedKeysName()}
 	if err := client.VerifySignature(rel, md, sig, check); err != nil {
 		return nil, err
 	}

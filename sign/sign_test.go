@@ -371,7 +371,7 @@ func TestVerify(t *testing.T) {
 		{"signature with surrounding whitespace", kr, data, append(append([]byte("\n\n"), vendorSig...), "\n\n"...), now, nil, nil},
 		{"tampered data", kr, tampered, vendorSig, now, ErrBadSignature, []string{"data changed after it was signed"}},
 		{"empty data", kr, nil, vendorSig, now, ErrBadSignature, nil},
-		{"unknown key", kr, data, otherSig, now, ErrUnknownKey, []string{"unknown key 5833301A39EE26C0", "trusted key directory"}},
+		{"unknown key", kr, data, otherSig, now, ErrUnknownKey, []string{"unknown key 5833301A39EE26C0", "not among the trusted keys"}},
 		{"empty signature", kr, data, nil, now, ErrNoSignature, []string{"signature is empty"}},
 		{"blank signature", kr, data, []byte(" \n\t"), now, ErrNoSignature, []string{"signature is empty"}},
 		{"garbage signature", kr, data, []byte("this is not a signature"), now, ErrNoSignature, []string{"not a valid OpenPGP signature"}},

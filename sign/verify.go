@@ -74,7 +74,7 @@ func (k *Keyring) Verify(data, signature []byte, now time.Time) (*Verified, erro
 	}
 	if sig == nil {
 		return nil, verifyErr(ErrUnknownKey,
-			"signed by unknown key %s: add the vendor's public key to the trusted key directory (trusted_keys) if you trust it",
+			"signed by unknown key %s, not among the trusted keys",
 			strings.Join(ids, ", "))
 	}
 	if !isStrong(sig.Hash) {
@@ -125,7 +125,7 @@ func mapVerifyError(err error, id string, now time.Time) error {
 	case errors.Is(err, pgperrors.ErrSignatureExpired):
 		return verifyErr(ErrSignatureExpired, "signature by key %s expired or is dated after %s: check the clock, or have the data re-signed", id, at)
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
-		return verifyErr(ErrUnknownKey, "signed by unknown key %s: add the vendor's public key to the trusted key directory (trusted_keys) if you trust it", id)
+		return verifyErr(ErrUnknownKey, "signed by unknown key %s, not among the trusted keys", id)
 	}
 	var se pgperrors.SignatureError
 	if errors.As(err, &se) {
