@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotfix-project/hotfix/internal/testkit"
 	"github.com/hotfix-project/hotfix/repo"
+	"github.com/hotfix-project/hotfix/repo/fixarchive"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +40,8 @@ func holdTemp(t *testing.T, path string) {
 }
 
 // TestRepoCommandsRemoveStaleTemporaries: each repository command that
-// writes files atomically (add, rollout, build, trust) removes the
+// writes files atomically (add, rollout, build, trust, in vendor and
+// customer channels) removes the
 // temporaries that killed runs left of the files it writes (a temporary
 // no process holds, which is what kill -9 leaves), and keeps those of
 // writers still at work, each in the channel or the folder it writes.
@@ -55,6 +58,12 @@ func TestRepoCommandsRemoveStaleTemporaries(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, repo.KeysDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A customer channel, with its first fix: the second is added below.
+	customDir := repo.CustomIndexPath("acme", repo.MustParseVersion("2.4.1"), "shop-a")
+	if code, _, errOut := runHotfix(t, "repo", "add", root, packCustomFix(t, "1")); code != ExitOK {
+		t.Fatalf("repo add of a customer fix: %s", errOut)
+	}
+	custom2 := packCustomFix(t, "2")
 	for _, step := range []struct {
 		args  []string
 		files []string // written by the command, relative to root
@@ -63,9 +72,11 @@ func TestRepoCommandsRemoveStaleTemporaries(t *testing.T) {
 		{[]string{"repo", "add", root, archives[2]}, []string{"acme/2.4.1/.catalog"}},
 		{[]string{"repo", "rollout", root, "2.4.1.3", "--percent", "10"}, []string{"acme/2.4.1/.rollout.json"}},
 		{[]string{"repo", "trust", root, "--root-key", rootSec, "--signing", signPub}, []string{repo.KeyListPath(1), repo.KeyListPath(1) + repo.SigSuffix}},
+		{[]string{"repo", "add", root, custom2}, []string{customDir + "/" + repo.CustomArchiveName("acme", "IS-1", repo.MustParseVersion("2"))}},
 		{[]string{"repo", "build", root, "--key", signSec}, []string{
 			"acme/2.4.1/" + repo.IndexName, "acme/2.4.1/" + repo.IndexName + repo.SigSuffix, "acme/2.4.1/index.html",
 			"acme/2.4.1/.catalog", repo.RootIndexName, repo.RootIndexName + repo.SigSuffix, "index.html",
+			customDir + "/" + repo.IndexName, customDir + "/" + repo.IndexName + repo.SigSuffix,
 		}},
 	} {
 		var stale, live []string
@@ -94,4 +105,18 @@ func TestRepoCommandsRemoveStaleTemporaries(t *testing.T) {
 			}
 		}
 	}
+}
+
+// packCustomFix packs version v of shop-a's customer fix IS-1 of acme
+// 2.4.1 and returns the archive.
+func packCustomFix(t *testing.T, v string) string {
+	t.Helper()
+	src := t.TempDir()
+	testkit.WriteFile(t, src, "fix.toml", "product = \"acme\"\nkind = \"custom\"\ncustomer = \"shop-a\"\nid = \"IS-1\"\nversion = \""+v+"\"\nbase = \"2.4.1\"\nsummary = \"Shop A export\"\n", 0o644)
+	testkit.WriteFile(t, src, "files/app/shop-a.php", "<?php // shop a "+v+"\n", 0o644)
+	p, _, err := fixarchive.Pack(t.Context(), src, filepath.Join(src, "out"), fixarchive.PackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
