@@ -47,10 +47,7 @@ func (c *Client) takeBackCustoms(ctx context.Context, st *State, installed []rep
 func (c *Client) reinstallReplaced(ctx context.Context, st *State, src customSource, before []InstalledCustom, opts *InstallOptions) (string, error) {
 	var back []string
 	done := func() string { return describeCustoms(back, "installed again") }
-	for _, cf := range before {
-		if in := st.customFix(cf.ID); in != nil && in.Version.Equal(cf.Version) {
-			continue
-		}
+	for _, cf := range replacedCustoms(st, before) {
 		detail := customAuditDetail(cf.ID, cf.Version, c.Cfg.Customer) + ": installed again, the health_check failed after the run that replaced it"
 		f, path, err := c.replacedArchive(ctx, src, st, &cf)
 		if err == nil {
@@ -68,6 +65,18 @@ func (c *Client) reinstallReplaced(ctx context.Context, st *State, src customSou
 		}
 	}
 	return done(), nil
+}
+
+// replacedCustoms are the customer fixes of before that st no longer
+// lists at their version, in their order.
+func replacedCustoms(st *State, before []InstalledCustom) []InstalledCustom {
+	var out []InstalledCustom
+	for _, cf := range before {
+		if in := st.customFix(cf.ID); in == nil || !in.Version.Equal(cf.Version) {
+			out = append(out, cf)
+		}
+	}
+	return out
 }
 
 // replacedArchive is the archive of customer fix cf, which the run
@@ -170,6 +179,9 @@ func (c *Client) takeBackInstance(ctx context.Context, before repo.Version, vend
 		}
 	}
 	back, err := c.underLock(ctx, func(st *State) (string, error) {
+		if len(replacedCustoms(st, beforeCustom)) == 0 {
+			return "", nil // nothing to fetch an index for
+		}
 		var src customSource
 		if ix, err := c.fetchCustomIndex(ctx, st.Base); err == nil {
 			src = &indexCustoms{c: c, ix: ix}
