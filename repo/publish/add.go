@@ -212,7 +212,10 @@ func planChannel(ctx context.Context, root, key string, list []incoming, res *Ad
 // once, so an interrupted add leaves a prefix of the chain (gap-free).
 func (p *addPlan) place(ctx context.Context, root string, res *AddResult, log *slog.Logger) error {
 	if len(p.todo) == 0 {
-		return nil
+		// Nothing to place, but a killed add may have placed archives
+		// without their records, or left a catalog rewrite's temporary:
+		// the catalog is brought up to date, as a build would.
+		return p.cat.save(p.dir)
 	}
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return fmt.Errorf("add: %w", cannotCreate("channel", p.dir, err))

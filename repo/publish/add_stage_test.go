@@ -99,3 +99,38 @@ func TestAddAgainAfterArchiveRemovedByHand(t *testing.T) {
 		t.Errorf("stages left: %v", left)
 	}
 }
+
+// An add killed after placing its archives and while writing their
+// catalog leaves the archives without records and the catalog's
+// temporary: the next add of the same archives has nothing to place, yet
+// brings the catalog up to date and removes the temporary.
+func TestAddAgainAfterKilledCatalogWrite(t *testing.T) {
+	paths := packSampleAs(t, fixarchive.Zstd)
+	root := t.TempDir()
+	if _, err := Add(t.Context(), root, paths, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := channelDir(root)
+	catalogPath := filepath.Join(dir, catalogName)
+	if err := os.Remove(catalogPath); err != nil {
+		t.Fatal(err)
+	}
+	temp := filepath.Join(dir, "."+catalogName+".tmp-12345")
+	testkit.WriteFile(t, dir, filepath.Base(temp), "half a catalog", 0o644)
+	res, err := Add(t.Context(), root, paths, AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 0 || len(res.Unchanged) != len(paths) {
+		t.Fatalf("added %v, unchanged %v", res.Added, res.Unchanged)
+	}
+	if _, err := os.Stat(temp); err == nil {
+		t.Error("the killed write's temporary is still there")
+	}
+	cat := loadCatalog(dir)
+	for _, p := range paths {
+		if cat.Archives[filepath.Base(p)] == nil {
+			t.Errorf("the catalog has no record of %s", filepath.Base(p))
+		}
+	}
+}

@@ -192,6 +192,7 @@ func (c *catalog) save(dir string) error {
 		records++
 	}
 	if records == 0 && c.size > 0 && c.template == c.PageTemplate {
+		atomicfile.RemoveStale(path) // a killed rewrite's temporary
 		return nil
 	}
 	appendable := c.size > 0 && c.template == c.PageTemplate && c.records+records <= 2*len(names)+16
