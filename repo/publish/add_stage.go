@@ -106,15 +106,22 @@ func (k *knownArchives) lists(m *repo.Manifest, path string) bool {
 type lazyCopy struct {
 	create  func() (*atomicfile.StagedFile, error)
 	skip    func(*repo.Manifest) bool
-	pending []byte
+	pending *[]byte // from pendingBuffers, until the manifest is read
 	decided bool
 	f       *atomicfile.StagedFile
 }
 
+// pendingBuffers keeps lazyCopy's buffers: a fresh one grown for each of
+// a thousand archives cost more in page faults than the copy itself.
+var pendingBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<20); return &b }}
+
 func (l *lazyCopy) Write(p []byte) (int, error) {
 	switch {
 	case !l.decided:
-		l.pending = append(l.pending, p...)
+		if l.pending == nil {
+			l.pending = pendingBuffers.Get().(*[]byte)
+		}
+		*l.pending = append(*l.pending, p...)
 	case l.f != nil:
 		return l.f.Write(p)
 	}
@@ -124,8 +131,7 @@ func (l *lazyCopy) Write(p []byte) (int, error) {
 // manifestRead decides (see manifestGate in describe.go).
 func (l *lazyCopy) manifestRead(m *repo.Manifest) error {
 	l.decided = true
-	pending := l.pending
-	l.pending = nil
+	defer l.release()
 	if l.skip(m) {
 		return nil
 	}
@@ -134,12 +140,24 @@ func (l *lazyCopy) manifestRead(m *repo.Manifest) error {
 		return err
 	}
 	l.f = f
-	_, err = f.Write(pending)
+	if l.pending != nil {
+		_, err = f.Write(*l.pending)
+	}
 	return err
+}
+
+// release gives the pending buffer back to the pool.
+func (l *lazyCopy) release() {
+	if l.pending != nil {
+		*l.pending = (*l.pending)[:0]
+		pendingBuffers.Put(l.pending)
+		l.pending = nil
+	}
 }
 
 // close closes the copy, if one was made, and says whether it was.
 func (l *lazyCopy) close() (bool, error) {
+	l.release() // an archive refused before its manifest was read
 	if l.f == nil {
 		return false, nil
 	}
