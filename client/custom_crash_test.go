@@ -125,7 +125,17 @@ func fileDB(t testing.TB, tr *crashTrial) map[string]FileRecord {
 // root (what "hotfix verify" checks).
 func (tr *customTrial) checkDB(t testing.TB, e *customCrashEnv, v, what string) {
 	t.Helper()
-	got := fileDB(t, tr.crashTrial)
+	if bad := fileDBProblems(t, tr.crashTrial, e.dbs[v]); len(bad) > 0 {
+		t.Fatalf("%s: the file database with IS-1 %s is wrong:\n  %s", what, v, strings.Join(bad, "\n  "))
+	}
+}
+
+// fileDBProblems compares the trial's file database with want (a clean
+// run's) and each record with the root, as "hotfix verify" does: the
+// first dozen problems, sorted.
+func fileDBProblems(t testing.TB, tr *crashTrial, want map[string]FileRecord) []string {
+	t.Helper()
+	got := fileDB(t, tr)
 	r, err := beneath.Open(tr.root)
 	if err != nil {
 		t.Fatal(err)
@@ -133,24 +143,22 @@ func (tr *customTrial) checkDB(t testing.TB, e *customCrashEnv, v, what string) 
 	defer r.Close()
 	var bad []string
 	for p, rec := range got {
-		if want, ok := e.dbs[v][p]; !ok || want != rec {
-			bad = append(bad, fmt.Sprintf("%s: %+v, want %+v", p, rec, want))
+		if w, ok := want[p]; !ok || w != rec {
+			bad = append(bad, fmt.Sprintf("%s: %+v, want %+v", p, rec, w))
 		} else if prob, differs := verifyFile(r, p, rec); differs {
 			bad = append(bad, fmt.Sprintf("%s differs from its record: %+v", p, prob))
 		}
 	}
-	for p, rec := range e.dbs[v] {
+	for p, rec := range want {
 		if _, ok := got[p]; !ok {
 			bad = append(bad, fmt.Sprintf("%s (of %s %s) has no record", p, rec.Fix, rec.Version))
 		}
 	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		if len(bad) > 12 {
-			bad = append(bad[:12], fmt.Sprintf("... and %d more", len(bad)-12))
-		}
-		t.Fatalf("%s: the file database with IS-1 %s is wrong:\n  %s", what, v, strings.Join(bad, "\n  "))
+	sort.Strings(bad)
+	if len(bad) > 12 {
+		bad = append(bad[:12], fmt.Sprintf("... and %d more", len(bad)-12))
 	}
+	return bad
 }
 
 // customTrial is one server of the customer crash trials.
@@ -160,11 +168,20 @@ type customTrial struct {
 
 func (e *customCrashEnv) newTrial(t testing.TB, from, repoName string, customer bool) *customTrial {
 	t.Helper()
-	dir, err := os.MkdirTemp(e.work, "trial-")
+	return &customTrial{newSandboxTrial(t, e.bin, e.work, e.keys, e.urls[repoName], from, customer)}
+}
+
+// newSandboxTrial makes a server for a crash trial under work: the
+// sample root, or the root, state and cache of the trial directory from;
+// a single-role config for url trusting keys, with customerLine if
+// customer.
+func newSandboxTrial(t testing.TB, bin, work, keys, url, from string, customer bool) *crashTrial {
+	t.Helper()
+	dir, err := os.MkdirTemp(work, "trial-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &crashTrial{dir: dir, root: filepath.Join(dir, "root"), cfg: filepath.Join(dir, "hotfix.toml"), env: &crashEnv{bin: e.bin}}
+	tr := &crashTrial{dir: dir, root: filepath.Join(dir, "root"), cfg: filepath.Join(dir, "hotfix.toml"), env: &crashEnv{bin: bin}}
 	if from == "" {
 		testkit.CopyTree(t, sampleRoot(t), tr.root)
 	} else {
@@ -172,12 +189,12 @@ func (e *customCrashEnv) newTrial(t testing.TB, from, repoName string, customer 
 			testkit.CopyTree(t, filepath.Join(from, sub), filepath.Join(dir, sub))
 		}
 	}
-	cfg := SandboxConfig(e.urls[repoName], demo.Product, tr.root, e.keys, dir) + "role = \"single\"\nscript_timeout = \"1m\"\n"
+	cfg := SandboxConfig(url, demo.Product, tr.root, keys, dir) + "role = \"single\"\nscript_timeout = \"1m\"\n"
 	if customer {
 		cfg += customerLine
 	}
 	testkit.WriteFile(t, dir, "hotfix.toml", cfg, 0o644)
-	return &customTrial{tr}
+	return tr
 }
 
 // custom is the version of IS-1 "hotfix status --json" lists, "none"

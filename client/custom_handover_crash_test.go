@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotfix-project/hotfix/internal/beneath"
-	"github.com/hotfix-project/hotfix/internal/demo"
 	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
@@ -134,24 +132,7 @@ type handoverTrial struct {
 
 func (e *handoverEnv) newTrial(t testing.TB, from, url string, customer bool) *handoverTrial {
 	t.Helper()
-	dir, err := os.MkdirTemp(e.work, "trial-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &crashTrial{dir: dir, root: filepath.Join(dir, "root"), cfg: filepath.Join(dir, "hotfix.toml"), env: &crashEnv{bin: e.bin}}
-	if from == "" {
-		testkit.CopyTree(t, sampleRoot(t), tr.root)
-	} else {
-		for _, sub := range []string{"root", "state", "cache"} {
-			testkit.CopyTree(t, filepath.Join(from, sub), filepath.Join(dir, sub))
-		}
-	}
-	cfg := SandboxConfig(url, demo.Product, tr.root, e.keys, dir) + "role = \"single\"\nscript_timeout = \"1m\"\n"
-	if customer {
-		cfg += customerLine
-	}
-	testkit.WriteFile(t, dir, "hotfix.toml", cfg, 0o644)
-	return &handoverTrial{tr}
+	return &handoverTrial{newSandboxTrial(t, e.bin, e.work, e.keys, url, from, customer)}
 }
 
 // at is the state "hotfix status --json" reports: the newest vendor fix
@@ -197,27 +178,7 @@ func (tr *handoverTrial) check(t testing.TB, e *handoverEnv, what string, want .
 	if d := e.trees[s].diff(snapshot(t, tr.root)); d != "" {
 		t.Fatalf("%s: status says %s but the root differs from that tree:\n%s", what, s, d)
 	}
-	got := fileDB(t, tr.crashTrial)
-	r, err := beneath.Open(tr.root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var bad []string
-	for p, rec := range got {
-		if want, ok := e.dbs[s][p]; !ok || want != rec {
-			bad = append(bad, fmt.Sprintf("%s: %+v, want %+v", p, rec, want))
-		} else if prob, differs := verifyFile(r, p, rec); differs {
-			bad = append(bad, fmt.Sprintf("%s differs from its record: %+v", p, prob))
-		}
-	}
-	for p := range e.dbs[s] {
-		if _, ok := got[p]; !ok {
-			bad = append(bad, p+" has no record")
-		}
-	}
-	if len(bad) > 0 {
-		slices.Sort(bad)
+	if bad := fileDBProblems(t, tr.crashTrial, e.dbs[s]); len(bad) > 0 {
 		t.Fatalf("%s: the file database at %s is wrong:\n  %s", what, s, strings.Join(bad, "\n  "))
 	}
 	return s
