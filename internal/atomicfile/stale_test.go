@@ -1,17 +1,17 @@
 package atomicfile
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hotfix-project/hotfix/internal/testkit"
 )
 
 const staleHelperEnv = "ATOMICFILE_STALE_HELPER"
@@ -45,36 +45,20 @@ func TestStaleHelperProcess(t *testing.T) {
 		temp = b.items[0].temp
 	}
 	fmt.Println("writing", temp)
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	testkit.HelperWait()
 	os.Exit(0)
 }
 
 // startWriter runs TestStaleHelperProcess and returns it with the name of
 // the temporary it holds.
-func startWriter(t *testing.T, kind, target string) (*exec.Cmd, string) {
+func startWriter(t *testing.T, kind, target string) (*testkit.Helper, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStaleHelperProcess$")
-	cmd.Env = append(os.Environ(), staleHelperEnv+"="+kind+":"+target)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	h := testkit.StartHelper(t, "TestStaleHelperProcess", staleHelperEnv+"="+kind+":"+target)
+	temp, ok := strings.CutPrefix(h.Line, "writing ")
+	if !ok {
+		t.Fatalf("helper said %q; want \"writing TEMP\"", h.Line)
 	}
-	t.Cleanup(func() { stdin.Close() })
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	temp, ok := strings.CutPrefix(strings.TrimSpace(line), "writing ")
-	if err != nil || !ok {
-		t.Fatalf("helper said %q, %v; want \"writing TEMP\"", line, err)
-	}
-	return cmd, temp
+	return h, temp
 }
 
 // The ways of writing a file atomically; each must remove what killed
@@ -138,11 +122,8 @@ func TestStaleTemporaries(t *testing.T) {
 				// Two writers are killed, one goes on living.
 				var dead []string
 				for range 2 {
-					cmd, temp := startWriter(t, kind, target)
-					if err := cmd.Process.Kill(); err != nil {
-						t.Fatal(err)
-					}
-					_ = cmd.Wait()
+					h, temp := startWriter(t, kind, target)
+					h.Kill()
 					dead = append(dead, filepath.Base(temp))
 				}
 				_, live := startWriter(t, kind, target)
