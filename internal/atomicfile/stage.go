@@ -107,7 +107,6 @@ func (s *Stage) Dir() string { return s.dir }
 func (s *Stage) Create(name string, perm os.FileMode) (*StagedFile, error) {
 	f, err := createStaged(filepath.Join(s.dir, name), perm, true)
 	if err == nil {
-		f.deferSync = true
 		s.mu.Lock()
 		s.created++
 		s.mu.Unlock()

@@ -25,9 +25,9 @@ const directChunk = 1 << 20
 // that halves the system time of copying archives into the repository.
 // Writes are gathered into aligned chunks and each is written when full
 // (the write waits for the device: callers run several at once); the
-// unaligned tail goes through the page cache, and the fsync at Close
-// flushes it with the inode. Where the file system refuses O_DIRECT, it
-// writes through the page cache.
+// unaligned tail goes through the page cache, and Stage.Sync flushes it
+// with the inode. Where the file system refuses O_DIRECT, it writes
+// through the page cache.
 type StagedFile struct {
 	// A descriptor, not an *os.File: os.File would register each of a
 	// thousand files with the poller and switch its blocking mode, a
@@ -39,9 +39,6 @@ type StagedFile struct {
 	pooled bool
 	off    int64 // file offset of (*buf)[0]
 	err    error
-	// deferSync leaves the sync to the Stage (Stage.Sync): Close only
-	// starts the write-back of the buffered tail.
-	deferSync bool
 }
 
 // createStaged creates path, with O_DIRECT if direct and the file system
@@ -66,7 +63,7 @@ func createStaged(path string, perm os.FileMode, direct bool) (*StagedFile, erro
 }
 
 // openNew creates path with flags and perm, whatever the umask (the
-// mode is part of what Close makes durable).
+// mode is part of what Stage.Sync makes durable).
 func openNew(path string, flags int, perm os.FileMode) (int, error) {
 	for {
 		fd, err := unix.Open(path, flags, uint32(perm.Perm()))
@@ -178,10 +175,10 @@ func (s *StagedFile) buffered() error {
 	return nil
 }
 
-// Close writes what is gathered, syncs the file (content, size and mode:
-// Batch.AdoptDurable takes it as it is) and closes it. A Stage's file is
-// synced later with all the others by Stage.Sync: its Close only starts
-// writing back the partial last block, so the disk works on it meanwhile.
+// Close writes what is gathered and closes the file. It does not sync
+// it: a Stage's files are synced all at once by Stage.Sync. Close only
+// starts writing back the partial last block, so the disk works on it
+// meanwhile.
 func (s *StagedFile) Close() error {
 	if s.err == os.ErrClosed {
 		return s.err
@@ -201,15 +198,9 @@ func (s *StagedFile) Close() error {
 		directBuffers.Put(s.buf)
 	}
 	s.buf = nil
-	switch {
-	case err != nil:
-	case s.deferSync:
+	if err == nil {
 		// A hint: Stage.Sync waits for it and reports its errors.
 		_ = unix.SyncFileRange(s.fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-	default:
-		if err = unix.Fsync(s.fd); err != nil {
-			err = &os.PathError{Op: "sync", Path: s.name, Err: err}
-		}
 	}
 	if cerr := unix.Close(s.fd); err == nil && cerr != nil {
 		err = &os.PathError{Op: "close", Path: s.name, Err: cerr}
