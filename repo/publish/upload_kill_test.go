@@ -30,14 +30,23 @@ import (
 // chain or the new), but for one upload's time between an index and its
 // signature. The publish that lost its server fails; a re-run (breaking
 // the lock the dead publish could not remove) finishes it, uploading
-// only what was missing.
-func TestPublishS3ServerKilled(t *testing.T) {
+// killSetup makes the repository of the server-kill tests: a copy of it
+// at v1 (two fixes), the repository itself grown by one fix, and a
+// versitygw serving the public bucket "cdn".
+func killSetup(t *testing.T) (*pubRepo, string, *testkit.Server) {
+	t.Helper()
 	r := newPubRepo(t, 2, 1, true)
 	v1 := filepath.Join(t.TempDir(), "v1")
 	testkit.CopyTree(t, r.Root, v1)
 	r.grow(t, 1)
 	gw := testkit.StartVersityGW(t, t.TempDir())
 	gw.CreatePublicBucket(t, "cdn")
+	return r, v1, gw
+}
+
+// only what was missing.
+func TestPublishS3ServerKilled(t *testing.T) {
+	r, v1, gw := killSetup(t)
 
 	// The order of a whole publish names the points to kill at.
 	d, _ := publishOld(t, gw, v1, "order")
@@ -109,12 +118,7 @@ func TestPublishS3ServerKilled(t *testing.T) {
 // re-run, which refuses an object with other bytes under an archive's
 // name, uploads the archive whole and finishes.
 func TestPublishS3ServerKilledMidObject(t *testing.T) {
-	r := newPubRepo(t, 2, 1, true)
-	v1 := filepath.Join(t.TempDir(), "v1")
-	testkit.CopyTree(t, r.Root, v1)
-	r.grow(t, 1)
-	gw := testkit.StartVersityGW(t, t.TempDir())
-	gw.CreatePublicBucket(t, "cdn")
+	r, v1, gw := killSetup(t)
 	target, err := url.Parse(gw.URL)
 	if err != nil {
 		t.Fatal(err)
