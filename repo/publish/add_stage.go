@@ -115,7 +115,17 @@ type lazyCopy struct {
 // a thousand archives cost more in page faults than the copy itself.
 var pendingBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<20); return &b }}
 
+// maxPending bounds what lazyCopy holds before the manifest is read: an
+// archive whose manifest comes later than that (a hostile one: hotfix
+// packs it first, in a few KiB) is copied without waiting for it.
+const maxPending = 16 << 20
+
 func (l *lazyCopy) Write(p []byte) (int, error) {
+	if !l.decided && l.pending != nil && len(*l.pending)+len(p) > maxPending {
+		if err := l.copyNow(); err != nil {
+			return 0, err
+		}
+	}
 	switch {
 	case !l.decided:
 		if l.pending == nil {
@@ -128,13 +138,24 @@ func (l *lazyCopy) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// manifestRead decides (see manifestGate in describe.go).
+// manifestRead decides (see manifestGate in describe.go), unless the copy
+// has begun already.
 func (l *lazyCopy) manifestRead(m *repo.Manifest) error {
-	l.decided = true
-	defer l.release()
-	if l.skip(m) {
+	if l.decided {
 		return nil
 	}
+	if l.skip(m) {
+		l.decided = true
+		l.release()
+		return nil
+	}
+	return l.copyNow()
+}
+
+// copyNow creates the copy and writes what is pending into it.
+func (l *lazyCopy) copyNow() error {
+	l.decided = true
+	defer l.release()
 	f, err := l.create()
 	if err != nil {
 		return err

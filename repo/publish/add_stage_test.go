@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotfix-project/hotfix/internal/atomicfile"
 	"github.com/hotfix-project/hotfix/internal/testkit"
+	"github.com/hotfix-project/hotfix/repo"
 	"github.com/hotfix-project/hotfix/repo/fixarchive"
 )
 
@@ -132,5 +133,54 @@ func TestAddAgainAfterKilledCatalogWrite(t *testing.T) {
 		if cat.Archives[filepath.Base(p)] == nil {
 			t.Errorf("the catalog has no record of %s", filepath.Base(p))
 		}
+	}
+}
+
+// lazyCopy holds at most maxPending bytes waiting for a manifest: past
+// that it copies without waiting, and a later "skip" keeps the copy
+// whole. Before the bound it drops what it held when told to skip.
+func TestLazyCopyBoundsWhatItHolds(t *testing.T) {
+	stage, err := atomicfile.NewStage(t.TempDir(), stagePrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stage.Remove()
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	for _, tt := range []struct {
+		name   string
+		before int // MiB written before the manifest
+		copied bool
+	}{
+		{"manifest early", 1, false},
+		{"manifest after the bound", maxPending>>20 + 2, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := &lazyCopy{
+				create: func() (*atomicfile.StagedFile, error) { return stage.Create(tt.name, 0o644) },
+				skip:   func(*repo.Manifest) bool { return true },
+			}
+			for range tt.before {
+				if _, err := lc.Write(chunk); err != nil {
+					t.Fatal(err)
+				}
+				if lc.pending != nil && len(*lc.pending) > maxPending {
+					t.Fatalf("holds %d bytes, bound %d", len(*lc.pending), maxPending)
+				}
+			}
+			if err := lc.manifestRead(&repo.Manifest{}); err != nil {
+				t.Fatal(err)
+			}
+			lc.Write(chunk)
+			copied, err := lc.close()
+			if err != nil || copied != tt.copied {
+				t.Fatalf("copied %v (%v), want %v", copied, err, tt.copied)
+			}
+			if copied {
+				fi, err := os.Stat(stage.Path(tt.name))
+				if err != nil || fi.Size() != int64(tt.before+1)<<20 {
+					t.Fatalf("the copy: %v, %v; want %d MiB", fi, err, tt.before+1)
+				}
+			}
+		})
 	}
 }
