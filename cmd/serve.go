@@ -2,13 +2,11 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 
+	"github.com/hotfix-project/hotfix/repo/publish"
 	"github.com/hotfix-project/hotfix/server"
 	"github.com/spf13/cobra"
 )
@@ -47,15 +45,8 @@ The "serving" line on stdout names the bound address, so --addr
 }
 
 func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
-	fi, err := os.Stat(o.Repo)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("serve: repository %s does not exist", o.Repo)
-	}
-	if err != nil {
-		return fmt.Errorf("serve: repository: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("serve: repository %s is not a directory", o.Repo)
+	if err := publish.CheckRepoRoot(o.Repo); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	// The access log is the point of running a server in the foreground, so
 	// it shows at Info even without -v.

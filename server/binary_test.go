@@ -108,6 +108,10 @@ func TestServeCommandErrors(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -115,7 +119,9 @@ func TestServeCommandErrors(t *testing.T) {
 		want string
 	}{
 		{"missing", []string{"serve", filepath.Join(dir, "nope")}, 1, "repository " + filepath.Join(dir, "nope") + " does not exist"},
-		{"not a directory", []string{"serve", file}, 1, "repository " + file + " is not a directory"},
+		{"not a directory", []string{"serve", file}, 1, "repository " + file + " is a file, not a directory"},
+		{"a link that loops", []string{"serve", loop}, 1, loop + " is a symbolic link that loops: fix or remove the link"},
+		{"under a file", []string{"serve", filepath.Join(file, "repo")}, 1, file + " is a file, not a directory: move it out of the way"},
 		{"no argument", []string{"serve"}, 2, "serve: missing REPO"},
 		{"bad address", []string{"serve", dir, "--addr", "127.0.0.1:notaport"}, 1, "listen on 127.0.0.1:notaport"},
 	}

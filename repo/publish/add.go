@@ -49,7 +49,7 @@ type AddResult struct {
 // gap-free repository.
 func Add(ctx context.Context, root string, archives []string, opts AddOptions) (*AddResult, error) {
 	log := logger(opts.Logger)
-	if err := checkRepoRoot(root); err != nil {
+	if err := CheckRepoRoot(root); err != nil {
 		return nil, err
 	}
 	stage, err := atomicfile.NewStage(root, stagePrefix)

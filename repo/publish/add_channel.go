@@ -18,7 +18,7 @@ import (
 // fixes published yet" instead of a 404 every night. It reports whether
 // the channel is new; declaring an existing channel again does nothing.
 func AddChannel(root, product string, base repo.Version) (bool, error) {
-	if err := checkRepoRoot(root); err != nil {
+	if err := CheckRepoRoot(root); err != nil {
 		return false, err
 	}
 	if err := repo.ValidProductName(product); err != nil {
@@ -45,12 +45,13 @@ func AddChannel(root, product string, base repo.Version) (bool, error) {
 	return true, nil
 }
 
-// checkRepoRoot refuses a repository root that is not a directory: Add
+// CheckRepoRoot refuses a repository root that is not a directory,
+// saying why and what to do (hotfix serve checks its root with it too): Add
 // and AddChannel create channels in it but never the repository itself.
 // Each reason has its own message and fix: a root that is missing, a
 // file, behind a directory the user may not search, or behind a link
 // that loops.
-func checkRepoRoot(root string) error {
+func CheckRepoRoot(root string) error {
 	fi, err := os.Stat(root)
 	switch {
 	case err == nil && fi.IsDir():
